@@ -1,0 +1,204 @@
+//! The command line, parsed once into typed options (clap derive).
+
+use crate::pipelines::window::{Overflow, Padding};
+use crate::pipelines::PipelineKind;
+use crate::runtime::Device;
+use clap::{Args, Parser, Subcommand, ValueEnum};
+use std::path::PathBuf;
+
+/// bakeoff: benchmark and validate LLM inference with OpenVINO on Intel NPUs and CPUs.
+#[derive(Debug, Parser)]
+#[command(name = "bakeoff", version, about, propagate_version = true)]
+pub struct Cli {
+    /// The subcommand.
+    #[command(subcommand)]
+    pub command: Command,
+}
+
+/// Options shared by commands that load the OpenVINO runtime.
+#[derive(Debug, Args, Clone, Default)]
+pub struct RuntimeArgs {
+    /// The libopenvino_c shared library (or its folder) to use instead of the project's venv.
+    #[arg(long, env = "BAKEOFF_OPENVINO_LIB", global = true)]
+    pub openvino_lib: Option<PathBuf>,
+}
+
+/// Output format of commands that print a result.
+#[derive(Debug, Clone, Copy, ValueEnum, PartialEq, Eq, Default)]
+pub enum Format {
+    /// Human-readable text.
+    #[default]
+    Text,
+    /// JSON on stdout.
+    Json,
+}
+
+/// The subcommands.
+#[derive(Debug, Subcommand)]
+pub enum Command {
+    /// List the devices OpenVINO sees and the stack's fingerprint.
+    Devices {
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// Runtime options.
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Check a baked model folder (IR sizes, static shapes, KV variables, tokenizer).
+    Lint {
+        /// The model folder.
+        model: PathBuf,
+        /// The static window whose IR to check.
+        #[arg(long, default_value_t = 128)]
+        window: usize,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+    /// Generate greedily with one pipeline on one device.
+    Generate(GenerateArgs),
+    /// Show profiles and the properties they resolve to.
+    Profiles(ProfilesArgs),
+}
+
+/// `bakeoff generate`.
+#[derive(Debug, Args)]
+pub struct GenerateArgs {
+    /// The baked model folder.
+    #[arg(long)]
+    pub model: PathBuf,
+    /// kvcache or static128.
+    #[arg(long, value_parser = parse_pipeline)]
+    pub pipeline: PipelineKind,
+    /// CPU, NPU (silicon) or NPU:host (the NPUW pipeline executed by the host CPU).
+    #[arg(long, default_value = "CPU", value_parser = parse_device)]
+    pub device: Device,
+    /// Profile name; `reference` pins the CPU settings that give exact parity with openvino-genai.
+    #[arg(long, default_value = "reference")]
+    pub profile: String,
+    /// A profile file to add to the built-in profiles.
+    #[arg(long)]
+    pub profiles_file: Option<PathBuf>,
+    /// A user message, rendered through the model's chat template (or sent as is with --raw).
+    #[arg(long, conflicts_with = "prompt_ids", required_unless_present = "prompt_ids")]
+    pub prompt: Option<String>,
+    /// Send --prompt as it is, without the chat template.
+    #[arg(long, requires = "prompt")]
+    pub raw: bool,
+    /// Qwen3 thinking switch for the chat template.
+    #[arg(long, value_parser = parse_on_off)]
+    pub thinking: Option<bool>,
+    /// Prompt token ids, comma separated.
+    #[arg(long, value_delimiter = ',')]
+    pub prompt_ids: Option<Vec<i64>>,
+    /// New tokens at most.
+    #[arg(long, default_value_t = 64)]
+    pub max_new_tokens: usize,
+    /// Keep generating past eos.
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// static128: stop at a full window, or drop the oldest tokens.
+    #[arg(long, value_enum, default_value_t = OverflowArg::Stop)]
+    pub overflow: OverflowArg,
+    /// static128: padding side.
+    #[arg(long, value_enum, default_value_t = PaddingArg::Left)]
+    pub padding: PaddingArg,
+    /// static128: window length W (the IR `openvino_model_static{W}.xml`).
+    #[arg(long, default_value_t = 128)]
+    pub window: usize,
+    /// Compile cache folder (CACHE_DIR).
+    #[arg(long)]
+    pub cache_dir: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+    /// Runtime options.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// `bakeoff profiles`.
+#[derive(Debug, Args)]
+pub struct ProfilesArgs {
+    /// `show NAME` resolves one profile; nothing lists them all.
+    #[command(subcommand)]
+    pub action: Option<ProfilesAction>,
+    /// A profile file to add to the built-in profiles.
+    #[arg(long, global = true)]
+    pub profiles_file: Option<PathBuf>,
+}
+
+/// `bakeoff profiles show`.
+#[derive(Debug, Subcommand)]
+pub enum ProfilesAction {
+    /// Print the properties a profile resolves to, and where each value came from.
+    Show {
+        /// Profile name.
+        name: String,
+        /// Device.
+        #[arg(long, default_value = "CPU", value_parser = parse_device)]
+        device: Device,
+        /// Pipeline.
+        #[arg(long, default_value = "kvcache", value_parser = parse_pipeline)]
+        pipeline: PipelineKind,
+        /// A model folder to derive NPUW_LLM_BATCH_DIM / NPUW_LLM_SEQ_LEN_DIM from.
+        #[arg(long)]
+        model: Option<PathBuf>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
+}
+
+/// `--overflow`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum OverflowArg {
+    /// Stop at a full window.
+    Stop,
+    /// Keep the newest W tokens.
+    TruncateLeft,
+}
+
+impl From<OverflowArg> for Overflow {
+    fn from(a: OverflowArg) -> Overflow {
+        match a {
+            OverflowArg::Stop => Overflow::Stop,
+            OverflowArg::TruncateLeft => Overflow::TruncateLeft,
+        }
+    }
+}
+
+/// `--padding`.
+#[derive(Debug, Clone, Copy, ValueEnum)]
+pub enum PaddingArg {
+    /// Padding first.
+    Left,
+    /// Padding last.
+    Right,
+}
+
+impl From<PaddingArg> for Padding {
+    fn from(a: PaddingArg) -> Padding {
+        match a {
+            PaddingArg::Left => Padding::Left,
+            PaddingArg::Right => Padding::Right,
+        }
+    }
+}
+
+fn parse_pipeline(s: &str) -> Result<PipelineKind, String> {
+    s.parse()
+}
+
+fn parse_device(s: &str) -> Result<Device, String> {
+    s.parse()
+}
+
+fn parse_on_off(s: &str) -> Result<bool, String> {
+    match s {
+        "on" | "true" | "yes" => Ok(true),
+        "off" | "false" | "no" => Ok(false),
+        _ => Err(format!("`{s}`: allowed: on, off")),
+    }
+}

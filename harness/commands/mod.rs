@@ -1,0 +1,35 @@
+//! One module per subcommand. Each returns the exit code, or a [`Failure`] that carries one.
+
+pub mod devices;
+pub mod generate;
+pub mod lint;
+pub mod profiles;
+
+use crate::cli::{Cli, Command};
+use crate::exit::Failure;
+
+/// Run the parsed command line.
+pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    match cli.command {
+        Command::Devices { format, runtime } => devices::run(format, &runtime),
+        Command::Lint { model, window, format } => lint::run(&model, window, format),
+        Command::Generate(args) => generate::run(&args),
+        Command::Profiles(args) => profiles::run(&args),
+    }
+}
+
+/// Open the runtime, mapping "not found" to an input error (the message says how to fix it).
+pub fn open_runtime(args: &crate::cli::RuntimeArgs) -> Result<crate::runtime::Runtime, Failure> {
+    use crate::runtime::{Runtime, RuntimeError};
+    Runtime::open(args.openvino_lib.as_deref()).map_err(|e| match e {
+        RuntimeError::NotFound(_) | RuntimeError::Load { .. } | RuntimeError::Conflict { .. } => Failure::input(e),
+        RuntimeError::Ov(_) => Failure::harness(e),
+    })
+}
+
+/// Print a value as pretty JSON on stdout.
+pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
+    let text = serde_json::to_string_pretty(value).map_err(Failure::harness)?;
+    println!("{text}");
+    Ok(())
+}

@@ -1,0 +1,58 @@
+//! bakeoff's exit codes, in one place (like cargo-nextest's). Every command maps its
+//! outcome to one of these; the README lists them.
+
+/// Everything ran and passed.
+pub const SUCCESS: i32 = 0;
+/// bakeoff itself failed (a bug, an I/O error it cannot attribute to the input).
+pub const HARNESS_ERROR: i32 = 1;
+/// Bad input: a scenario, profile, model folder, golden or flag that is wrong. The
+/// message names the file, the field or key, and what is allowed.
+pub const INPUT_ERROR: i32 = 2;
+/// A metric regressed beyond noise (significant and above the threshold).
+pub const REGRESSION: i32 = 3;
+/// Outputs are wrong: a golden hard mismatch or pipelines that disagree.
+pub const CORRECTNESS_FAILURE: i32 = 4;
+/// The run did not complete: failed, crashed or timed-out cells.
+pub const INCOMPLETE: i32 = 5;
+
+/// Name of an exit code, for logs and reports.
+pub fn name(code: i32) -> &'static str {
+    match code {
+        SUCCESS => "success",
+        HARNESS_ERROR => "harness error",
+        INPUT_ERROR => "input error",
+        REGRESSION => "performance regression",
+        CORRECTNESS_FAILURE => "correctness failure",
+        INCOMPLETE => "incomplete run",
+        _ => "unknown",
+    }
+}
+
+/// An error that knows its exit code. Commands return it; `main` prints and exits.
+#[derive(Debug)]
+pub struct Failure {
+    /// The exit code.
+    pub code: i32,
+    /// The message for stderr.
+    pub message: String,
+}
+
+impl Failure {
+    /// Bad input (exit 2).
+    pub fn input(message: impl std::fmt::Display) -> Failure {
+        Failure { code: INPUT_ERROR, message: message.to_string() }
+    }
+
+    /// Harness error (exit 1).
+    pub fn harness(message: impl std::fmt::Display) -> Failure {
+        Failure { code: HARNESS_ERROR, message: message.to_string() }
+    }
+}
+
+impl std::fmt::Display for Failure {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.message)
+    }
+}
+
+impl std::error::Error for Failure {}

@@ -1,0 +1,18 @@
+//! bakeoff: a benchmarking and validation harness for LLM inference with OpenVINO on
+//! Intel NPUs and CPUs.
+//!
+//! The modules follow the data flow (DESIGN.md): a model folder ([`model`]) and its text
+//! layer ([`text`]); [`profiles`] that say how a device compiles it; the OpenVINO
+//! [`runtime`]; the two [`pipelines`] that turn prompt ids into a transcript; the
+//! [`fingerprint`] of the stack; and the [`commands`] that the `bakeoff` binary runs,
+//! with their [`exit`] codes.
+
+pub mod cli;
+pub mod commands;
+pub mod exit;
+pub mod fingerprint;
+pub mod model;
+pub mod pipelines;
+pub mod profiles;
+pub mod runtime;
+pub mod text;

@@ -1,0 +1,207 @@
+//! A baked model folder: one folder serves both pipelines and every device; each pipeline
+//! picks its IR from it (DESIGN.md section 3). Layout written by `tools/bake.py`:
+//!
+//! | file | what |
+//! |---|---|
+//! | `openvino_model.xml/.bin` | stateful IR (kvcache) |
+//! | `openvino_model_static128.xml/.bin` | stateless static `[1,128]` IR (static128) |
+//! | `tokenizer.json`, `tokenizer_config.json` | tokenizer and chat template |
+//! | `generation_config.json`, `config.json` | eos ids, architecture |
+//! | `bake.json` | the bake manifest (optional for a user's own model) |
+
+pub mod ir;
+pub mod lint;
+
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The stateful IR's file name.
+pub const STATEFUL_XML: &str = "openvino_model.xml";
+
+/// A model folder could not be used.
+#[derive(Debug, thiserror::Error)]
+pub enum ModelError {
+    /// The folder does not exist.
+    #[error("model folder {0} does not exist (run `make setup` to bake the fixtures)")]
+    Missing(String),
+    /// A file the model needs is absent.
+    #[error("{path}: missing; {why}")]
+    MissingFile {
+        /// The absent file.
+        path: String,
+        /// What it is needed for.
+        why: String,
+    },
+    /// A JSON file is malformed.
+    #[error("{path}: {reason}")]
+    BadJson {
+        /// The file.
+        path: String,
+        /// serde's message (line and column).
+        reason: String,
+    },
+}
+
+/// `generation_config.json` (the fields bakeoff reads).
+#[derive(Debug, Clone, Deserialize, Default)]
+pub struct GenerationDefaults {
+    /// One id or a list of ids that end generation.
+    #[serde(default)]
+    pub eos_token_id: Option<OneOrMany>,
+    /// The padding id.
+    #[serde(default)]
+    pub pad_token_id: Option<i64>,
+    /// The bos id.
+    #[serde(default)]
+    pub bos_token_id: Option<i64>,
+}
+
+/// A JSON field that is either one integer or a list of them.
+#[derive(Debug, Clone, Deserialize)]
+#[serde(untagged)]
+pub enum OneOrMany {
+    /// A single id.
+    One(i64),
+    /// Several ids.
+    Many(Vec<i64>),
+}
+
+impl OneOrMany {
+    fn to_vec(&self) -> Vec<i64> {
+        match self {
+            OneOrMany::One(i) => vec![*i],
+            OneOrMany::Many(v) => v.clone(),
+        }
+    }
+}
+
+/// `config.json` (the architecture fields lint checks the graph against).
+#[derive(Debug, Clone, Deserialize)]
+pub struct ArchConfig {
+    /// e.g. `llama`, `qwen3`.
+    pub model_type: Option<String>,
+    /// Hidden size.
+    pub hidden_size: u64,
+    /// Feed-forward size.
+    pub intermediate_size: u64,
+    /// Decoder layers.
+    pub num_hidden_layers: u64,
+    /// Query heads.
+    pub num_attention_heads: u64,
+    /// KV heads.
+    pub num_key_value_heads: Option<u64>,
+    /// Head size.
+    pub head_dim: Option<u64>,
+    /// Vocabulary size (logits width).
+    pub vocab_size: u64,
+    /// Whether the lm_head shares the embedding matrix.
+    #[serde(default)]
+    pub tie_word_embeddings: bool,
+}
+
+impl ArchConfig {
+    /// Parameters a decoder-only transformer of this shape holds in its matrices
+    /// (embedding, attention, MLP, lm_head), the number the graph's weights must reach.
+    pub fn matrix_parameters(&self) -> u64 {
+        let h = self.hidden_size;
+        let heads = self.num_attention_heads;
+        let kv = self.num_key_value_heads.unwrap_or(heads);
+        let hd = self.head_dim.unwrap_or(h / heads.max(1));
+        let attention = h * heads * hd * 2 + h * kv * hd * 2;
+        let mlp = 3 * h * self.intermediate_size;
+        let embed = self.vocab_size * h;
+        let head = if self.tie_word_embeddings { 0 } else { embed };
+        embed + head + self.num_hidden_layers * (attention + mlp)
+    }
+}
+
+/// A baked model folder.
+#[derive(Debug, Clone)]
+pub struct ModelDir {
+    /// The folder.
+    pub root: PathBuf,
+    /// `generation_config.json`, when present.
+    pub generation: GenerationDefaults,
+}
+
+impl ModelDir {
+    /// Open a model folder (checks only that it exists; `lint` checks the rest).
+    pub fn open(root: &Path) -> Result<ModelDir, ModelError> {
+        if !root.is_dir() {
+            return Err(ModelError::Missing(root.display().to_string()));
+        }
+        let gen_path = root.join("generation_config.json");
+        let generation = if gen_path.exists() { read_json(&gen_path)? } else { GenerationDefaults::default() };
+        Ok(ModelDir { root: root.to_path_buf(), generation })
+    }
+
+    /// A short name for reports: the folder's name.
+    pub fn name(&self) -> String {
+        self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
+    }
+
+    /// The stateful IR (kvcache).
+    pub fn stateful_xml(&self) -> PathBuf {
+        self.root.join(STATEFUL_XML)
+    }
+
+    /// The static IR for window `w` (static128 uses w = 128).
+    pub fn static_xml(&self, window: usize) -> PathBuf {
+        self.root.join(format!("openvino_model_static{window}.xml"))
+    }
+
+    /// `tokenizer.json`.
+    pub fn tokenizer_json(&self) -> PathBuf {
+        self.root.join("tokenizer.json")
+    }
+
+    /// `tokenizer_config.json`.
+    pub fn tokenizer_config(&self) -> PathBuf {
+        self.root.join("tokenizer_config.json")
+    }
+
+    /// `config.json`, when present.
+    pub fn arch_config(&self) -> Result<Option<ArchConfig>, ModelError> {
+        let path = self.root.join("config.json");
+        if path.exists() {
+            read_json(&path).map(Some)
+        } else {
+            Ok(None)
+        }
+    }
+
+    /// The ids that end generation (from `generation_config.json`).
+    pub fn eos_ids(&self) -> Vec<i64> {
+        self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()
+    }
+
+    /// The id static128 pads the window with (pad, else the first eos, else 0). Its value
+    /// does not matter for the result: padded positions are masked out.
+    pub fn pad_id(&self) -> i64 {
+        self.generation.pad_token_id.or_else(|| self.eos_ids().first().copied()).unwrap_or(0)
+    }
+}
+
+/// The `.bin` beside an IR `.xml`.
+pub fn bin_for(xml: &Path) -> PathBuf {
+    xml.with_extension("bin")
+}
+
+/// Read and deserialize a JSON file, naming the file and position on error.
+pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelError> {
+    let text = std::fs::read_to_string(path).map_err(|e| ModelError::BadJson {
+        path: path.display().to_string(),
+        reason: format!("cannot read: {e}"),
+    })?;
+    serde_json::from_str(&text)
+        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })
+}
+
+/// The sha256 of a file, hex.
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
+}

@@ -1,0 +1,248 @@
+//! The two ways of running an LLM that bakeoff compares (DESIGN.md section 3). Both are
+//! greedy, batch 1, stop at the model's eos ids or at max_new_tokens, and produce the same
+//! [`Transcript`] through the same [`Observer`], so metrics, goldens and filtering never
+//! care which pipeline ran.
+
+pub mod argmax;
+pub mod kvcache;
+pub mod load;
+pub mod static128;
+pub mod window;
+
+use serde::{Deserialize, Serialize};
+use std::time::{Duration, Instant};
+
+pub use argmax::{top2, Top2};
+
+/// Which pipeline.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
+#[serde(rename_all = "lowercase")]
+pub enum PipelineKind {
+    /// Stateful IR, prefill once, one token per step.
+    Kvcache,
+    /// Stateless IR on a static `[1, 128]` window, the whole context every step.
+    Static128,
+}
+
+impl PipelineKind {
+    /// Every pipeline, in report order.
+    pub const ALL: [PipelineKind; 2] = [PipelineKind::Kvcache, PipelineKind::Static128];
+
+    /// The name used in scenarios, profiles and reports.
+    pub fn name(self) -> &'static str {
+        match self {
+            PipelineKind::Kvcache => "kvcache",
+            PipelineKind::Static128 => "static128",
+        }
+    }
+}
+
+impl std::fmt::Display for PipelineKind {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+impl std::str::FromStr for PipelineKind {
+    type Err = String;
+    fn from_str(s: &str) -> Result<Self, String> {
+        PipelineKind::ALL
+            .into_iter()
+            .find(|p| p.name() == s)
+            .ok_or_else(|| format!("unknown pipeline `{s}`; allowed: kvcache, static128"))
+    }
+}
+
+/// Settings of one generation.
+#[derive(Debug, Clone)]
+pub struct GenerationConfig {
+    /// Stop after this many new tokens.
+    pub max_new_tokens: usize,
+    /// Ids that end generation (the eos token is kept in the output).
+    pub eos_ids: Vec<i64>,
+    /// Generate max_new_tokens even past an eos id.
+    pub ignore_eos: bool,
+}
+
+impl GenerationConfig {
+    fn stops_at(&self, id: i64) -> bool {
+        !self.ignore_eos && self.eos_ids.contains(&id)
+    }
+}
+
+/// Why generation ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum StopReason {
+    /// An eos id was produced.
+    Eos,
+    /// max_new_tokens reached.
+    MaxNewTokens,
+    /// static128: the context filled the window and truncation was not chosen.
+    WindowFull,
+}
+
+/// One generated token with its timings.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq)]
+pub struct Step {
+    /// The token id chosen (argmax).
+    pub id: i64,
+    /// Top-1 minus top-2 logit at this step: small means a near tie.
+    pub margin: f32,
+    /// Wall time of the step from the previous token (or from the start, for the first).
+    pub step_ms: f64,
+    /// Of which inside `infer()`.
+    pub infer_ms: f64,
+}
+
+/// The record of one generation: the same shape for both pipelines.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Transcript {
+    /// The prompt's token ids.
+    pub prompt_ids: Vec<i64>,
+    /// Generated ids, eos included when it ended the generation.
+    pub output_ids: Vec<i64>,
+    /// Per-token record (same length as output_ids).
+    pub steps: Vec<Step>,
+    /// Why generation ended.
+    pub stop_reason: StopReason,
+    /// static128 only: older tokens were dropped from the window at some step.
+    pub truncated: bool,
+}
+
+impl Transcript {
+    /// Time to first token (prefill, or the first full window), ms.
+    pub fn ttft_ms(&self) -> Option<f64> {
+        self.steps.first().map(|s| s.step_ms)
+    }
+
+    /// Inter-token latencies (every step after the first), ms.
+    pub fn itl_ms(&self) -> Vec<f64> {
+        self.steps.iter().skip(1).map(|s| s.step_ms).collect()
+    }
+
+    /// Total generation time, ms.
+    pub fn e2e_ms(&self) -> f64 {
+        self.steps.iter().map(|s| s.step_ms).sum()
+    }
+
+    /// Tokens per second over the decode steps (after the first token).
+    pub fn decode_tokens_per_s(&self) -> Option<f64> {
+        let itl = self.itl_ms();
+        let total: f64 = itl.iter().sum();
+        (total > 0.0).then(|| itl.len() as f64 * 1000.0 / total)
+    }
+
+    /// Time spent outside `infer()` per token, ms: the harness's own overhead.
+    pub fn overhead_ms_per_token(&self) -> Option<f64> {
+        let n = self.steps.len();
+        (n > 0).then(|| self.steps.iter().map(|s| s.step_ms - s.infer_ms).sum::<f64>() / n as f64)
+    }
+}
+
+/// Receives every token as it is produced (streaming display, progress, fault hooks).
+pub trait Observer {
+    /// Called once per generated token, in order.
+    fn on_token(&mut self, _index: usize, _step: &Step) {}
+}
+
+/// An observer that does nothing.
+pub struct NoObserver;
+impl Observer for NoObserver {}
+
+/// Errors of a generation.
+#[derive(Debug, thiserror::Error)]
+pub enum GenerateError {
+    /// An OpenVINO call failed.
+    #[error(transparent)]
+    Ov(#[from] crate::runtime::OvError),
+    /// The prompt cannot be run as asked (too long for the window, empty, ...).
+    #[error("{0}")]
+    Unsupported(String),
+    /// The model does not look like what the pipeline needs.
+    #[error("{0}")]
+    Model(String),
+}
+
+/// A pipeline ready to generate (its model compiled).
+pub trait Pipeline {
+    /// Which pipeline this is.
+    fn kind(&self) -> PipelineKind;
+    /// Generate greedily from `prompt_ids`.
+    fn generate(
+        &mut self,
+        prompt_ids: &[i64],
+        config: &GenerationConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Transcript, GenerateError>;
+}
+
+/// Times one step: wall time since the previous token and time inside infer.
+pub(crate) struct StepClock {
+    last: Instant,
+    infer: Duration,
+}
+
+impl StepClock {
+    pub(crate) fn start() -> StepClock {
+        StepClock { last: Instant::now(), infer: Duration::ZERO }
+    }
+
+    /// Run `f` (an infer call), counting its time as inference.
+    pub(crate) fn infer<T>(&mut self, f: impl FnOnce() -> T) -> T {
+        let t = Instant::now();
+        let out = f();
+        self.infer += t.elapsed();
+        out
+    }
+
+    /// Close the step producing `id`; the next step starts now.
+    pub(crate) fn finish(&mut self, id: i64, margin: f32) -> Step {
+        let now = Instant::now();
+        let step = Step {
+            id,
+            margin,
+            step_ms: (now - self.last).as_secs_f64() * 1e3,
+            infer_ms: self.infer.as_secs_f64() * 1e3,
+        };
+        self.last = now;
+        self.infer = Duration::ZERO;
+        step
+    }
+}
+
+/// Shared bookkeeping of the greedy loop: record a token, decide whether to go on.
+pub(crate) struct Greedy<'a> {
+    pub(crate) config: &'a GenerationConfig,
+    pub(crate) observer: &'a mut dyn Observer,
+    pub(crate) steps: Vec<Step>,
+}
+
+impl<'a> Greedy<'a> {
+    pub(crate) fn new(config: &'a GenerationConfig, observer: &'a mut dyn Observer) -> Self {
+        Greedy { config, observer, steps: Vec::with_capacity(config.max_new_tokens) }
+    }
+
+    /// Record `step`; returns the stop reason if generation ends with it.
+    pub(crate) fn push(&mut self, step: Step) -> Option<StopReason> {
+        self.observer.on_token(self.steps.len(), &step);
+        self.steps.push(step);
+        if self.config.stops_at(step.id) {
+            Some(StopReason::Eos)
+        } else if self.steps.len() >= self.config.max_new_tokens {
+            Some(StopReason::MaxNewTokens)
+        } else {
+            None
+        }
+    }
+
+    pub(crate) fn into_transcript(self, prompt_ids: &[i64], stop: StopReason, truncated: bool) -> Transcript {
+        Transcript {
+            prompt_ids: prompt_ids.to_vec(),
+            output_ids: self.steps.iter().map(|s| s.id).collect(),
+            steps: self.steps,
+            stop_reason: stop,
+            truncated,
+        }
+    }
+}

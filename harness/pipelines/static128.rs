@@ -1,0 +1,121 @@
+//! static128: the seeds' stateless static-window loop. Every step pads the whole context
+//! into the `[1, W]` window, runs it, and takes the argmax at the last real position.
+//! Cost per step is constant (the full window), total O(N x W).
+
+use super::window::{fill_window, Overflow, Padding};
+use super::{top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript};
+use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
+use std::ffi::CStr;
+
+const INPUT_IDS: &CStr = c"input_ids";
+const ATTENTION_MASK: &CStr = c"attention_mask";
+const POSITION_IDS: &CStr = c"position_ids";
+const LOGITS: &CStr = c"logits";
+
+/// How the window is built.
+#[derive(Debug, Clone, Copy)]
+pub struct WindowOptions {
+    /// W, the static sequence length the IR was reshaped to.
+    pub window: usize,
+    /// The id written into padded positions (masked out, so its value does not matter).
+    pub pad_id: i64,
+    /// Left (default) or right padding.
+    pub padding: Padding,
+    /// Stop at a full window (default) or drop the oldest tokens.
+    pub overflow: Overflow,
+}
+
+/// The static128 pipeline over a compiled static IR. The IR is stateless, so one infer
+/// request and one set of input tensors serve every generation.
+pub struct Static128 {
+    request: InferRequest,
+    ids: Tensor,
+    mask: Tensor,
+    pos: Tensor,
+    options: WindowOptions,
+    _compiled: CompiledModel,
+}
+
+impl Static128 {
+    /// Bind the window's input tensors to a request of `compiled` (a static `[1, W]` IR).
+    pub fn new(compiled: CompiledModel, options: WindowOptions) -> Result<Static128, GenerateError> {
+        let mut request = compiled.create_infer_request()?;
+        let dims = [1, options.window as i64];
+        let ids = Tensor::new(ElementType::I64, &dims)?;
+        let mask = Tensor::new(ElementType::I64, &dims)?;
+        let pos = Tensor::new(ElementType::I64, &dims)?;
+        request.set_tensor(INPUT_IDS, &ids)?;
+        request.set_tensor(ATTENTION_MASK, &mask)?;
+        request.set_tensor(POSITION_IDS, &pos)?;
+        Ok(Static128 { request, ids, mask, pos, options, _compiled: compiled })
+    }
+
+    /// Fill the window for `context` and run it; returns (id, margin, truncated).
+    fn step(&mut self, context: &[i64], clock: &mut StepClock) -> Result<(i64, f32, bool), GenerateError> {
+        let fill = fill_window(
+            context,
+            self.options.pad_id,
+            self.options.padding,
+            self.ids.data_mut::<i64>()?,
+            self.mask.data_mut::<i64>()?,
+            self.pos.data_mut::<i64>()?,
+        );
+        clock.infer(|| self.request.infer())?;
+        let logits = self.request.tensor(LOGITS)?;
+        let shape = logits.shape()?;
+        let (rows, vocab) = match shape.as_slice() {
+            [1, rows, vocab] => (*rows as usize, *vocab as usize),
+            other => return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]"))),
+        };
+        // An IR sliced to the last position at bake time returns one row; otherwise read
+        // only the last real token's row, never copying the [1, W, vocab] tensor.
+        let row = if rows == 1 { 0 } else { fill.last_row };
+        let data = logits.data::<f32>()?;
+        let t = top2(&data[row * vocab..(row + 1) * vocab]);
+        Ok((t.id as i64, t.margin, fill.truncated))
+    }
+}
+
+impl Pipeline for Static128 {
+    fn kind(&self) -> PipelineKind {
+        PipelineKind::Static128
+    }
+
+    fn generate(
+        &mut self,
+        prompt_ids: &[i64],
+        config: &GenerationConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Transcript, GenerateError> {
+        let w = self.options.window;
+        if prompt_ids.is_empty() {
+            return Err(GenerateError::Unsupported("the prompt has no tokens".into()));
+        }
+        if prompt_ids.len() > w && self.options.overflow == Overflow::Stop {
+            return Err(GenerateError::Unsupported(format!(
+                "prompt over window: {} tokens do not fit the static window of {w} (choose overflow = \"truncate_left\" to keep the newest {w})",
+                prompt_ids.len()
+            )));
+        }
+        let mut context = Vec::with_capacity(prompt_ids.len() + config.max_new_tokens);
+        context.extend_from_slice(prompt_ids);
+        let mut greedy = Greedy::new(config, observer);
+        let mut truncated = false;
+        let mut clock = StepClock::start();
+        let stop = loop {
+            if config.max_new_tokens == 0 {
+                break StopReason::MaxNewTokens;
+            }
+            if context.len() > w && self.options.overflow == Overflow::Stop {
+                break StopReason::WindowFull;
+            }
+            let (id, margin, cut) = self.step(&context, &mut clock)?;
+            truncated |= cut;
+            if let Some(stop) = greedy.push(clock.finish(id, margin)) {
+                break stop;
+            }
+            context.push(id);
+        };
+        Ok(greedy.into_transcript(prompt_ids, stop, truncated))
+    }
+}

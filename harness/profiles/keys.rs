@@ -1,0 +1,145 @@
+//! The property keys bakeoff knows, per device, with the values each allows. Every profile
+//! key is checked here before a compile, so a typo or an invented key (seed 004's
+//! `NPU_LOW_MEMORY_MODE`) is an error naming it instead of a silent no-op. Sources: the
+//! CPU plugin's properties, the intel_npu plugin's `npuw_option_defs.inc` (DESIGN.md
+//! section 8).
+
+/// What values a key takes.
+#[derive(Debug, Clone, Copy)]
+pub enum Kind {
+    /// YES / NO (TOML booleans are accepted and written as YES / NO).
+    Bool,
+    /// A non-negative integer.
+    UInt,
+    /// A power of two, or 0 (off).
+    PowerOfTwoOrZero,
+    /// One of a fixed set.
+    OneOf(&'static [&'static str]),
+    /// Free text (paths, device lists).
+    Text,
+}
+
+impl Kind {
+    /// What is allowed, for error messages.
+    pub fn describe(&self) -> String {
+        match self {
+            Kind::Bool => "YES or NO".into(),
+            Kind::UInt => "a non-negative integer".into(),
+            Kind::PowerOfTwoOrZero => "a power of two, or 0 for off".into(),
+            Kind::OneOf(values) => format!("one of {}", values.join(", ")),
+            Kind::Text => "a string".into(),
+        }
+    }
+}
+
+/// A known property key.
+#[derive(Debug, Clone, Copy)]
+pub struct Key {
+    /// The exact property name OpenVINO takes.
+    pub name: &'static str,
+    /// Its values.
+    pub kind: Kind,
+    /// Devices whose plugin accepts it.
+    pub devices: &'static [&'static str],
+}
+
+const HINTS: &[&str] = &["LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT"];
+const PRECISIONS: &[&str] = &["f32", "bf16", "f16"];
+const KV_PRECISIONS: &[&str] = &["f32", "bf16", "f16", "u8", "i8", "u4"];
+const CPU: &[&str] = &["CPU"];
+const NPU: &[&str] = &["NPU"];
+const BOTH: &[&str] = &["CPU", "NPU"];
+
+/// Every key a profile may set.
+pub const KNOWN_KEYS: &[Key] = &[
+    Key { name: "PERFORMANCE_HINT", kind: Kind::OneOf(HINTS), devices: BOTH },
+    Key { name: "CACHE_DIR", kind: Kind::Text, devices: BOTH },
+    Key { name: "INFERENCE_PRECISION_HINT", kind: Kind::OneOf(PRECISIONS), devices: BOTH },
+    Key { name: "EXECUTION_MODE_HINT", kind: Kind::OneOf(&["PERFORMANCE", "ACCURACY"]), devices: BOTH },
+    Key { name: "INFERENCE_NUM_THREADS", kind: Kind::UInt, devices: CPU },
+    Key { name: "NUM_STREAMS", kind: Kind::UInt, devices: CPU },
+    Key { name: "ENABLE_CPU_PINNING", kind: Kind::Bool, devices: CPU },
+    Key { name: "ENABLE_HYPER_THREADING", kind: Kind::Bool, devices: CPU },
+    Key { name: "KV_CACHE_PRECISION", kind: Kind::OneOf(KV_PRECISIONS), devices: CPU },
+    Key { name: "KEY_CACHE_PRECISION", kind: Kind::OneOf(KV_PRECISIONS), devices: CPU },
+    Key { name: "VALUE_CACHE_PRECISION", kind: Kind::OneOf(KV_PRECISIONS), devices: CPU },
+    Key { name: "DYNAMIC_QUANTIZATION_GROUP_SIZE", kind: Kind::UInt, devices: CPU },
+    Key { name: "NPU_TURBO", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPU_USE_NPUW", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_DEVICES", kind: Kind::Text, devices: NPU },
+    Key { name: "NPUW_LLM", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_BATCH_DIM", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_SEQ_LEN_DIM", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_MAX_PROMPT_LEN", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_MIN_RESPONSE_LEN", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_PREFILL_HINT", kind: Kind::OneOf(&["DYNAMIC", "STATIC"]), devices: NPU },
+    Key { name: "NPUW_LLM_GENERATE_HINT", kind: Kind::OneOf(&["FAST_COMPILE", "BEST_PERF"]), devices: NPU },
+    Key { name: "NPUW_LLM_PREFILL_CHUNK_SIZE", kind: Kind::PowerOfTwoOrZero, devices: NPU },
+    Key { name: "NPUW_LLM_OPTIMIZE_V_TENSORS", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_SHARED_HEAD", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_CACHE_ROPE", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_GENERATE_PYRAMID", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_FOLD", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_DQ", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_WEIGHTS_BANK", kind: Kind::Text, devices: NPU },
+    Key { name: "NPUW_CACHE_DIR", kind: Kind::Text, devices: NPU },
+];
+
+/// The known key called `name`.
+pub fn find(name: &str) -> Option<&'static Key> {
+    KNOWN_KEYS.iter().find(|k| k.name == name)
+}
+
+/// The known keys a device accepts, for "allowed" lists in errors.
+pub fn names_for(device: &str) -> Vec<&'static str> {
+    KNOWN_KEYS.iter().filter(|k| k.devices.contains(&device)).map(|k| k.name).collect()
+}
+
+/// Check a TOML value against a key's kind and turn it into the string OpenVINO takes.
+pub fn normalize(key: &Key, value: &toml::Value) -> Result<String, String> {
+    let bad = || format!("{} must be {}, got {value}", key.name, key.kind.describe());
+    match (key.kind, value) {
+        (Kind::Bool, toml::Value::Boolean(b)) => Ok(if *b { "YES" } else { "NO" }.into()),
+        (Kind::Bool, toml::Value::String(s)) => match s.to_ascii_uppercase().as_str() {
+            "YES" | "TRUE" => Ok("YES".into()),
+            "NO" | "FALSE" => Ok("NO".into()),
+            _ => Err(bad()),
+        },
+        (Kind::UInt, toml::Value::Integer(i)) if *i >= 0 => Ok(i.to_string()),
+        (Kind::UInt, toml::Value::String(s)) if s.parse::<u64>().is_ok() => Ok(s.clone()),
+        (Kind::PowerOfTwoOrZero, toml::Value::Integer(i)) if *i == 0 || (*i > 0 && (*i as u64).is_power_of_two()) => {
+            Ok(i.to_string())
+        }
+        (Kind::OneOf(values), toml::Value::String(s)) => {
+            values.iter().find(|v| v.eq_ignore_ascii_case(s)).map(|v| v.to_string()).ok_or_else(bad)
+        }
+        (Kind::Text, toml::Value::String(s)) => Ok(s.clone()),
+        _ => Err(bad()),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn invented_key_is_unknown() {
+        assert!(find("NPU_LOW_MEMORY_MODE").is_none());
+        assert!(find("NPUW_LLM_MAX_PROMPT_LEN").is_some());
+    }
+
+    #[test]
+    fn values_are_checked_and_normalized() {
+        let k = find("NPUW_LLM").unwrap();
+        assert_eq!(normalize(k, &toml::Value::Boolean(true)).unwrap(), "YES");
+        assert!(normalize(k, &toml::Value::String("maybe".into())).is_err());
+        let len = find("NPUW_LLM_MAX_PROMPT_LEN").unwrap();
+        assert_eq!(normalize(len, &toml::Value::Integer(1024)).unwrap(), "1024");
+        assert!(normalize(len, &toml::Value::String("long".into())).is_err());
+        let chunk = find("NPUW_LLM_PREFILL_CHUNK_SIZE").unwrap();
+        assert!(normalize(chunk, &toml::Value::Integer(1000)).is_err());
+        assert_eq!(normalize(chunk, &toml::Value::Integer(0)).unwrap(), "0");
+        let hint = find("PERFORMANCE_HINT").unwrap();
+        assert_eq!(normalize(hint, &toml::Value::String("latency".into())).unwrap(), "LATENCY");
+    }
+}

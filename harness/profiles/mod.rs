@@ -1,0 +1,330 @@
+//! Profiles as data (DESIGN.md section 4): TOML tables per profile, device and pipeline,
+//! built in from `profiles.toml`, overridable by user files and scenarios, with `inherits`.
+//! Resolving one gives the exact properties a cell compiles with and where each came from.
+
+pub mod keys;
+
+use crate::model::ir::KvLayout;
+use crate::pipelines::PipelineKind;
+use crate::runtime::Device;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The built-in profiles' TOML, embedded in the binary.
+pub const BUILTIN_TOML: &str = include_str!("profiles.toml");
+
+/// Properties as written in a profile (values checked at resolution).
+pub type RawProps = BTreeMap<String, toml::Value>;
+
+/// Properties of one device in one profile.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct DeviceProps {
+    /// For every pipeline.
+    #[serde(default)]
+    pub all: RawProps,
+    /// kvcache only (overrides `all`).
+    #[serde(default)]
+    pub kvcache: RawProps,
+    /// static128 only (overrides `all`).
+    #[serde(default)]
+    pub static128: RawProps,
+}
+
+impl DeviceProps {
+    fn for_pipeline(&self, pipeline: PipelineKind) -> (&RawProps, &'static str) {
+        match pipeline {
+            PipelineKind::Kvcache => (&self.kvcache, "kvcache"),
+            PipelineKind::Static128 => (&self.static128, "static128"),
+        }
+    }
+}
+
+/// One profile.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Profile {
+    /// What it is for.
+    pub description: Option<String>,
+    /// The profile this one starts from.
+    pub inherits: Option<String>,
+    /// CPU properties.
+    #[serde(rename = "CPU", default)]
+    pub cpu: Option<DeviceProps>,
+    /// NPU properties.
+    #[serde(rename = "NPU", default)]
+    pub npu: Option<DeviceProps>,
+}
+
+impl Profile {
+    fn device(&self, device: &str) -> Option<&DeviceProps> {
+        match device {
+            "CPU" => self.cpu.as_ref(),
+            "NPU" => self.npu.as_ref(),
+            _ => None,
+        }
+    }
+}
+
+/// A profile error, naming the file (or `built-in`), the profile and the key.
+#[derive(Debug, thiserror::Error)]
+#[error("{source_name}: {message}")]
+pub struct ProfileError {
+    /// The file the offending profile came from.
+    pub source_name: String,
+    /// What is wrong and what is allowed.
+    pub message: String,
+}
+
+/// The named profiles in force: the built-ins plus any user files, each remembering
+/// where it was defined.
+#[derive(Debug, Clone)]
+pub struct ProfileSet {
+    profiles: BTreeMap<String, (Profile, String)>,
+}
+
+/// One resolved property with its origin.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct Resolved {
+    /// The property key.
+    pub key: String,
+    /// Its value, as OpenVINO takes it.
+    pub value: String,
+    /// Where it came from: `built-in profile conservative [NPU.kvcache]`, `derived from the model`, ...
+    pub origin: String,
+}
+
+/// The properties of one (profile, device, pipeline).
+#[derive(Debug, Clone, Serialize, Deserialize, Default, PartialEq)]
+pub struct ResolvedProfile {
+    /// The profile's name.
+    pub profile: String,
+    /// Properties in key order.
+    pub properties: Vec<Resolved>,
+}
+
+impl ResolvedProfile {
+    /// The value of `key`, if set.
+    pub fn get(&self, key: &str) -> Option<&str> {
+        self.properties.iter().find(|p| p.key == key).map(|p| p.value.as_str())
+    }
+
+    /// Set `key`, replacing an earlier value.
+    pub fn set(&mut self, key: &str, value: String, origin: String) {
+        self.properties.retain(|p| p.key != key);
+        self.properties.push(Resolved { key: key.into(), value, origin });
+        self.properties.sort_by(|a, b| a.key.cmp(&b.key));
+    }
+
+    /// (key, value) pairs for a compile.
+    pub fn pairs(&self) -> Vec<(String, String)> {
+        self.properties.iter().map(|p| (p.key.clone(), p.value.clone())).collect()
+    }
+}
+
+const DEVICES: [&str; 2] = ["CPU", "NPU"];
+
+impl ProfileSet {
+    /// The built-in profiles.
+    pub fn builtin() -> ProfileSet {
+        let mut set = ProfileSet { profiles: BTreeMap::new() };
+        set.add_toml(BUILTIN_TOML, "built-in profiles.toml").expect("the built-in profiles are valid");
+        set
+    }
+
+    /// Add (or override) profiles from TOML text; `source_name` names it in errors.
+    pub fn add_toml(&mut self, text: &str, source_name: &str) -> Result<(), ProfileError> {
+        let parsed: BTreeMap<String, Profile> = toml::from_str(text)
+            .map_err(|e| ProfileError { source_name: source_name.into(), message: e.to_string() })?;
+        self.add(parsed, source_name)
+    }
+
+    /// Add (or override) already parsed profiles.
+    pub fn add(&mut self, profiles: BTreeMap<String, Profile>, source_name: &str) -> Result<(), ProfileError> {
+        for (name, profile) in profiles {
+            validate_keys(&name, &profile).map_err(|message| ProfileError { source_name: source_name.into(), message })?;
+            self.profiles.insert(name, (profile, source_name.to_string()));
+        }
+        Ok(())
+    }
+
+    /// Add profiles from a user file.
+    pub fn add_file(&mut self, path: &Path) -> Result<(), ProfileError> {
+        let text = std::fs::read_to_string(path).map_err(|e| ProfileError {
+            source_name: path.display().to_string(),
+            message: format!("cannot read: {e}"),
+        })?;
+        self.add_toml(&text, &path.display().to_string())
+    }
+
+    /// Profile names, sorted.
+    pub fn names(&self) -> Vec<&str> {
+        self.profiles.keys().map(String::as_str).collect()
+    }
+
+    /// The profile called `name` and where it was defined.
+    pub fn get(&self, name: &str) -> Option<(&Profile, &str)> {
+        self.profiles.get(name).map(|(p, s)| (p, s.as_str()))
+    }
+
+    fn unknown(&self, name: &str) -> ProfileError {
+        ProfileError {
+            source_name: "profiles".into(),
+            message: format!("unknown profile `{name}`; allowed: {}", self.names().join(", ")),
+        }
+    }
+
+    /// `name` and its ancestors, root first.
+    fn chain(&self, name: &str) -> Result<Vec<(&str, &Profile, &str)>, ProfileError> {
+        let mut chain = Vec::new();
+        let mut current = Some(name.to_string());
+        while let Some(n) = current {
+            if chain.iter().any(|(c, _, _): &(&str, _, _)| *c == n) {
+                return Err(ProfileError { source_name: "profiles".into(), message: format!("profile `{name}` inherits in a cycle through `{n}`") });
+            }
+            let (key, (profile, source)) = self.profiles.get_key_value(&n).ok_or_else(|| self.unknown(&n))?;
+            chain.push((key.as_str(), profile, source.as_str()));
+            current = profile.inherits.clone();
+        }
+        chain.reverse();
+        Ok(chain)
+    }
+
+    /// The properties `name` gives `device` for `pipeline`. For NPU kvcache with
+    /// NPUW_LLM=YES the batch and sequence axes are derived from the model's KV layout
+    /// (when given); a profile that sets them otherwise is an error.
+    pub fn resolve(
+        &self,
+        name: &str,
+        device: &str,
+        pipeline: PipelineKind,
+        kv: Option<KvLayout>,
+    ) -> Result<ResolvedProfile, ProfileError> {
+        if !DEVICES.contains(&device) {
+            return Err(ProfileError { source_name: "profiles".into(), message: format!("unknown device `{device}`; allowed: CPU, NPU") });
+        }
+        let mut out = ResolvedProfile { profile: name.into(), properties: Vec::new() };
+        for (pname, profile, source) in self.chain(name)? {
+            let Some(props) = profile.device(device) else { continue };
+            let (specific, section) = props.for_pipeline(pipeline);
+            for (table, label) in [(&props.all, "all"), (specific, section)] {
+                for (key, value) in table {
+                    let known = keys::find(key).expect("keys were validated when the profile was added");
+                    let value = keys::normalize(known, value).expect("values were validated when the profile was added");
+                    out.set(key, value, format!("{source}: profile {pname} [{device}.{label}]"));
+                }
+            }
+        }
+        if device == "NPU" && pipeline == PipelineKind::Kvcache && out.get("NPUW_LLM") == Some("YES") {
+            derive_kv_dims(&mut out, kv)?;
+        }
+        Ok(out)
+    }
+}
+
+impl ProfileSet {
+    /// The properties `name` gives a bakeoff [`Device`] for `pipeline`: the profile's
+    /// section for the OpenVINO device, plus what NPU:host adds to run NPUW on the host
+    /// (NPUW_DEVICES=CPU, and NPU_USE_NPUW=YES so that no NPU compiler is needed).
+    pub fn resolve_for(
+        &self,
+        name: &str,
+        device: Device,
+        pipeline: PipelineKind,
+        kv: Option<KvLayout>,
+    ) -> Result<ResolvedProfile, ProfileError> {
+        let mut out = self.resolve(name, device.profile_device(), pipeline, kv)?;
+        if device == Device::NpuHost {
+            let origin = || "NPU:host (NPUW host execution)".to_string();
+            out.set("NPUW_DEVICES", "CPU".into(), origin());
+            if out.get("NPU_USE_NPUW").is_none() {
+                out.set("NPU_USE_NPUW", "YES".into(), origin());
+            }
+        }
+        Ok(out)
+    }
+}
+
+fn derive_kv_dims(out: &mut ResolvedProfile, kv: Option<KvLayout>) -> Result<(), ProfileError> {
+    let Some(kv) = kv else { return Ok(()) };
+    for (key, derived) in [("NPUW_LLM_BATCH_DIM", kv.batch_dim), ("NPUW_LLM_SEQ_LEN_DIM", kv.seq_len_dim)] {
+        if let Some(set) = out.properties.iter().find(|p| p.key == key) {
+            if set.value != derived.to_string() {
+                return Err(ProfileError {
+                    source_name: set.origin.clone(),
+                    message: format!(
+                        "{key} = {} contradicts the model: its KV-cache variables put that axis at {derived} (bakeoff derives it; remove the key)",
+                        set.value
+                    ),
+                });
+            }
+        }
+        out.set(key, derived.to_string(), "derived from the model's KV variables".into());
+    }
+    Ok(())
+}
+
+/// Every key known for its device, every value of the right kind.
+fn validate_keys(name: &str, profile: &Profile) -> Result<(), String> {
+    for device in DEVICES {
+        let Some(props) = profile.device(device) else { continue };
+        for (section, table) in [("all", &props.all), ("kvcache", &props.kvcache), ("static128", &props.static128)] {
+            for (key, value) in table {
+                let known = keys::find(key).filter(|k| k.devices.contains(&device)).ok_or_else(|| {
+                    format!(
+                        "profile `{name}` [{device}.{section}]: unknown property key `{key}` for {device}; allowed: {}",
+                        keys::names_for(device).join(", ")
+                    )
+                })?;
+                keys::normalize(known, value).map_err(|e| format!("profile `{name}` [{device}.{section}]: {e}"))?;
+            }
+        }
+    }
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn builtin_profiles_resolve_with_inheritance() {
+        let set = ProfileSet::builtin();
+        let kv = KvLayout { batch_dim: 0, seq_len_dim: 2 };
+        let agg = set.resolve("aggressive", "NPU", PipelineKind::Kvcache, Some(kv)).unwrap();
+        assert_eq!(agg.get("NPUW_LLM_MAX_PROMPT_LEN"), Some("4096"));
+        assert_eq!(agg.get("NPUW_LLM_PREFILL_HINT"), Some("DYNAMIC")); // from balanced
+        assert_eq!(agg.get("NPU_USE_NPUW"), Some("YES")); // from conservative
+        assert_eq!(agg.get("NPUW_LLM_SEQ_LEN_DIM"), Some("2"));
+        let reference = set.resolve("reference", "CPU", PipelineKind::Static128, None).unwrap();
+        assert_eq!(reference.get("INFERENCE_PRECISION_HINT"), Some("f32"));
+        assert_eq!(reference.get("KV_CACHE_PRECISION"), Some("f32"));
+        assert_eq!(reference.get("DYNAMIC_QUANTIZATION_GROUP_SIZE"), Some("0"));
+    }
+
+    #[test]
+    fn invented_key_is_an_error_naming_it() {
+        let mut set = ProfileSet::builtin();
+        let err = set.add_toml("[mine]\ninherits = \"balanced\"\n[mine.NPU.all]\nNPU_LOW_MEMORY_MODE = \"YES\"\n", "my.toml").unwrap_err();
+        assert!(err.to_string().contains("NPU_LOW_MEMORY_MODE"), "{err}");
+        assert!(err.to_string().contains("my.toml"), "{err}");
+    }
+
+    #[test]
+    fn seed_004_seq_len_dim_1_is_flagged() {
+        let mut set = ProfileSet::builtin();
+        set.add_toml("[seed]\ninherits = \"balanced\"\n[seed.NPU.kvcache]\nNPUW_LLM_SEQ_LEN_DIM = 1\n", "seed.toml").unwrap();
+        let kv = KvLayout { batch_dim: 0, seq_len_dim: 2 };
+        let err = set.resolve("seed", "NPU", PipelineKind::Kvcache, Some(kv)).unwrap_err();
+        assert!(err.to_string().contains("NPUW_LLM_SEQ_LEN_DIM = 1"), "{err}");
+    }
+
+    #[test]
+    fn unknown_profile_and_cycle_are_errors() {
+        let mut set = ProfileSet::builtin();
+        assert!(set.resolve("turbo", "CPU", PipelineKind::Kvcache, None).unwrap_err().to_string().contains("allowed"));
+        set.add_toml("[a]\ninherits = \"b\"\n[b]\ninherits = \"a\"\n", "x.toml").unwrap();
+        assert!(set.resolve("a", "CPU", PipelineKind::Kvcache, None).unwrap_err().to_string().contains("cycle"));
+    }
+}

@@ -1,0 +1,76 @@
+//! Tokenization with the `tokenizers` crate from the model folder's `tokenizer.json`
+//! (seed 003: the tokenizer travels with the baked model; nothing is fetched).
+
+use std::path::Path;
+
+/// The tokenizer could not be loaded or used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {reason}")]
+pub struct TokenizerError {
+    /// The tokenizer file (or `<text>` for encode/decode failures).
+    pub path: String,
+    /// What went wrong.
+    pub reason: String,
+}
+
+/// A model's tokenizer.
+pub struct Tokenizer {
+    inner: tokenizers::Tokenizer,
+    path: String,
+}
+
+impl Tokenizer {
+    /// Load `tokenizer.json`.
+    pub fn from_file(path: &Path) -> Result<Tokenizer, TokenizerError> {
+        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| TokenizerError {
+            path: path.display().to_string(),
+            reason: format!("not a usable tokenizer.json: {e}"),
+        })?;
+        Ok(Tokenizer { inner, path: path.display().to_string() })
+    }
+
+    fn err(&self, reason: impl std::fmt::Display) -> TokenizerError {
+        TokenizerError { path: self.path.clone(), reason: reason.to_string() }
+    }
+
+    /// Token ids of `text`, with no special tokens added around it (chat templates already
+    /// write them as text, and they are matched whole).
+    pub fn encode(&self, text: &str) -> Result<Vec<i64>, TokenizerError> {
+        let enc = self.inner.encode(text, false).map_err(|e| self.err(e))?;
+        Ok(enc.get_ids().iter().map(|&i| i64::from(i)).collect())
+    }
+
+    /// Text of `ids`; special tokens dropped when `skip_special` is set.
+    pub fn decode(&self, ids: &[i64], skip_special: bool) -> Result<String, TokenizerError> {
+        let ids: Vec<u32> = ids.iter().map(|&i| i as u32).collect();
+        self.inner.decode(&ids, skip_special).map_err(|e| self.err(e))
+    }
+
+    /// Vocabulary size including added tokens.
+    pub fn vocab_size(&self) -> usize {
+        self.inner.get_vocab_size(true)
+    }
+
+    /// The id of a token's exact text (e.g. `<|im_end|>`).
+    pub fn token_id(&self, token: &str) -> Option<i64> {
+        self.inner.token_to_id(token).map(i64::from)
+    }
+
+    /// The added tokens: (id, content, special). Special ones are control tokens;
+    /// non-special added tokens are user-defined markers such as `<think>`.
+    pub fn added_tokens(&self) -> Vec<(i64, String, bool)> {
+        let mut out: Vec<_> = self
+            .inner
+            .get_added_tokens_decoder()
+            .iter()
+            .map(|(id, t)| (i64::from(*id), t.content.clone(), t.special))
+            .collect();
+        out.sort_by_key(|t| t.0);
+        out
+    }
+
+    /// The underlying `tokenizers` tokenizer.
+    pub fn inner(&self) -> &tokenizers::Tokenizer {
+        &self.inner
+    }
+}
