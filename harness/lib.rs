@@ -7,6 +7,8 @@
 //! [`fingerprint`] of the stack; and the [`commands`] that the `bakeoff` binary runs,
 //! with their [`exit`] codes.
 
+#![warn(missing_docs)]
+
 pub mod cli;
 pub mod commands;
 pub mod exit;

@@ -62,7 +62,9 @@ fn prompt_input(args: &GenerateArgs) -> PromptInput {
     match (&args.prompt, &args.prompt_ids) {
         (_, Some(ids)) => PromptInput::Ids(ids.clone()),
         (Some(text), None) if args.raw => PromptInput::Raw(text.clone()),
-        (Some(text), None) => PromptInput::Chat { messages: vec![Message::user(text.clone())], enable_thinking: args.thinking },
+        (Some(text), None) => {
+            PromptInput::Chat { messages: vec![Message::user(text.clone())], enable_thinking: args.thinking }
+        }
         (None, None) => unreachable!("clap requires --prompt or --prompt-ids"),
     }
 }
@@ -73,7 +75,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let mut text = TextLayer::open(&model).map_err(Failure::input)?;
     let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
     let profiles = load_profiles(args.profiles_file.as_deref())?;
-    let kv = (args.pipeline == PipelineKind::Kvcache && args.device != Device::Cpu).then(|| model_kv_layout(&args.model)).transpose()?;
+    let kv = (args.pipeline == PipelineKind::Kvcache && args.device != Device::Cpu)
+        .then(|| model_kv_layout(&args.model))
+        .transpose()?;
     let mut resolved = profiles.resolve_for(&args.profile, args.device, args.pipeline, kv).map_err(Failure::input)?;
     if let Some(dir) = &args.cache_dir {
         resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
@@ -82,12 +86,19 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     if args.device == Device::Npu && !rt.device_present("NPU").map_err(Failure::harness)? {
         return Err(Failure::input("NPU not present: OpenVINO lists no NPU on this machine (use --device NPU:host to run the NPU plugin's NPUW pipeline on the host CPU)"));
     }
-    let window = WindowOptions { window: args.window, pad_id: model.pad_id(), padding: args.padding.into(), overflow: args.overflow.into() };
-    let mut loaded = load(&rt, &model, args.pipeline, args.device.ov_name(), &resolved.pairs(), window).map_err(|e| match e {
-        LoadError::MissingIr(_) | LoadError::Unsupported(_) => Failure::input(e),
-        _ => Failure::harness(e),
-    })?;
-    let config = GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
+    let window = WindowOptions {
+        window: args.window,
+        pad_id: model.pad_id(),
+        padding: args.padding.into(),
+        overflow: args.overflow.into(),
+    };
+    let mut loaded =
+        load(&rt, &model, args.pipeline, args.device.ov_name(), &resolved.pairs(), window).map_err(|e| match e {
+            LoadError::MissingIr(_) | LoadError::Unsupported(_) => Failure::input(e),
+            _ => Failure::harness(e),
+        })?;
+    let config =
+        GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
     let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(|e| match e {
         GenerateError::Unsupported(_) => Failure::input(e),
         _ => Failure::harness(e),

@@ -108,14 +108,11 @@ impl IrSummary {
                     element_type: attr("element_type").to_string(),
                 }),
                 "Const" => out.add_constant(attr("shape"), attr("offset"), attr("size")),
-                "ReadValue" => out.variables.push(Variable {
-                    id: attr("variable_id").to_string(),
-                    shape: parse_dims(attr("variable_shape")),
-                }),
+                "ReadValue" => out
+                    .variables
+                    .push(Variable { id: attr("variable_id").to_string(), shape: parse_dims(attr("variable_shape")) }),
                 "Assign" => out.assigns += 1,
-                "Result" if is_logits(layer) => {
-                    result_sources.push(layer)
-                }
+                "Result" if is_logits(layer) => result_sources.push(layer),
                 _ => {}
             }
         }

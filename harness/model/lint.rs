@@ -220,7 +220,11 @@ fn check_static(report: &mut LintReport, xml: &Path, s: &IrSummary, window: usiz
             report.push(
                 Severity::Error,
                 xml,
-                format!("input `{}` is dynamic {}: the static IR must be fully static", input.name, shape_string(&input.shape)),
+                format!(
+                    "input `{}` is dynamic {}: the static IR must be fully static",
+                    input.name,
+                    shape_string(&input.shape)
+                ),
             );
         }
     }

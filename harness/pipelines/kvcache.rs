@@ -4,7 +4,9 @@
 //! prefill and generate models itself. The C API has no reset_state, so every generation
 //! gets a fresh infer request (reusing one gives wrong tokens; DESIGN.md section 10).
 
-use super::{top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript};
+use super::{
+    top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript,
+};
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 use std::ffi::CStr;
 
@@ -64,7 +66,13 @@ impl KvCache {
         KvCache { compiled }
     }
 
-    fn prefill(&self, request: &mut InferRequest, inputs: &mut Inputs, prompt: &[i64], clock: &mut StepClock) -> Result<(i64, f32), GenerateError> {
+    fn prefill(
+        &self,
+        request: &mut InferRequest,
+        inputs: &mut Inputs,
+        prompt: &[i64],
+        clock: &mut StepClock,
+    ) -> Result<(i64, f32), GenerateError> {
         let n = prompt.len() as i64;
         let mut ids = Tensor::new(ElementType::I64, &[1, n])?;
         ids.data_mut::<i64>()?.copy_from_slice(prompt);
@@ -82,7 +90,14 @@ impl KvCache {
     }
 
     /// Feed `token` at position `past` (the number of tokens already in the cache).
-    fn decode(&self, request: &mut InferRequest, inputs: &mut Inputs, token: i64, past: usize, clock: &mut StepClock) -> Result<(i64, f32), GenerateError> {
+    fn decode(
+        &self,
+        request: &mut InferRequest,
+        inputs: &mut Inputs,
+        token: i64,
+        past: usize,
+        clock: &mut StepClock,
+    ) -> Result<(i64, f32), GenerateError> {
         inputs.token.data_mut::<i64>()?[0] = token;
         inputs.position.data_mut::<i64>()?[0] = past as i64;
         inputs.mask.set_shape(&[1, past as i64 + 1])?;

@@ -72,13 +72,20 @@ pub fn load(
         rt.check_supported(device, properties).map_err(LoadError::Unsupported)?;
     }
     let t = Instant::now();
-    let ir = rt.core.read_model(&xml, &bin_for(&xml)).map_err(|source| LoadError::Read { path: xml.display().to_string(), source })?;
+    let ir = rt
+        .core
+        .read_model(&xml, &bin_for(&xml))
+        .map_err(|source| LoadError::Read { path: xml.display().to_string(), source })?;
     let load_ms = t.elapsed().as_secs_f64() * 1e3;
     let t = Instant::now();
-    let compiled = rt.core.compile_model(&ir, device, properties).map_err(|source| LoadError::Compile { device: device.into(), source })?;
+    let compiled = rt
+        .core
+        .compile_model(&ir, device, properties)
+        .map_err(|source| LoadError::Compile { device: device.into(), source })?;
     let compile_ms = t.elapsed().as_secs_f64() * 1e3;
     drop(ir);
-    let from_cache = compiled.property("LOADED_FROM_CACHE").ok().map(|v| v.eq_ignore_ascii_case("YES") || v == "true" || v == "1");
+    let from_cache =
+        compiled.property("LOADED_FROM_CACHE").ok().map(|v| v.eq_ignore_ascii_case("YES") || v == "true" || v == "1");
     let execution_devices = compiled.property("EXECUTION_DEVICES").ok();
     let pipeline: Box<dyn Pipeline> = match kind {
         PipelineKind::Kvcache => Box::new(KvCache::new(compiled)),

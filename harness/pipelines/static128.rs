@@ -3,7 +3,9 @@
 //! Cost per step is constant (the full window), total O(N x W).
 
 use super::window::{fill_window, Overflow, Padding};
-use super::{top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript};
+use super::{
+    top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript,
+};
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 use std::ffi::CStr;
 
@@ -65,7 +67,9 @@ impl Static128 {
         let shape = logits.shape()?;
         let (rows, vocab) = match shape.as_slice() {
             [1, rows, vocab] => (*rows as usize, *vocab as usize),
-            other => return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]"))),
+            other => {
+                return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]")))
+            }
         };
         // An IR sliced to the last position at bake time returns one row; otherwise read
         // only the last real token's row, never copying the [1, W, vocab] tensor.

@@ -143,7 +143,8 @@ impl ProfileSet {
     /// Add (or override) already parsed profiles.
     pub fn add(&mut self, profiles: BTreeMap<String, Profile>, source_name: &str) -> Result<(), ProfileError> {
         for (name, profile) in profiles {
-            validate_keys(&name, &profile).map_err(|message| ProfileError { source_name: source_name.into(), message })?;
+            validate_keys(&name, &profile)
+                .map_err(|message| ProfileError { source_name: source_name.into(), message })?;
             self.profiles.insert(name, (profile, source_name.to_string()));
         }
         Ok(())
@@ -181,7 +182,10 @@ impl ProfileSet {
         let mut current = Some(name.to_string());
         while let Some(n) = current {
             if chain.iter().any(|(c, _, _): &(&str, _, _)| *c == n) {
-                return Err(ProfileError { source_name: "profiles".into(), message: format!("profile `{name}` inherits in a cycle through `{n}`") });
+                return Err(ProfileError {
+                    source_name: "profiles".into(),
+                    message: format!("profile `{name}` inherits in a cycle through `{n}`"),
+                });
             }
             let (key, (profile, source)) = self.profiles.get_key_value(&n).ok_or_else(|| self.unknown(&n))?;
             chain.push((key.as_str(), profile, source.as_str()));
@@ -202,7 +206,10 @@ impl ProfileSet {
         kv: Option<KvLayout>,
     ) -> Result<ResolvedProfile, ProfileError> {
         if !DEVICES.contains(&device) {
-            return Err(ProfileError { source_name: "profiles".into(), message: format!("unknown device `{device}`; allowed: CPU, NPU") });
+            return Err(ProfileError {
+                source_name: "profiles".into(),
+                message: format!("unknown device `{device}`; allowed: CPU, NPU"),
+            });
         }
         let mut out = ResolvedProfile { profile: name.into(), properties: Vec::new() };
         for (pname, profile, source) in self.chain(name)? {
@@ -211,7 +218,8 @@ impl ProfileSet {
             for (table, label) in [(&props.all, "all"), (specific, section)] {
                 for (key, value) in table {
                     let known = keys::find(key).expect("keys were validated when the profile was added");
-                    let value = keys::normalize(known, value).expect("values were validated when the profile was added");
+                    let value =
+                        keys::normalize(known, value).expect("values were validated when the profile was added");
                     out.set(key, value, format!("{source}: profile {pname} [{device}.{label}]"));
                 }
             }
@@ -306,7 +314,9 @@ mod tests {
     #[test]
     fn invented_key_is_an_error_naming_it() {
         let mut set = ProfileSet::builtin();
-        let err = set.add_toml("[mine]\ninherits = \"balanced\"\n[mine.NPU.all]\nNPU_LOW_MEMORY_MODE = \"YES\"\n", "my.toml").unwrap_err();
+        let err = set
+            .add_toml("[mine]\ninherits = \"balanced\"\n[mine.NPU.all]\nNPU_LOW_MEMORY_MODE = \"YES\"\n", "my.toml")
+            .unwrap_err();
         assert!(err.to_string().contains("NPU_LOW_MEMORY_MODE"), "{err}");
         assert!(err.to_string().contains("my.toml"), "{err}");
     }
@@ -314,7 +324,8 @@ mod tests {
     #[test]
     fn seed_004_seq_len_dim_1_is_flagged() {
         let mut set = ProfileSet::builtin();
-        set.add_toml("[seed]\ninherits = \"balanced\"\n[seed.NPU.kvcache]\nNPUW_LLM_SEQ_LEN_DIM = 1\n", "seed.toml").unwrap();
+        set.add_toml("[seed]\ninherits = \"balanced\"\n[seed.NPU.kvcache]\nNPUW_LLM_SEQ_LEN_DIM = 1\n", "seed.toml")
+            .unwrap();
         let kv = KvLayout { batch_dim: 0, seq_len_dim: 2 };
         let err = set.resolve("seed", "NPU", PipelineKind::Kvcache, Some(kv)).unwrap_err();
         assert!(err.to_string().contains("NPUW_LLM_SEQ_LEN_DIM = 1"), "{err}");

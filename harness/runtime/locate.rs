@@ -58,7 +58,10 @@ pub fn locate(explicit: Option<&Path>) -> Result<LocatedLibrary, NotFound> {
     match openvino_sys::library::find() {
         Some(p) => Ok(found(p, "openvino-finder")),
         None => {
-            tried.push("openvino-finder (OPENVINO_INSTALL_DIR, INTEL_OPENVINO_DIR, LD_LIBRARY_PATH, system paths): nothing".into());
+            tried.push(
+                "openvino-finder (OPENVINO_INSTALL_DIR, INTEL_OPENVINO_DIR, LD_LIBRARY_PATH, system paths): nothing"
+                    .into(),
+            );
             Err(NotFound { tried })
         }
     }
@@ -92,11 +95,8 @@ fn venv_libs_dirs(venv: &Path) -> Vec<PathBuf> {
     let Ok(entries) = std::fs::read_dir(venv.join("lib")) else {
         return Vec::new();
     };
-    let mut dirs: Vec<PathBuf> = entries
-        .flatten()
-        .map(|e| e.path().join("site-packages/openvino/libs"))
-        .filter(|p| p.is_dir())
-        .collect();
+    let mut dirs: Vec<PathBuf> =
+        entries.flatten().map(|e| e.path().join("site-packages/openvino/libs")).filter(|p| p.is_dir()).collect();
     dirs.sort();
     dirs
 }

@@ -55,9 +55,8 @@ impl Runtime {
     /// Find and load `libopenvino_c` (once per process), then create a core.
     pub fn open(explicit_lib: Option<&Path>) -> Result<Runtime, RuntimeError> {
         let wanted = locate::locate(explicit_lib)?;
-        let loaded = LOADED.get_or_init(|| {
-            ov::load_library(&wanted.path).map(|()| wanted.clone()).map_err(|e| e.to_string())
-        });
+        let loaded =
+            LOADED.get_or_init(|| ov::load_library(&wanted.path).map(|()| wanted.clone()).map_err(|e| e.to_string()));
         let library = match loaded {
             Ok(lib) if lib.path == wanted.path => lib.clone(),
             Ok(lib) => {

@@ -106,9 +106,8 @@ impl Core {
         // SAFETY: list is filled by OpenVINO and freed below.
         unsafe {
             check("ov_core_get_available_devices", sys::ov_core_get_available_devices(self.ptr, &mut list))?;
-            let out = (0..list.size)
-                .map(|i| CStr::from_ptr(*list.devices.add(i)).to_string_lossy().into_owned())
-                .collect();
+            let out =
+                (0..list.size).map(|i| CStr::from_ptr(*list.devices.add(i)).to_string_lossy().into_owned()).collect();
             sys::ov_available_devices_free(&mut list);
             Ok(out)
         }
@@ -152,8 +151,7 @@ impl Core {
         properties: &[(String, String)],
     ) -> OvResult<CompiledModel> {
         let d = cstring(device);
-        let owned: Vec<(CString, CString)> =
-            properties.iter().map(|(k, v)| (cstring(k), cstring(v))).collect();
+        let owned: Vec<(CString, CString)> = properties.iter().map(|(k, v)| (cstring(k), cstring(v))).collect();
         let props: Vec<sys::ov_property_t> = owned
             .iter()
             .map(|(k, v)| sys::ov_property_t { key: k.as_ptr(), value: v.as_ptr().cast::<c_void>() })
@@ -211,7 +209,10 @@ impl CompiledModel {
         let mut value = ptr::null_mut();
         // SAFETY: value is freed by take_string.
         unsafe {
-            check("ov_compiled_model_get_property", sys::ov_compiled_model_get_property(self.ptr, k.as_ptr(), &mut value))?;
+            check(
+                "ov_compiled_model_get_property",
+                sys::ov_compiled_model_get_property(self.ptr, k.as_ptr(), &mut value),
+            )?;
             Ok(take_string(value))
         }
     }

@@ -56,20 +56,28 @@ impl TextLayer {
     /// Load the tokenizer (required) and the chat template (loaded lazily, needed only for
     /// chat prompts) of a model folder.
     pub fn open(model: &ModelDir) -> Result<TextLayer, TextError> {
-        Ok(TextLayer { tokenizer: Tokenizer::from_file(&model.tokenizer_json())?, template: None, config_path: model.tokenizer_config() })
+        Ok(TextLayer {
+            tokenizer: Tokenizer::from_file(&model.tokenizer_json())?,
+            template: None,
+            config_path: model.tokenizer_config(),
+        })
     }
 
     fn template(&mut self) -> Result<&ChatTemplate, TextError> {
         let path = self.config_path.clone();
         let t = self.template.get_or_insert_with(|| ChatTemplate::from_tokenizer_config(&path).map_err(|e| e.reason));
-        t.as_ref().map_err(|reason| TextError::Chat(chat::ChatError { path: path.display().to_string(), reason: reason.clone() }))
+        t.as_ref().map_err(|reason| {
+            TextError::Chat(chat::ChatError { path: path.display().to_string(), reason: reason.clone() })
+        })
     }
 
     /// Render and tokenize a prompt.
     pub fn prepare(&mut self, input: &PromptInput) -> Result<PreparedPrompt, TextError> {
         match input {
             PromptInput::Ids(ids) => Ok(PreparedPrompt { rendered: None, ids: ids.clone() }),
-            PromptInput::Raw(text) => Ok(PreparedPrompt { rendered: Some(text.clone()), ids: self.tokenizer.encode(text)? }),
+            PromptInput::Raw(text) => {
+                Ok(PreparedPrompt { rendered: Some(text.clone()), ids: self.tokenizer.encode(text)? })
+            }
             PromptInput::Chat { messages, enable_thinking } => {
                 let options = RenderOptions { add_generation_prompt: true, enable_thinking: *enable_thinking };
                 let text = self.template()?.render(messages, options)?;

@@ -1,0 +1,31 @@
+# bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
+# both run `make setup` first (idempotent: a second run does nothing and says so).
+.PHONY: setup demo test check fmt clippy clean-models
+
+BAKEOFF := ./target/release/bakeoff
+MODEL := models/smollm2-135m
+
+setup:
+	@tools/setup.sh
+
+demo: setup
+	$(BAKEOFF) devices
+	$(BAKEOFF) lint $(MODEL)
+	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48
+	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48
+	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --device NPU:host --profile conservative --prompt "What is the capital of France?" --max-new-tokens 48
+
+test: setup
+	cargo test --release
+	$(MAKE) check
+
+check: fmt clippy
+
+fmt:
+	cargo fmt --check
+
+clippy:
+	cargo clippy --release --all-targets -- -D warnings
+
+clean-models:
+	rm -rf models

@@ -1,0 +1,88 @@
+//! Helpers shared by the integration tests: the baked fixture, the runtime, pipelines and
+//! the openvino-genai reference transcripts written at setup (`make setup`).
+#![allow(dead_code)]
+
+use bakeoff::model::ModelDir;
+use bakeoff::pipelines::load::{load, Loaded};
+use bakeoff::pipelines::static128::WindowOptions;
+use bakeoff::pipelines::PipelineKind;
+use bakeoff::profiles::ProfileSet;
+use bakeoff::runtime::{Device, Runtime};
+use serde::Deserialize;
+use std::path::{Path, PathBuf};
+
+/// The repository root.
+pub fn repo() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The baked SmolLM2 fixture. Missing fixtures fail loudly: tests never skip them.
+pub fn smollm2() -> ModelDir {
+    let dir = repo().join("models/smollm2-135m");
+    assert!(dir.join("bake.json").exists(), "{} is not baked: run `make setup` first", dir.display());
+    ModelDir::open(&dir).unwrap()
+}
+
+/// The OpenVINO runtime from the project's venv.
+pub fn runtime() -> Runtime {
+    Runtime::open(None).expect("OpenVINO runtime (run `make setup`)")
+}
+
+/// Compile `kind` of `model` for `device` under a built-in profile.
+pub fn pipeline(rt: &Runtime, model: &ModelDir, kind: PipelineKind, device: Device, profile: &str) -> Loaded {
+    let kv = if device == Device::Cpu {
+        None
+    } else {
+        let ir = bakeoff::model::ir::IrSummary::read(&model.stateful_xml()).unwrap();
+        Some(bakeoff::model::ir::kv_layout(&ir.variables).unwrap())
+    };
+    let props = ProfileSet::builtin().resolve_for(profile, device, kind, kv).unwrap();
+    let window = WindowOptions {
+        window: 128,
+        pad_id: model.pad_id(),
+        padding: Default::default(),
+        overflow: Default::default(),
+    };
+    match load(rt, model, kind, device.ov_name(), &props.pairs(), window) {
+        Ok(l) => l,
+        Err(e) => panic!("{kind} on {device} ({profile}) did not load: {e}"),
+    }
+}
+
+/// One prompt of a reference file written by tools/reference.py.
+#[derive(Debug, Deserialize)]
+pub struct RefPrompt {
+    pub id: String,
+    pub prompt: String,
+    pub rendered: String,
+    pub prompt_ids: Vec<i64>,
+    pub ignore_eos_ids: Vec<i64>,
+    pub natural_ids: Vec<i64>,
+}
+
+/// A reference file.
+#[derive(Debug, Deserialize)]
+pub struct Reference {
+    pub device: String,
+    pub max_new_tokens: usize,
+    pub prompts: Vec<RefPrompt>,
+}
+
+/// Read a reference file under the fixture's `reference/` folder.
+pub fn reference(model: &ModelDir, name: &str) -> Reference {
+    let path = model.root.join("reference").join(name);
+    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", path.display()));
+    serde_json::from_str(&text).unwrap()
+}
+
+/// A copy of a model folder made of symlinks, so one file can be replaced cheaply.
+pub fn linked_copy(model: &Path, into: &Path) -> PathBuf {
+    let dst = into.join(model.file_name().unwrap());
+    std::fs::create_dir_all(&dst).unwrap();
+    for entry in std::fs::read_dir(model).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::os::unix::fs::symlink(entry.path(), dst.join(entry.file_name())).unwrap();
+        }
+    }
+    dst
+}

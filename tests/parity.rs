@@ -1,0 +1,90 @@
+//! Parity with openvino-genai: bakeoff's greedy ids equal LLMPipeline's on the same IR
+//! (reference transcripts written at setup by tools/reference.py), for both pipelines,
+//! and the text layer renders and tokenizes prompts exactly as GenAI does.
+
+mod common;
+
+use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind, StopReason};
+use bakeoff::runtime::Device;
+use bakeoff::text::chat::Message;
+use bakeoff::text::{PromptInput, TextLayer};
+
+#[test]
+fn chat_template_and_tokenizer_match_genai_on_every_prompt() {
+    let model = common::smollm2();
+    let reference = common::reference(&model, "genai-cpu.json");
+    let mut text = TextLayer::open(&model).unwrap();
+    assert!(reference.prompts.len() >= 6);
+    for p in &reference.prompts {
+        let input = PromptInput::Chat { messages: vec![Message::user(p.prompt.clone())], enable_thinking: None };
+        let prepared = text.prepare(&input).unwrap();
+        assert_eq!(prepared.rendered.as_deref(), Some(p.rendered.as_str()), "rendered prompt of {}", p.id);
+        assert_eq!(prepared.ids, p.prompt_ids, "prompt ids of {}", p.id);
+    }
+}
+
+fn check_pipeline_against_genai(kind: PipelineKind) {
+    let model = common::smollm2();
+    let reference = common::reference(&model, "genai-cpu.json");
+    let rt = common::runtime();
+    let mut loaded = common::pipeline(&rt, &model, kind, Device::Cpu, "reference");
+    for p in &reference.prompts {
+        let forced =
+            GenerationConfig { max_new_tokens: reference.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: true };
+        let t = loaded.pipeline.generate(&p.prompt_ids, &forced, &mut NoObserver).unwrap();
+        assert!(p.prompt_ids.len() + t.output_ids.len() <= 128 + 1, "{} must fit the window for parity", p.id);
+        assert_eq!(t.output_ids, p.ignore_eos_ids, "{kind} ignore_eos ids of {}", p.id);
+        assert_eq!(t.stop_reason, StopReason::MaxNewTokens);
+
+        let natural = GenerationConfig { ignore_eos: false, ..forced };
+        let t = loaded.pipeline.generate(&p.prompt_ids, &natural, &mut NoObserver).unwrap();
+        assert_eq!(t.output_ids, p.natural_ids, "{kind} natural ids of {}", p.id);
+        if t.output_ids.len() < reference.max_new_tokens {
+            assert_eq!(t.stop_reason, StopReason::Eos, "{}", p.id);
+            assert_eq!(t.output_ids.last(), model.eos_ids().first(), "{} stops at <|im_end|>", p.id);
+        }
+    }
+}
+
+#[test]
+fn kvcache_equals_genai_token_for_token() {
+    check_pipeline_against_genai(PipelineKind::Kvcache);
+}
+
+#[test]
+fn static128_equals_genai_token_for_token() {
+    check_pipeline_against_genai(PipelineKind::Static128);
+}
+
+#[test]
+fn some_reference_prompt_stops_naturally_at_im_end() {
+    // Guards the natural-stop half of the parity tests against a prompt set where nothing stops.
+    let model = common::smollm2();
+    let reference = common::reference(&model, "genai-cpu.json");
+    let eos = model.eos_ids();
+    assert!(reference.prompts.iter().any(|p| p.natural_ids.last().is_some_and(|id| eos.contains(id))));
+}
+
+#[test]
+fn pipelines_agree_inside_the_window_and_static128_stops_when_it_is_full() {
+    let model = common::smollm2();
+    let reference = common::reference(&model, "genai-cpu.json");
+    let prompt = &reference.prompts.iter().max_by_key(|p| p.prompt_ids.len()).unwrap().prompt_ids;
+    let rt = common::runtime();
+    let config = GenerationConfig { max_new_tokens: 120, eos_ids: model.eos_ids(), ignore_eos: true };
+    let kv = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::Cpu, "reference")
+        .pipeline
+        .generate(prompt, &config, &mut NoObserver)
+        .unwrap();
+    let st = common::pipeline(&rt, &model, PipelineKind::Static128, Device::Cpu, "reference")
+        .pipeline
+        .generate(prompt, &config, &mut NoObserver)
+        .unwrap();
+    // A context of exactly W still runs, so the window yields W - prompt + 1 tokens.
+    let fits = 128 - prompt.len() + 1;
+    assert_eq!(st.stop_reason, StopReason::WindowFull);
+    assert_eq!(st.output_ids.len(), fits);
+    assert!(!st.truncated);
+    assert_eq!(kv.output_ids.len(), 120);
+    assert_eq!(st.output_ids[..], kv.output_ids[..fits], "static128 and kvcache agree while the context fits");
+}
