@@ -60,6 +60,39 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Show profiles and the properties they resolve to.
     Profiles(ProfilesArgs),
+    /// Run a scenario: every cell in a process of its own; results, summaries, fingerprint.
+    Run(RunArgs),
+    /// Join shard run folders (`run --shard K/N`) into one run folder.
+    Merge {
+        /// The output run folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The shard run folders.
+        #[arg(required = true)]
+        dirs: Vec<PathBuf>,
+    },
+    /// Run one cell from a spec on stdin (used by `run`; not for people).
+    #[command(hide = true)]
+    Cell,
+}
+
+/// `bakeoff run`.
+#[derive(Debug, Args)]
+pub struct RunArgs {
+    /// The scenario file.
+    pub scenario: PathBuf,
+    /// The run folder (default reports/<scenario>-<UTC time>).
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted run in this folder: completed cells are kept and skipped.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Run only shard K of N (cells whose index is K-1 modulo N).
+    #[arg(long)]
+    pub shard: Option<crate::plan::Shard>,
+    /// Runtime options.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
 }
 
 /// `bakeoff generate`.

@@ -9,12 +9,17 @@
 
 #![warn(missing_docs)]
 
+pub mod cells;
 pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod fingerprint;
 pub mod model;
 pub mod pipelines;
+pub mod plan;
 pub mod profiles;
+pub mod reports;
+pub mod results;
 pub mod runtime;
+pub mod scenario;
 pub mod text;

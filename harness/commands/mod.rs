@@ -3,7 +3,9 @@
 pub mod devices;
 pub mod generate;
 pub mod lint;
+pub mod merge;
 pub mod profiles;
+pub mod run;
 
 use crate::cli::{Cli, Command};
 use crate::exit::Failure;
@@ -15,6 +17,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Lint { model, window, format } => lint::run(&model, window, format),
         Command::Generate(args) => generate::run(&args),
         Command::Profiles(args) => profiles::run(&args),
+        Command::Run(args) => run::run(&args),
+        Command::Merge { out, dirs } => merge::run(&out, &dirs),
+        Command::Cell => Ok(crate::cells::child::run_from_stdin()),
     }
 }
 

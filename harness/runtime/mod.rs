@@ -10,6 +10,10 @@ use std::sync::OnceLock;
 pub use locate::LocatedLibrary;
 pub use ov::{CompiledModel, Core, ElementType, InferRequest, Model, OvError, Tensor};
 
+/// Keys OpenVINO's core (or the NPU plugin's NPUW switch) handles rather than the plugin's
+/// own property table.
+const CORE_KEYS: [&str; 2] = ["CACHE_DIR", "NPU_USE_NPUW"];
+
 static LOADED: OnceLock<Result<LocatedLibrary, String>> = OnceLock::new();
 
 /// The loaded runtime: where the library came from, its version and a core.
@@ -82,14 +86,14 @@ impl Runtime {
     }
 
     /// Check property keys against the plugin's `SUPPORTED_PROPERTIES`. NPUW keys are
-    /// options of the NPU plugin's NPUW wrapper and are not listed there; the known-key
-    /// list (profiles) vouches for them.
+    /// options of the NPU plugin's NPUW wrapper and core keys (CACHE_DIR) are handled by
+    /// OpenVINO's core; neither is listed there, and the known-key list vouches for them.
     pub fn check_supported(&self, device: &str, keys: &[(String, String)]) -> Result<(), String> {
         let supported = self.supported_properties(device).map_err(|e| e.to_string())?;
         let unlisted: Vec<&str> = keys
             .iter()
             .map(|(k, _)| k.as_str())
-            .filter(|k| !k.starts_with("NPUW_") && *k != "NPU_USE_NPUW" && !supported.iter().any(|s| s == k))
+            .filter(|k| !k.starts_with("NPUW_") && !CORE_KEYS.contains(k) && !supported.iter().any(|s| s == k))
             .collect();
         if unlisted.is_empty() {
             Ok(())

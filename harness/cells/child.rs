@@ -1,0 +1,141 @@
+//! The cell's own process (`bakeoff cell`, hidden): read a [`CellSpec`] from stdin, compile,
+//! generate, and report [`ChildEvent`]s on stdout. Anything that goes wrong in here (a
+//! plugin abort, a hang) costs only this process; the parent classifies it.
+
+use super::{CellSpec, ChildEvent};
+use crate::model::ModelDir;
+use crate::pipelines::load::{load, LoadError};
+use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
+use crate::results::{FailureClass, SampleRecord};
+use crate::runtime::Runtime;
+use crate::scenario::CacheMode;
+use std::io::Write;
+
+/// Environment variable of the test-only fault hook: comma-separated `KIND@MATCH`, where
+/// KIND is abort, segfault, hang_compile, hang_generate or oom and MATCH a substring of the
+/// cell key. Only the test suite sets it.
+pub const FAULT_ENV: &str = "BAKEOFF_FAULT";
+
+fn emit(event: &ChildEvent) {
+    let mut line = serde_json::to_vec(event).expect("events serialize");
+    line.push(b'\n');
+    let mut out = std::io::stdout().lock();
+    // The parent reads line by line; a failed write means it is gone, and so is the point.
+    let _ = out.write_all(&line).and_then(|()| out.flush());
+}
+
+fn fail(class: FailureClass, message: impl std::fmt::Display) -> i32 {
+    emit(&ChildEvent::Failed { class, message: message.to_string() });
+    0
+}
+
+/// The fault to inject at `stage` for this cell, if the test hook asks for one.
+fn fault(spec: &CellSpec, stage: &str) {
+    let Ok(value) = std::env::var(FAULT_ENV) else { return };
+    let key = spec.key.to_string();
+    let Some((kind, _)) = value.split(',').filter_map(|f| f.split_once('@')).find(|(_, pattern)| key.contains(pattern))
+    else {
+        return;
+    };
+    match (kind, stage) {
+        ("abort", "compile") => std::process::abort(),
+        // SAFETY: none, deliberately: a write through a null pointer, as a broken plugin
+        // would do, to test crash containment (raise() would be absorbed by Rust's handler).
+        ("segfault", "compile") => unsafe {
+            std::ptr::null_mut::<u8>().write_volatile(1);
+        },
+        ("hang_compile", "compile") | ("hang_generate", "generate") => loop {
+            std::thread::sleep(std::time::Duration::from_secs(3600));
+        },
+        ("oom", "generate") => {
+            let mut hog: Vec<Vec<u8>> = Vec::new();
+            loop {
+                hog.push(vec![1u8; 64 << 20]);
+            }
+        }
+        _ => {}
+    }
+}
+
+/// Run the cell described on stdin. Returns the process exit code.
+pub fn run_from_stdin() -> i32 {
+    let spec: CellSpec = match serde_json::from_reader(std::io::stdin().lock()) {
+        Ok(s) => s,
+        Err(e) => return fail(FailureClass::InputError, format!("cell spec on stdin: {e}")),
+    };
+    run(&spec)
+}
+
+/// Run one cell in this process, reporting events on stdout.
+pub fn run(spec: &CellSpec) -> i32 {
+    let rt = match Runtime::open(spec.openvino_lib.as_deref()) {
+        Ok(rt) => rt,
+        Err(e) => return fail(FailureClass::InputError, e),
+    };
+    let model = match ModelDir::open(&spec.model_dir) {
+        Ok(m) => m,
+        Err(e) => return fail(FailureClass::InputError, e),
+    };
+    let mut props = spec.properties.pairs();
+    if let Some(dir) = &spec.cache_dir {
+        props.push(("CACHE_DIR".into(), dir.display().to_string()));
+    }
+    fault(spec, "compile");
+    let load_once = || load(&rt, &model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window.into());
+    if spec.cache_mode == CacheMode::Warm {
+        // Prime the shared cache so the measured compile is a cache load.
+        if let Err(e) = load_once() {
+            return load_failure(e);
+        }
+    }
+    let mut loaded = match load_once() {
+        Ok(l) => l,
+        Err(e) => return load_failure(e),
+    };
+    emit(&ChildEvent::Compiled {
+        load_ms: loaded.load_ms,
+        compile_ms: loaded.compile_ms,
+        from_cache: loaded.from_cache,
+        execution_devices: loaded.execution_devices.clone(),
+    });
+    let config = GenerationConfig {
+        max_new_tokens: spec.max_new_tokens,
+        eos_ids: spec.eos_ids.clone(),
+        ignore_eos: spec.ignore_eos,
+    };
+    for rep in 0..spec.measure.warmup + spec.measure.repetitions {
+        let warmup = rep < spec.measure.warmup;
+        for prompt in &spec.prompts {
+            fault(spec, "generate");
+            match loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver) {
+                Ok(t) => {
+                    emit(&ChildEvent::Sample(SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t)))
+                }
+                Err(GenerateError::Unsupported(message)) => {
+                    emit(&ChildEvent::Unsupported { message: format!("prompt `{}`: {message}", prompt.id) });
+                    return 0;
+                }
+                Err(e) => return generate_failure(&prompt.id, e),
+            }
+        }
+    }
+    0
+}
+
+fn load_failure(e: LoadError) -> i32 {
+    match e {
+        LoadError::MissingIr(_) | LoadError::Unsupported(_) => fail(FailureClass::InputError, e),
+        _ => fail(FailureClass::CompileError, e),
+    }
+}
+
+/// NPUW refuses a prompt longer than NPUW_LLM_MAX_PROMPT_LEN at infer time; that is a
+/// limit of the configuration (unsupported), not a fault.
+fn generate_failure(prompt: &str, e: GenerateError) -> i32 {
+    let text = e.to_string();
+    if text.contains("MAX_PROMPT_LEN") || text.contains("max prompt") || text.contains("prompt length") {
+        emit(&ChildEvent::Unsupported { message: format!("prompt `{prompt}`: {text}") });
+        return 0;
+    }
+    fail(FailureClass::GenerateError, format!("prompt `{prompt}`: {text}"))
+}

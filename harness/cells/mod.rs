@@ -1,0 +1,115 @@
+//! Executing cells. The scheduler ([`schedule`]) walks the plan and hands each cell to an
+//! [`Executor`]: the real one runs it in a child process of its own (`bakeoff cell`) with
+//! the timeouts enforced, so a plugin crash or a compile hang is a failed cell with a
+//! classified reason and the run goes on; the mock one lets the scheduler be tested
+//! without a model.
+
+pub mod child;
+pub mod mock;
+pub mod process;
+pub mod schedule;
+
+use crate::pipelines::static128::WindowOptions;
+use crate::plan::CellKey;
+use crate::profiles::ResolvedProfile;
+use crate::results::{CellRecord, FailureClass, SampleRecord};
+use crate::scenario::{CacheMode, Measure, Timeouts};
+use serde::{Deserialize, Serialize};
+use std::path::PathBuf;
+
+/// A prompt ready for a cell: its id and token ids.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellPrompt {
+    /// Prompt id.
+    pub id: String,
+    /// Token ids.
+    pub ids: Vec<i64>,
+}
+
+/// Everything a cell's process needs, passed as JSON on its stdin.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct CellSpec {
+    /// The cell.
+    pub key: CellKey,
+    /// The model folder.
+    pub model_dir: PathBuf,
+    /// The properties to compile with.
+    pub properties: ResolvedProfile,
+    /// The prompts, tokenized.
+    pub prompts: Vec<CellPrompt>,
+    /// New tokens at most.
+    pub max_new_tokens: usize,
+    /// Generate past eos.
+    pub ignore_eos: bool,
+    /// The model's eos ids.
+    pub eos_ids: Vec<i64>,
+    /// static128 window options.
+    pub window: WindowSpec,
+    /// Warm-up and repetitions.
+    pub measure: Measure,
+    /// Timeouts (enforced by the parent).
+    pub timeouts: Timeouts,
+    /// The CACHE_DIR of this cell, and whether to prime it before the measured compile.
+    pub cache_dir: Option<PathBuf>,
+    /// Warm cells compile once before the measured compile.
+    pub cache_mode: CacheMode,
+    /// The OpenVINO library the run uses.
+    pub openvino_lib: Option<PathBuf>,
+}
+
+/// Serializable form of [`WindowOptions`].
+#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
+pub struct WindowSpec {
+    /// W.
+    pub window: usize,
+    /// Padding id.
+    pub pad_id: i64,
+    /// Padding side.
+    pub padding: crate::pipelines::window::Padding,
+    /// Overflow policy.
+    pub overflow: crate::pipelines::window::Overflow,
+}
+
+impl From<WindowSpec> for WindowOptions {
+    fn from(w: WindowSpec) -> WindowOptions {
+        WindowOptions { window: w.window, pad_id: w.pad_id, padding: w.padding, overflow: w.overflow }
+    }
+}
+
+/// What a cell's process reports on stdout, one JSON line each.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(tag = "event", rename_all = "snake_case")]
+pub enum ChildEvent {
+    /// The model is compiled; generation starts.
+    Compiled {
+        /// read_model, ms.
+        load_ms: f64,
+        /// compile_model, ms.
+        compile_ms: f64,
+        /// LOADED_FROM_CACHE.
+        from_cache: Option<bool>,
+        /// EXECUTION_DEVICES.
+        execution_devices: Option<String>,
+    },
+    /// One generation finished.
+    Sample(SampleRecord),
+    /// The cell failed; the process exits after this.
+    Failed {
+        /// Classification.
+        class: FailureClass,
+        /// The message (OpenVINO's own where it has one).
+        message: String,
+    },
+    /// The cell cannot run as asked (prompt over the window or MAX_PROMPT_LEN).
+    Unsupported {
+        /// Why, in the plugin's words where it has them.
+        message: String,
+    },
+}
+
+/// Runs one cell, reporting each sample as soon as it exists.
+pub trait Executor {
+    /// Run `spec`; call `on_sample` for every sample (the scheduler records it at once)
+    /// and return the cell's outcome. Never panics on a cell failure: it classifies it.
+    fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord;
+}

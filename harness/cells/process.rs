@@ -1,0 +1,199 @@
+//! The real executor: one child process per cell (`bakeoff cell`), its stdout read line by
+//! line with the compile and generation timeouts enforced; a hang is killed, a signal is
+//! a crash, and peak RSS comes from the kernel's accounting of the child (wait4).
+
+use super::{CellSpec, ChildEvent, Executor};
+use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
+use std::io::{BufRead, BufReader, Write};
+use std::path::PathBuf;
+use std::process::{Command, Stdio};
+use std::sync::mpsc::{self, RecvTimeoutError};
+use std::time::{Duration, Instant};
+
+/// Runs cells as `bakeoff cell` children.
+pub struct ProcessExecutor {
+    /// The bakeoff binary (this one).
+    pub exe: PathBuf,
+    /// Where each cell's stderr is kept (`<index>-<key>.log`).
+    pub log_dir: PathBuf,
+}
+
+/// How the child ended, from wait4.
+struct Exit {
+    signal: Option<i32>,
+    code: Option<i32>,
+    max_rss_kib: i64,
+}
+
+fn wait4(pid: i32) -> Exit {
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    // SAFETY: pid is our child; status and usage are valid out-pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
+    if r < 0 {
+        return Exit { signal: None, code: None, max_rss_kib: 0 };
+    }
+    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Exit { signal, code, max_rss_kib: usage.ru_maxrss }
+}
+
+fn kill(pid: i32) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
+impl Executor for ProcessExecutor {
+    fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
+        let started = Instant::now();
+        let mut record = CellRecord::not_run(&spec.key, CellStatus::Failed, String::new());
+        record.reason = None;
+        record.properties = Some(spec.properties.clone());
+        let log = self.log_dir.join(format!("{}.log", spec.key.to_string().replace(['/', ':'], "_")));
+        let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
+        let child =
+            Command::new(&self.exe).arg("cell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).spawn();
+        let mut child = match child {
+            Ok(c) => c,
+            Err(e) => {
+                record.failure = Some(FailureClass::Exited { code: -1 });
+                record.reason = Some(format!("could not start {}: {e}", self.exe.display()));
+                return record;
+            }
+        };
+        let pid = child.id() as i32;
+        let spec_json = serde_json::to_vec(spec).expect("specs serialize");
+        if let Some(mut stdin) = child.stdin.take() {
+            // A child that died at once is classified below from its exit status.
+            let _ = stdin.write_all(&spec_json);
+        }
+        let (tx, rx) = mpsc::channel();
+        let stdout = child.stdout.take().expect("stdout is piped");
+        let reader = std::thread::spawn(move || {
+            for line in BufReader::new(stdout).lines() {
+                let Ok(line) = line else { break };
+                if tx.send(line).is_err() {
+                    break;
+                }
+            }
+        });
+        let outcome = watch(spec, &rx, &mut record, on_sample);
+        if outcome.is_some() {
+            kill(pid);
+        }
+        let exit = wait4(pid);
+        let _ = reader.join();
+        // The Child handle must not reap again: wait4 already did.
+        std::mem::forget(child);
+        record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
+        record.wall_s = started.elapsed().as_secs_f64();
+        finish(&mut record, outcome, &exit, &log);
+        record
+    }
+}
+
+/// Read events until the child closes stdout (None) or a timeout fires (Some(class)).
+fn watch(
+    spec: &CellSpec,
+    rx: &mpsc::Receiver<String>,
+    record: &mut CellRecord,
+    on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
+) -> Option<FailureClass> {
+    let compile_timeout = Duration::from_secs_f64(spec.timeouts.compile_s);
+    let generate_timeout = Duration::from_secs_f64(spec.timeouts.generate_s);
+    let mut deadline = Instant::now() + compile_timeout;
+    let mut compiled = false;
+    loop {
+        let wait = deadline.saturating_duration_since(Instant::now());
+        let line = match rx.recv_timeout(wait) {
+            Ok(line) => line,
+            Err(RecvTimeoutError::Disconnected) => return None,
+            Err(RecvTimeoutError::Timeout) => {
+                return Some(if compiled { FailureClass::TimeoutGenerate } else { FailureClass::TimeoutCompile });
+            }
+        };
+        let Ok(event) = serde_json::from_str::<ChildEvent>(&line) else { continue };
+        match event {
+            ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices } => {
+                compiled = true;
+                record.load_ms = Some(load_ms);
+                record.compile_ms = Some(compile_ms);
+                record.from_cache = from_cache;
+                record.execution_devices = execution_devices;
+                deadline = Instant::now() + generate_timeout;
+            }
+            ChildEvent::Sample(s) => {
+                if s.warmup {
+                    record.warmup_samples += 1;
+                } else {
+                    record.measured_samples += 1;
+                }
+                if let Err(e) = on_sample(s) {
+                    record.failure = Some(FailureClass::InputError);
+                    record.reason = Some(format!("recording a sample failed: {e}"));
+                    return Some(FailureClass::InputError);
+                }
+                deadline = Instant::now() + generate_timeout;
+            }
+            ChildEvent::Failed { class, message } => {
+                record.failure = Some(class);
+                record.reason = Some(message);
+            }
+            ChildEvent::Unsupported { message } => {
+                record.status = CellStatus::Unsupported;
+                record.reason = Some(message);
+            }
+        }
+    }
+}
+
+/// Decide the cell's status from what it reported and how it exited.
+fn finish(record: &mut CellRecord, timeout: Option<FailureClass>, exit: &Exit, log: &std::path::Path) {
+    let tail = || {
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        let lines: Vec<&str> = text.lines().rev().take(5).collect();
+        let tail: Vec<&str> = lines.into_iter().rev().collect();
+        if tail.is_empty() {
+            String::new()
+        } else {
+            format!("; stderr: {}", tail.join(" | "))
+        }
+    };
+    if let Some(class) = timeout {
+        if record.failure.is_none() {
+            let reason = match class {
+                FailureClass::TimeoutCompile => "no compiled model before timeouts.compile_s".to_string(),
+                FailureClass::TimeoutGenerate => "a generation ran past timeouts.generate_s".to_string(),
+                _ => String::new(),
+            };
+            record.reason = Some(reason);
+            record.failure = Some(class);
+        }
+        record.status = CellStatus::Failed;
+        return;
+    }
+    if record.status == CellStatus::Unsupported {
+        return;
+    }
+    if let Some(signal) = exit.signal {
+        record.status = CellStatus::Failed;
+        record.failure = Some(FailureClass::Crashed { signal });
+        record.reason = Some(format!("the cell's process was killed by signal {signal}{}", tail()));
+        return;
+    }
+    if record.failure.is_some() {
+        record.status = CellStatus::Failed;
+        return;
+    }
+    match exit.code {
+        Some(0) if record.compile_ms.is_some() => record.status = CellStatus::Completed,
+        code => {
+            record.status = CellStatus::Failed;
+            record.failure = Some(FailureClass::Exited { code: code.unwrap_or(-1) });
+            record.reason = Some(format!("the cell's process exited without a result{}", tail()));
+        }
+    }
+}

@@ -1,0 +1,149 @@
+//! The scheduler: walk the plan in order, record every sample and every cell outcome in
+//! results.jsonl as it happens, and never let one cell cost another.
+
+use super::{CellSpec, Executor};
+use crate::plan::{CellKey, PlannedCell};
+use crate::results::{CellRecord, CellStatus, FailureClass, Record, ResultsWriter, StartRecord};
+use std::collections::HashSet;
+
+/// Reports progress: a bar on a terminal, plain lines otherwise.
+pub struct Progress {
+    bar: Option<indicatif::ProgressBar>,
+    total: usize,
+    done: usize,
+}
+
+impl Progress {
+    /// Progress over `total` cells; a bar only when stderr is a terminal.
+    pub fn new(total: usize) -> Progress {
+        use std::io::IsTerminal;
+        let bar = std::io::stderr().is_terminal().then(|| {
+            let bar = indicatif::ProgressBar::new(total as u64);
+            bar.set_style(
+                indicatif::ProgressStyle::with_template("{elapsed_precise} [{bar:30}] {pos}/{len} {msg}")
+                    .expect("valid template")
+                    .progress_chars("=> "),
+            );
+            bar
+        });
+        Progress { bar, total, done: 0 }
+    }
+
+    /// A progress reporter that prints nothing (tests).
+    pub fn hidden() -> Progress {
+        Progress { bar: Some(indicatif::ProgressBar::hidden()), total: 0, done: 0 }
+    }
+
+    fn start(&self, key: &CellKey) {
+        if let Some(bar) = &self.bar {
+            bar.set_message(key.to_string());
+        }
+    }
+
+    fn finish(&mut self, record: &CellRecord) {
+        self.done += 1;
+        let line = format!(
+            "[{}/{}] {}: {}{} ({} samples, {:.1} s)",
+            self.done,
+            self.total,
+            record.cell,
+            status_name(record.status),
+            record.failure.as_ref().map(|f| format!(" ({f})")).unwrap_or_default(),
+            record.measured_samples,
+            record.wall_s
+        );
+        match &self.bar {
+            Some(bar) => {
+                bar.inc(1);
+                if record.status == CellStatus::Failed {
+                    bar.println(line);
+                }
+            }
+            None => eprintln!("{line}"),
+        }
+    }
+
+    /// Close the bar.
+    pub fn close(&self) {
+        if let Some(bar) = &self.bar {
+            bar.finish_and_clear();
+        }
+    }
+}
+
+/// The lower-case name of a status.
+pub fn status_name(s: CellStatus) -> &'static str {
+    match s {
+        CellStatus::Completed => "completed",
+        CellStatus::Failed => "failed",
+        CellStatus::Skipped => "skipped",
+        CellStatus::Unsupported => "unsupported",
+    }
+}
+
+/// Run every planned cell not in `done`, appending to `results`. `make_spec` prepares a
+/// cell (resolving its profile, tokenizing prompts); an error there fails only that cell.
+/// Returns the outcomes of the cells run now. An I/O error writing results stops the run
+/// (nothing can be recorded any more), after everything before it was flushed.
+pub fn run_cells(
+    plan: &[PlannedCell],
+    done: &HashSet<CellKey>,
+    make_spec: &mut dyn FnMut(&PlannedCell) -> Result<CellSpec, String>,
+    executor: &mut dyn Executor,
+    results: &mut ResultsWriter,
+    progress: &mut Progress,
+) -> std::io::Result<Vec<CellRecord>> {
+    let mut outcomes = Vec::new();
+    for cell in plan.iter().filter(|c| !done.contains(&c.key)) {
+        progress.start(&cell.key);
+        let record = match &cell.skip {
+            Some(reason) => CellRecord::not_run(&cell.key, CellStatus::Skipped, reason.clone()),
+            None => match make_spec(cell) {
+                Err(message) => {
+                    let mut r = CellRecord::not_run(&cell.key, CellStatus::Failed, message);
+                    r.failure = Some(FailureClass::InputError);
+                    r
+                }
+                Ok(spec) => run_one(&spec, executor, results)?,
+            },
+        };
+        results.write(&Record::Cell(record.clone()))?;
+        progress.finish(&record);
+        outcomes.push(record);
+    }
+    progress.close();
+    Ok(outcomes)
+}
+
+/// Run one cell, recording its start marker and every sample as it arrives.
+fn run_one(spec: &CellSpec, executor: &mut dyn Executor, results: &mut ResultsWriter) -> std::io::Result<CellRecord> {
+    results.write(&Record::Start(StartRecord { cell: spec.key.clone() }))?;
+    let mut write_error = None;
+    let record = executor.run(spec, &mut |s| {
+        let r = results.write(&Record::Sample(s));
+        if let Err(e) = &r {
+            write_error.get_or_insert_with(|| std::io::Error::new(e.kind(), e.to_string()));
+        }
+        r
+    });
+    match write_error {
+        Some(e) => Err(e),
+        None => Ok(record),
+    }
+}
+
+/// Cells whose outcome is final in earlier results (completed, skipped, unsupported): a
+/// resumed run skips them. Failed and interrupted cells run again.
+pub fn finished_cells(records: &[Record]) -> HashSet<CellKey> {
+    let mut done = HashSet::new();
+    for r in records {
+        if let Record::Cell(c) = r {
+            if c.status == CellStatus::Failed {
+                done.remove(&c.cell);
+            } else {
+                done.insert(c.cell.clone());
+            }
+        }
+    }
+    done
+}

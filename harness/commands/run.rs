@@ -1,0 +1,210 @@
+//! `bakeoff run SCENARIO`: expand, run every cell in its own process, record, summarize.
+
+use super::open_runtime;
+use crate::cells::process::ProcessExecutor;
+use crate::cells::schedule::{finished_cells, run_cells, Progress};
+use crate::cells::{CellPrompt, CellSpec, WindowSpec};
+use crate::cli::RunArgs;
+use crate::exit::{Failure, INCOMPLETE, SUCCESS};
+use crate::fingerprint::Fingerprint;
+use crate::model::ir::{kv_layout, IrSummary};
+use crate::model::ModelDir;
+use crate::pipelines::PipelineKind;
+use crate::plan::{expand, shard, PlannedCell};
+use crate::reports::{write_all, RunReport};
+use crate::results::summary::summarize_records;
+use crate::results::{read_results, write_atomic, CellStatus, ResultsWriter};
+use crate::runtime::Device;
+use crate::scenario::{CacheMode, LoadedScenario};
+use crate::text::{PromptInput, TextLayer};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// Run a scenario.
+pub fn run(args: &RunArgs) -> Result<i32, Failure> {
+    let scenario = LoadedScenario::load(&args.scenario).map_err(Failure::input)?;
+    let rt = open_runtime(&args.runtime)?;
+    let fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
+    let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
+    let plan = shard(expand(&scenario, npu_present), args.shard);
+    let dir = run_dir(args, &scenario)?;
+    let results_path = dir.join("results.jsonl");
+    let done = prepare_results(&results_path, args.resume.is_some())?;
+    write_atomic(&dir.join("scenario.toml"), scenario.text.as_bytes())
+        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    let fp_json = serde_json::to_value(&fingerprint).map_err(Failure::harness)?;
+    write_atomic(
+        &dir.join("fingerprint.json"),
+        serde_json::to_string_pretty(&fp_json).map_err(Failure::harness)?.as_bytes(),
+    )
+    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    if let Some(s) = args.shard {
+        write_atomic(&dir.join("shard.txt"), s.to_string().as_bytes()).map_err(Failure::harness)?;
+    }
+    eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), dir.display());
+    let log_dir = dir.join("logs");
+    std::fs::create_dir_all(&log_dir).map_err(|e| Failure::input(format!("{}: {e}", log_dir.display())))?;
+    let mut models = ModelCache::default();
+    let mut make_spec = |cell: &PlannedCell| make_spec(&scenario, &mut models, &dir, cell, args);
+    let exe = std::env::current_exe().map_err(Failure::harness)?;
+    let mut executor = ProcessExecutor { exe, log_dir };
+    let mut writer =
+        ResultsWriter::append(&results_path).map_err(|e| Failure::input(format!("{}: {e}", results_path.display())))?;
+    let mut progress = Progress::new(plan.iter().filter(|c| !done.contains(&c.key)).count());
+    run_cells(&plan, &done, &mut make_spec, &mut executor, &mut writer, &mut progress).map_err(|e| {
+        Failure::harness(format!(
+            "{}: writing results failed: {e} (everything before it is kept)",
+            results_path.display()
+        ))
+    })?;
+    summarize(&dir, &scenario.scenario.name, &fp_json)
+}
+
+/// Write the summaries of a run folder; the exit code says whether every cell completed.
+pub fn summarize(dir: &Path, scenario: &str, fingerprint: &serde_json::Value) -> Result<i32, Failure> {
+    let read = read_results(&dir.join("results.jsonl")).map_err(Failure::input)?;
+    let cells = summarize_records(&read.records);
+    write_all(dir, &RunReport { scenario, cells: &cells, fingerprint }).map_err(Failure::harness)?;
+    let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();
+    let completed = cells.iter().filter(|c| c.status == CellStatus::Completed).count();
+    println!("{}", dir.join("summary.md").display());
+    eprintln!(
+        "{} cells: {completed} completed, {failed} failed, {} skipped, {} unsupported",
+        cells.len(),
+        cells.iter().filter(|c| c.status == CellStatus::Skipped).count(),
+        cells.iter().filter(|c| c.status == CellStatus::Unsupported).count()
+    );
+    Ok(if failed > 0 { INCOMPLETE } else { SUCCESS })
+}
+
+fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {
+    let dir = match (&args.resume, &args.out) {
+        (Some(dir), _) => {
+            let previous = std::fs::read_to_string(dir.join("scenario.toml"))
+                .map_err(|e| Failure::input(format!("--resume {}: not a run folder ({e})", dir.display())))?;
+            if previous != scenario.text {
+                return Err(Failure::input(format!(
+                    "--resume {}: its scenario.toml differs from {}; resume with the same scenario",
+                    dir.display(),
+                    scenario.path.display()
+                )));
+            }
+            dir.clone()
+        }
+        (None, Some(dir)) => dir.clone(),
+        (None, None) => PathBuf::from("reports").join(format!("{}-{}", scenario.scenario.name, timestamp())),
+    };
+    std::fs::create_dir_all(&dir).map_err(|e| Failure::input(format!("output folder {}: {e}", dir.display())))?;
+    Ok(dir)
+}
+
+/// Cells already final in results.jsonl (resume), after cutting a torn last line so new
+/// records start on a fresh line.
+fn prepare_results(path: &Path, resume: bool) -> Result<std::collections::HashSet<crate::plan::CellKey>, Failure> {
+    if !path.exists() {
+        return Ok(Default::default());
+    }
+    if !resume {
+        return Err(Failure::input(format!(
+            "{} exists: pass --resume to continue that run, or another --out",
+            path.display()
+        )));
+    }
+    let read = read_results(path).map_err(Failure::input)?;
+    if read.torn_tail {
+        let text = std::fs::read(path).map_err(Failure::harness)?;
+        let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+        let file = std::fs::OpenOptions::new().write(true).open(path).map_err(Failure::harness)?;
+        file.set_len(keep as u64).map_err(Failure::harness)?;
+        eprintln!("{}: ignored a torn last line (an interrupted write)", path.display());
+    }
+    Ok(finished_cells(&read.records))
+}
+
+/// Per model: its folder, prompts tokenized, KV layout (loaded once).
+#[derive(Default)]
+struct ModelCache {
+    models: BTreeMap<String, Result<PreparedModel, String>>,
+}
+
+struct PreparedModel {
+    dir: ModelDir,
+    prompts: Vec<CellPrompt>,
+    kv: Option<crate::model::ir::KvLayout>,
+}
+
+fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
+    let dir = ModelDir::open(path).map_err(|e| e.to_string())?;
+    let mut text = TextLayer::open(&dir).map_err(|e| e.to_string())?;
+    let g = &scenario.scenario.generation;
+    let mut prompts = Vec::new();
+    for p in &scenario.prompts {
+        let input = if g.chat_template {
+            PromptInput::Chat { messages: p.messages(), enable_thinking: g.thinking }
+        } else {
+            PromptInput::Raw(p.prompt.clone())
+        };
+        let prepared = text.prepare(&input).map_err(|e| format!("prompt `{}`: {e}", p.id))?;
+        prompts.push(CellPrompt { id: p.id.clone(), ids: prepared.ids });
+    }
+    let kv = IrSummary::read(&dir.stateful_xml()).ok().and_then(|ir| kv_layout(&ir.variables).ok());
+    Ok(PreparedModel { dir, prompts, kv })
+}
+
+fn make_spec(
+    scenario: &LoadedScenario,
+    models: &mut ModelCache,
+    run_dir: &Path,
+    cell: &PlannedCell,
+    args: &RunArgs,
+) -> Result<CellSpec, String> {
+    let key = &cell.key;
+    let path = &scenario.models.iter().find(|(n, _)| *n == key.model).expect("planned models exist").1;
+    let prepared = models.models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
+    let model = prepared.as_ref().map_err(|e| format!("model {}: {e}", key.model))?;
+    let kv = if key.pipeline == PipelineKind::Kvcache && key.device != Device::Cpu { model.kv } else { None };
+    let properties =
+        scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
+    let cache_dir = match key.cache {
+        CacheMode::Cold => run_dir.join("cache").join(format!("cold-{}", cell.index)),
+        _ => run_dir.join("cache").join("warm"),
+    };
+    let g = &scenario.scenario.generation;
+    Ok(CellSpec {
+        key: key.clone(),
+        model_dir: std::fs::canonicalize(&model.dir.root).unwrap_or_else(|_| model.dir.root.clone()),
+        properties,
+        prompts: model.prompts.clone(),
+        max_new_tokens: g.max_new_tokens,
+        ignore_eos: g.ignore_eos,
+        eos_ids: model.dir.eos_ids(),
+        window: WindowSpec {
+            window: g.window,
+            pad_id: model.dir.pad_id(),
+            padding: Default::default(),
+            overflow: g.overflow,
+        },
+        measure: scenario.scenario.measure,
+        timeouts: scenario.scenario.timeouts,
+        cache_dir: Some(cache_dir),
+        cache_mode: key.cache,
+        openvino_lib: args.runtime.openvino_lib.clone(),
+    })
+}
+
+/// UTC `YYYYmmdd-HHMMSS` for run folder names.
+fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
+}

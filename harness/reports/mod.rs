@@ -1,0 +1,171 @@
+//! Reports of a run folder: one exporter per format behind one trait (hyperfine's
+//! shape), all driven by the metric registry.
+
+use crate::cells::schedule::status_name;
+use crate::results::metrics::{Direction, METRICS};
+use crate::results::summary::CellSummary;
+use crate::results::write_atomic;
+use std::path::Path;
+
+/// Something a run's summaries can be written as.
+pub trait Exporter {
+    /// File name inside the run folder.
+    fn file_name(&self) -> &'static str;
+    /// The file's contents.
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String>;
+}
+
+/// What every exporter renders from.
+pub struct RunReport<'a> {
+    /// Scenario name.
+    pub scenario: &'a str,
+    /// Summaries, in plan order.
+    pub cells: &'a [CellSummary],
+    /// The fingerprint, as JSON.
+    pub fingerprint: &'a serde_json::Value,
+}
+
+/// The key columns every tabular export starts with.
+const KEY_COLUMNS: [&str; 9] =
+    ["model", "pipeline", "device", "profile", "cache", "status", "reason", "warmup_samples", "measured_samples"];
+
+fn key_values(c: &CellSummary) -> [String; 9] {
+    [
+        c.cell.model.clone(),
+        c.cell.pipeline.to_string(),
+        c.cell.device.to_string(),
+        c.cell.profile.clone(),
+        c.cell.cache.name().to_string(),
+        status_name(c.status).to_string(),
+        c.reason.clone().unwrap_or_default(),
+        c.warmup_samples.to_string(),
+        c.measured_samples.to_string(),
+    ]
+}
+
+fn metric_value(c: &CellSummary, name: &str) -> String {
+    c.metrics.get(name).map(|v| format!("{v:.3}")).unwrap_or_default()
+}
+
+/// summary.csv: one row per cell, the key columns then every registry metric.
+pub struct Csv;
+
+impl Exporter for Csv {
+    fn file_name(&self) -> &'static str {
+        "summary.csv"
+    }
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+        let mut w = csv::Writer::from_writer(Vec::new());
+        let header: Vec<String> =
+            KEY_COLUMNS.iter().map(|s| s.to_string()).chain(METRICS.iter().map(|m| m.name.to_string())).collect();
+        w.write_record(&header).map_err(|e| e.to_string())?;
+        for c in run.cells {
+            let row: Vec<String> =
+                key_values(c).into_iter().chain(METRICS.iter().map(|m| metric_value(c, m.name))).collect();
+            w.write_record(&row).map_err(|e| e.to_string())?;
+        }
+        w.into_inner().map_err(|e| e.to_string())
+    }
+}
+
+/// summary.json: the metric registry, the fingerprint and every cell.
+pub struct Json;
+
+impl Exporter for Json {
+    fn file_name(&self) -> &'static str {
+        "summary.json"
+    }
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+        let value = serde_json::json!({
+            "scenario": run.scenario,
+            "metrics": METRICS,
+            "fingerprint": run.fingerprint,
+            "cells": run.cells,
+        });
+        serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())
+    }
+}
+
+/// summary.md: a table for a CI step summary or a PR comment.
+pub struct Markdown;
+
+/// The metrics the markdown table shows (the CSV and JSON carry all of them).
+const MD_METRICS: [&str; 7] = [
+    "compile_ms",
+    "ttft_p50_ms",
+    "itl_p50_ms",
+    "itl_p99_ms",
+    "decode_tokens_per_s",
+    "overhead_share_pct",
+    "peak_rss_mb",
+];
+
+impl Exporter for Markdown {
+    fn file_name(&self) -> &'static str {
+        "summary.md"
+    }
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+        let mut s = format!("# bakeoff run: {}\n\n", run.scenario);
+        let counts = |st| run.cells.iter().filter(|c| c.status == st).count();
+        use crate::results::CellStatus::*;
+        s += &format!(
+            "{} cells: {} completed, {} failed, {} skipped, {} unsupported\n\n",
+            run.cells.len(),
+            counts(Completed),
+            counts(Failed),
+            counts(Skipped),
+            counts(Unsupported)
+        );
+        let metrics: Vec<_> = METRICS.iter().filter(|m| MD_METRICS.contains(&m.name)).collect();
+        s += "| model | pipeline | device | profile | cache | status | samples |";
+        for m in &metrics {
+            let arrow = match m.direction {
+                Direction::Lower => " ↓",
+                Direction::Higher => " ↑",
+                Direction::Neither => "",
+            };
+            s += &format!(" {} ({}){arrow} |", m.name, m.unit);
+        }
+        s += "\n|---|---|---|---|---|---|---|";
+        s += &"---:|".repeat(metrics.len());
+        s += "\n";
+        for c in run.cells {
+            let k = key_values(c);
+            s += &format!("| {} | {} | {} | {} | {} | {} | {} |", k[0], k[1], k[2], k[3], k[4], k[5], k[8]);
+            for m in &metrics {
+                s += &format!(" {} |", c.metrics.get(m.name).map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()));
+            }
+            s += "\n";
+        }
+        let notes: Vec<String> = run
+            .cells
+            .iter()
+            .filter_map(|c| c.reason.as_ref().map(|r| format!("- `{}` {}: {r}", c.cell, status_name(c.status))))
+            .collect();
+        if !notes.is_empty() {
+            s += "\n## Failed, skipped and unsupported cells\n\n";
+            s += &notes.join("\n");
+            s += "\n";
+        }
+        if run.cells.iter().any(|c| c.cell.device.disclaimer().is_some()) {
+            s += "\n> NPU:host cells: NPUW host execution: not NPU silicon. The NPU plugin's NPUW pipeline ran with the host CPU executing the parts; their speed says nothing about an NPU.\n";
+        }
+        s += "\nWarm-up samples are run and excluded from every metric.\n";
+        Ok(s.into_bytes())
+    }
+}
+
+/// Every summary exporter.
+pub fn exporters() -> Vec<Box<dyn Exporter>> {
+    vec![Box::new(Csv), Box::new(Json), Box::new(Markdown)]
+}
+
+/// Write every export into `dir`, each atomically.
+pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), String> {
+    for e in exporters() {
+        let bytes = e.render(run)?;
+        write_atomic(&dir.join(e.file_name()), &bytes)
+            .map_err(|err| format!("{}: {err}", dir.join(e.file_name()).display()))?;
+    }
+    Ok(())
+}

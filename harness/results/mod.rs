@@ -1,0 +1,262 @@
+//! Results: what a run records. `results.jsonl` is append-only, one complete JSON line per
+//! sample or cell outcome, flushed as soon as it exists, so a crash, a kill or a full disk
+//! never costs what was already recorded; a torn last line is detected and ignored.
+
+pub mod metrics;
+pub mod summary;
+
+use crate::pipelines::{StopReason, Transcript};
+use crate::plan::CellKey;
+use crate::profiles::ResolvedProfile;
+use serde::{Deserialize, Serialize};
+use std::io::Write;
+use std::path::Path;
+
+/// One generation of one prompt in one cell.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SampleRecord {
+    /// The cell.
+    pub cell: CellKey,
+    /// The prompt's id.
+    pub prompt_id: String,
+    /// Repetition number (warm-ups count from 0 too).
+    pub rep: usize,
+    /// Warm-up samples are recorded but excluded from metrics.
+    pub warmup: bool,
+    /// Prompt length in tokens.
+    pub prompt_tokens: usize,
+    /// Generated tokens.
+    pub output_tokens: usize,
+    /// Time to first token, ms.
+    pub ttft_ms: f64,
+    /// Inter-token latencies, ms.
+    pub itl_ms: Vec<f64>,
+    /// Whole generation, ms.
+    pub e2e_ms: f64,
+    /// Decode tokens per second (after the first token).
+    pub decode_tokens_per_s: Option<f64>,
+    /// Time outside infer() per token, ms.
+    pub overhead_ms_per_token: f64,
+    /// Time inside infer() per token, ms.
+    pub infer_ms_per_token: f64,
+    /// static128: the window dropped older tokens.
+    pub truncated: bool,
+    /// Why generation ended.
+    pub stop_reason: StopReason,
+    /// The generated ids.
+    pub output_ids: Vec<i64>,
+    /// Top-1 minus top-2 logit per step.
+    pub margins: Vec<f32>,
+}
+
+impl SampleRecord {
+    /// The record of one transcript.
+    pub fn from_transcript(cell: &CellKey, prompt_id: &str, rep: usize, warmup: bool, t: &Transcript) -> SampleRecord {
+        let n = t.steps.len().max(1) as f64;
+        SampleRecord {
+            cell: cell.clone(),
+            prompt_id: prompt_id.to_string(),
+            rep,
+            warmup,
+            prompt_tokens: t.prompt_ids.len(),
+            output_tokens: t.output_ids.len(),
+            ttft_ms: t.ttft_ms().unwrap_or(0.0),
+            itl_ms: t.itl_ms(),
+            e2e_ms: t.e2e_ms(),
+            decode_tokens_per_s: t.decode_tokens_per_s(),
+            overhead_ms_per_token: t.overhead_ms_per_token().unwrap_or(0.0),
+            infer_ms_per_token: t.steps.iter().map(|s| s.infer_ms).sum::<f64>() / n,
+            truncated: t.truncated,
+            stop_reason: t.stop_reason,
+            output_ids: t.output_ids.clone(),
+            margins: t.steps.iter().map(|s| s.margin).collect(),
+        }
+    }
+}
+
+/// How a cell ended.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellStatus {
+    /// Every sample ran.
+    Completed,
+    /// It started and failed; see the failure class.
+    Failed,
+    /// It could not run here (device not present).
+    Skipped,
+    /// It cannot run as asked (prompt over the window or MAX_PROMPT_LEN).
+    Unsupported,
+}
+
+/// Why a cell failed, classified.
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum FailureClass {
+    /// compile_model (or reading the model) failed.
+    CompileError,
+    /// No compiled model before the compile timeout.
+    TimeoutCompile,
+    /// A generation ran past the generation timeout.
+    TimeoutGenerate,
+    /// The cell's process died from a signal.
+    Crashed {
+        /// The signal number.
+        signal: i32,
+    },
+    /// The cell's process exited without a result.
+    Exited {
+        /// Its exit code.
+        code: i32,
+    },
+    /// A generation failed in the runtime.
+    GenerateError,
+    /// Bad input the cell found (profile, model files).
+    InputError,
+}
+
+impl std::fmt::Display for FailureClass {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        match self {
+            FailureClass::CompileError => f.write_str("compile_error"),
+            FailureClass::TimeoutCompile => f.write_str("timeout_compile"),
+            FailureClass::TimeoutGenerate => f.write_str("timeout_generate"),
+            FailureClass::Crashed { signal } => write!(f, "crashed (signal {signal})"),
+            FailureClass::Exited { code } => write!(f, "exited (code {code})"),
+            FailureClass::GenerateError => f.write_str("generate_error"),
+            FailureClass::InputError => f.write_str("input_error"),
+        }
+    }
+}
+
+/// The outcome of one cell, written after its samples.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellRecord {
+    /// The cell.
+    pub cell: CellKey,
+    /// How it ended.
+    pub status: CellStatus,
+    /// For failed cells: the class.
+    pub failure: Option<FailureClass>,
+    /// For failed, skipped and unsupported cells: the message (the plugin's own where it has one).
+    pub reason: Option<String>,
+    /// read_model, ms.
+    pub load_ms: Option<f64>,
+    /// compile_model, ms (measured after priming for a warm cache).
+    pub compile_ms: Option<f64>,
+    /// LOADED_FROM_CACHE of the measured compile.
+    pub from_cache: Option<bool>,
+    /// EXECUTION_DEVICES of the compiled model.
+    pub execution_devices: Option<String>,
+    /// Peak resident memory of the cell's process, MiB.
+    pub peak_rss_mb: Option<f64>,
+    /// Warm-up samples run and excluded.
+    pub warmup_samples: usize,
+    /// Measured samples.
+    pub measured_samples: usize,
+    /// The properties compiled with, with their origins.
+    pub properties: Option<ResolvedProfile>,
+    /// The cell's wall time, s.
+    pub wall_s: f64,
+}
+
+impl CellRecord {
+    /// A cell that did not run (skipped or refused before starting).
+    pub fn not_run(cell: &CellKey, status: CellStatus, reason: String) -> CellRecord {
+        CellRecord {
+            cell: cell.clone(),
+            status,
+            failure: None,
+            reason: Some(reason),
+            load_ms: None,
+            compile_ms: None,
+            from_cache: None,
+            execution_devices: None,
+            peak_rss_mb: None,
+            warmup_samples: 0,
+            measured_samples: 0,
+            properties: None,
+            wall_s: 0.0,
+        }
+    }
+}
+
+/// The start of one attempt at a cell: samples after it belong to this attempt.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct StartRecord {
+    /// The cell.
+    pub cell: CellKey,
+}
+
+/// One line of results.jsonl.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+#[serde(tag = "kind", rename_all = "lowercase")]
+pub enum Record {
+    /// An attempt at a cell begins.
+    Start(StartRecord),
+    /// A sample.
+    Sample(SampleRecord),
+    /// A cell outcome.
+    Cell(CellRecord),
+}
+
+/// Appends records to results.jsonl, one flushed line each.
+pub struct ResultsWriter {
+    file: std::fs::File,
+}
+
+impl ResultsWriter {
+    /// Open (creating or appending to) a results file.
+    pub fn append(path: &Path) -> std::io::Result<ResultsWriter> {
+        let file = std::fs::OpenOptions::new().create(true).append(true).open(path)?;
+        Ok(ResultsWriter { file })
+    }
+
+    /// Write one record as one line and push it to the disk. The line is written with a
+    /// single write call so a kill cannot interleave it with another.
+    pub fn write(&mut self, record: &Record) -> std::io::Result<()> {
+        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        line.push(b'\n');
+        self.file.write_all(&line)?;
+        self.file.sync_data()
+    }
+}
+
+/// What reading results.jsonl found.
+#[derive(Debug, Default)]
+pub struct ReadResults {
+    /// Every complete, valid record.
+    pub records: Vec<Record>,
+    /// A torn or invalid last line was ignored.
+    pub torn_tail: bool,
+}
+
+/// Read results.jsonl. Only the last line may be torn (a kill mid-write); it is ignored.
+/// An invalid line anywhere else is an error naming its line number.
+pub fn read_results(path: &Path) -> Result<ReadResults, String> {
+    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    let mut out = ReadResults::default();
+    let complete = text.ends_with('\n');
+    let lines: Vec<&str> = text.lines().collect();
+    for (i, line) in lines.iter().enumerate() {
+        let last = i + 1 == lines.len();
+        match serde_json::from_str::<Record>(line) {
+            // A last line without its newline was cut mid-write, even if it parses.
+            Ok(r) if !last || complete => out.records.push(r),
+            _ if last => out.torn_tail = true,
+            Err(e) => return Err(format!("{} line {}: not a result record: {e}", path.display(), i + 1)),
+            Ok(_) => unreachable!("a parsed line that is not pushed is the last one"),
+        }
+    }
+    Ok(out)
+}
+
+/// Rewrite a file atomically: write a temporary file beside it, then rename.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    {
+        let mut f = std::fs::File::create(&tmp)?;
+        f.write_all(contents)?;
+        f.sync_data()?;
+    }
+    std::fs::rename(&tmp, path)
+}

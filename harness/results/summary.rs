@@ -1,0 +1,143 @@
+//! Per-cell summaries: the cell's outcome plus every registry metric computed from its
+//! measured (non-warm-up) samples. Percentiles come from hdrhistogram (microsecond
+//! resolution, 3 significant digits).
+
+use super::metrics::METRICS;
+use super::{CellRecord, CellStatus, Record, SampleRecord};
+use crate::plan::CellKey;
+use hdrhistogram::Histogram;
+use serde::Serialize;
+use std::collections::BTreeMap;
+
+/// One row of the summary.
+#[derive(Debug, Clone, Serialize)]
+pub struct CellSummary {
+    /// The cell.
+    pub cell: CellKey,
+    /// Its outcome.
+    pub status: CellStatus,
+    /// Failure class or skip reason, for the table.
+    pub reason: Option<String>,
+    /// Warm-up samples excluded.
+    pub warmup_samples: usize,
+    /// Measured samples.
+    pub measured_samples: usize,
+    /// Whether the measured compile came from the cache.
+    pub from_cache: Option<bool>,
+    /// Metric values by registry name (absent when not measurable).
+    pub metrics: BTreeMap<&'static str, f64>,
+}
+
+fn histogram_ms(values: impl Iterator<Item = f64>) -> Option<Histogram<u64>> {
+    let mut h = Histogram::<u64>::new(3).expect("3 significant digits is valid");
+    let mut any = false;
+    for v in values {
+        h.record((v * 1000.0).max(1.0).round() as u64).expect("auto-resizing histogram");
+        any = true;
+    }
+    any.then_some(h)
+}
+
+fn median(mut v: Vec<f64>) -> Option<f64> {
+    if v.is_empty() {
+        return None;
+    }
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
+}
+
+fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
+    let (sum, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
+    (n > 0).then(|| sum / n as f64)
+}
+
+fn percentiles(out: &mut BTreeMap<&'static str, f64>, prefix: &str, h: Option<Histogram<u64>>) {
+    let Some(h) = h else { return };
+    for (suffix, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
+        out.insert(leak_name(prefix, suffix), h.value_at_quantile(q) as f64 / 1000.0);
+    }
+    out.insert(leak_name(prefix, "max"), h.max() as f64 / 1000.0);
+}
+
+/// The registry's static name for `{prefix}_{suffix}_ms`.
+fn leak_name(prefix: &str, suffix: &str) -> &'static str {
+    let name = format!("{prefix}_{suffix}_ms");
+    METRICS.iter().find(|m| m.name == name).map(|m| m.name).expect("percentile metrics are in the registry")
+}
+
+/// Summarize one cell from its record and its samples.
+pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
+    let measured: Vec<&SampleRecord> = samples.iter().copied().filter(|s| !s.warmup).collect();
+    let mut m = BTreeMap::new();
+    let mut put = |name: &'static str, v: Option<f64>| {
+        if let Some(v) = v {
+            m.insert(name, v);
+        }
+    };
+    put("load_ms", cell.load_ms);
+    put("compile_ms", cell.compile_ms);
+    put("peak_rss_mb", cell.peak_rss_mb);
+    put("decode_tokens_per_s", median(measured.iter().filter_map(|s| s.decode_tokens_per_s).collect()));
+    put("e2e_p50_ms", median(measured.iter().map(|s| s.e2e_ms).collect()));
+    put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
+    put("output_tokens", mean(measured.iter().map(|s| s.output_tokens as f64)));
+    let per_token = mean(measured.iter().map(|s| s.overhead_ms_per_token + s.infer_ms_per_token));
+    let overhead = mean(measured.iter().map(|s| s.overhead_ms_per_token));
+    put("overhead_share_pct", per_token.zip(overhead).filter(|(t, _)| *t > 0.0).map(|(t, o)| 100.0 * o / t));
+    if !measured.is_empty() {
+        m.insert("truncated_samples", measured.iter().filter(|s| s.truncated).count() as f64);
+    }
+    percentiles(&mut m, "ttft", histogram_ms(measured.iter().map(|s| s.ttft_ms)));
+    percentiles(&mut m, "itl", histogram_ms(measured.iter().flat_map(|s| s.itl_ms.iter().copied())));
+    CellSummary {
+        cell: cell.cell.clone(),
+        status: cell.status,
+        reason: match (&cell.failure, &cell.reason) {
+            (Some(f), Some(r)) => Some(format!("{f}: {r}")),
+            (Some(f), None) => Some(f.to_string()),
+            (None, r) => r.clone(),
+        },
+        warmup_samples: samples.len() - measured.len(),
+        measured_samples: measured.len(),
+        from_cache: cell.from_cache,
+        metrics: m,
+    }
+}
+
+/// Summaries of every cell that has an outcome record, in record order. For a cell recorded
+/// more than once (a resumed run), the last outcome counts, with the samples of its attempt.
+pub fn summarize_records(records: &[Record]) -> Vec<CellSummary> {
+    let mut order: Vec<CellKey> = Vec::new();
+    let mut last: BTreeMap<CellKey, (usize, &CellRecord)> = BTreeMap::new();
+    for (i, r) in records.iter().enumerate() {
+        if let Record::Cell(c) = r {
+            if !last.contains_key(&c.cell) {
+                order.push(c.cell.clone());
+            }
+            last.insert(c.cell.clone(), (i, c));
+        }
+    }
+    order
+        .iter()
+        .map(|key| {
+            let (end, cell) = last[key];
+            // The samples of the final attempt: after its start marker (an interrupted
+            // earlier attempt may have left samples with no outcome).
+            let start = records[..end]
+                .iter()
+                .rposition(|r| {
+                    matches!(r, Record::Start(s) if s.cell == *key) || matches!(r, Record::Cell(c) if c.cell == *key)
+                })
+                .map_or(0, |p| p + 1);
+            let samples: Vec<&SampleRecord> = records[start..end]
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Sample(s) if s.cell == *key => Some(s),
+                    _ => None,
+                })
+                .collect();
+            summarize(cell, &samples)
+        })
+        .collect()
+}

@@ -1,0 +1,341 @@
+//! Scenario files (TOML in `scenarios/`): models, prompt sets, the matrix
+//! (pipelines x devices x profiles), generation settings, repetitions, timeouts, the
+//! compile-cache policy and optional profile overrides. Unknown fields are rejected; errors
+//! name the file, line and column, the field and what is allowed.
+
+use crate::pipelines::window::Overflow;
+use crate::pipelines::PipelineKind;
+use crate::profiles::{Profile, ProfileSet};
+use crate::runtime::Device;
+use crate::text::chat::Message;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// A scenario as written.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Scenario {
+    /// Short name, used in run folder names.
+    pub name: String,
+    /// What the scenario is for.
+    #[serde(default)]
+    pub description: String,
+    /// Models to run (folders, relative to the scenario file).
+    pub models: Vec<ModelEntry>,
+    /// Prompts.
+    pub prompts: PromptSet,
+    /// The matrix.
+    pub matrix: Matrix,
+    /// Generation settings.
+    #[serde(default)]
+    pub generation: Generation,
+    /// Warm-up and repetitions.
+    #[serde(default)]
+    pub measure: Measure,
+    /// Per-cell timeouts.
+    #[serde(default)]
+    pub timeouts: Timeouts,
+    /// Compile-cache policy.
+    #[serde(default)]
+    pub cache: CachePolicy,
+    /// NPU options.
+    #[serde(default)]
+    pub npu: NpuOptions,
+    /// Profile overrides and user profiles (same format as the built-in profiles.toml).
+    #[serde(default)]
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// One model of the scenario.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct ModelEntry {
+    /// The name in cell keys (defaults to the folder's name).
+    pub name: Option<String>,
+    /// The baked model folder, relative to the scenario file.
+    pub path: PathBuf,
+}
+
+/// Prompts: a JSONL file (`{"id": ..., "prompt": ...}` per line) and/or inline ones.
+#[derive(Debug, Clone, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields)]
+pub struct PromptSet {
+    /// A JSONL file relative to the scenario file.
+    pub file: Option<PathBuf>,
+    /// Inline prompts.
+    #[serde(default)]
+    pub inline: Vec<PromptEntry>,
+}
+
+/// One prompt.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct PromptEntry {
+    /// A stable id (used in results and goldens).
+    pub id: String,
+    /// The user message (or raw text when the chat template is off).
+    pub prompt: String,
+    /// An optional system message.
+    #[serde(default)]
+    pub system: Option<String>,
+}
+
+impl PromptEntry {
+    /// The chat messages of this prompt.
+    pub fn messages(&self) -> Vec<Message> {
+        let mut m = Vec::new();
+        if let Some(s) = &self.system {
+            m.push(Message { role: "system".into(), content: s.clone() });
+        }
+        m.push(Message::user(self.prompt.clone()));
+        m
+    }
+}
+
+/// The matrix: every combination is a cell (per model).
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct Matrix {
+    /// kvcache and/or static128.
+    pub pipelines: Vec<PipelineKind>,
+    /// CPU, NPU, NPU:host.
+    pub devices: Vec<Device>,
+    /// Profile names (built-in or defined under [profiles]).
+    pub profiles: Vec<String>,
+}
+
+/// Generation settings shared by every cell.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Generation {
+    /// New tokens at most.
+    pub max_new_tokens: usize,
+    /// Generate max_new_tokens even past eos (equal work per sample).
+    pub ignore_eos: bool,
+    /// Render prompts through the model's chat template (else send them raw).
+    pub chat_template: bool,
+    /// Qwen3 thinking switch (unset: the template's default).
+    pub thinking: Option<bool>,
+    /// static128 at a full window: stop, or truncate_left.
+    pub overflow: Overflow,
+    /// static128 window length.
+    pub window: usize,
+}
+
+impl Default for Generation {
+    fn default() -> Self {
+        Generation {
+            max_new_tokens: 32,
+            ignore_eos: false,
+            chat_template: true,
+            thinking: None,
+            overflow: Overflow::Stop,
+            window: 128,
+        }
+    }
+}
+
+/// Warm-up and repetitions per cell.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Measure {
+    /// Warm-up generations per prompt, run and excluded.
+    pub warmup: usize,
+    /// Measured generations per prompt.
+    pub repetitions: usize,
+}
+
+impl Default for Measure {
+    fn default() -> Self {
+        Measure { warmup: 1, repetitions: 3 }
+    }
+}
+
+/// Per-cell timeouts, seconds.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct Timeouts {
+    /// From the cell's start to a compiled model.
+    pub compile_s: f64,
+    /// One generation.
+    pub generate_s: f64,
+}
+
+impl Default for Timeouts {
+    fn default() -> Self {
+        Timeouts { compile_s: 300.0, generate_s: 120.0 }
+    }
+}
+
+/// How cells use the compile cache (CACHE_DIR).
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct CachePolicy {
+    /// cold, warm or both.
+    pub policy: CacheMode,
+}
+
+/// Cold: a fresh CACHE_DIR per cell (compile_ms is a first compile). Warm: a shared
+/// CACHE_DIR, compiled once before measuring (compile_ms is a cache load). Both: a cell
+/// of each.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Deserialize, Serialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum CacheMode {
+    /// Fresh cache per cell.
+    Cold,
+    /// Shared, primed cache.
+    #[default]
+    Warm,
+    /// One cell of each.
+    Both,
+}
+
+impl CacheMode {
+    /// The cache modes cells are made for.
+    pub fn cells(self) -> Vec<CacheMode> {
+        match self {
+            CacheMode::Both => vec![CacheMode::Cold, CacheMode::Warm],
+            m => vec![m],
+        }
+    }
+
+    /// The name in cell keys.
+    pub fn name(self) -> &'static str {
+        match self {
+            CacheMode::Cold => "cold",
+            CacheMode::Warm => "warm",
+            CacheMode::Both => "both",
+        }
+    }
+}
+
+/// NPU options.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default)]
+#[serde(deny_unknown_fields, default)]
+pub struct NpuOptions {
+    /// Where no NPU is present, run `NPU` cells as `NPU:host` (NPUW host execution)
+    /// instead of skipping them.
+    pub host_fallback: bool,
+}
+
+/// A scenario file could not be used.
+#[derive(Debug, thiserror::Error)]
+#[error("{path}: {message}")]
+pub struct ScenarioError {
+    /// The file.
+    pub path: String,
+    /// What is wrong, with line/column and what is allowed.
+    pub message: String,
+}
+
+/// A scenario with its paths resolved, its prompts loaded and its profiles merged.
+#[derive(Debug, Clone)]
+pub struct LoadedScenario {
+    /// The file it came from.
+    pub path: PathBuf,
+    /// The scenario as written.
+    pub scenario: Scenario,
+    /// Models: (name, absolute folder).
+    pub models: Vec<(String, PathBuf)>,
+    /// Every prompt, file first then inline.
+    pub prompts: Vec<PromptEntry>,
+    /// Built-in profiles plus the scenario's.
+    pub profiles: ProfileSet,
+    /// The file's text, kept for the run folder.
+    pub text: String,
+}
+
+impl LoadedScenario {
+    /// Read, parse and validate a scenario file.
+    pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+        let err = |message: String| ScenarioError { path: path.display().to_string(), message };
+        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let scenario: Scenario = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
+        let base = path.parent().unwrap_or(Path::new("."));
+        let models = resolve_models(&scenario, base).map_err(err)?;
+        let prompts = load_prompts(&scenario.prompts, base).map_err(err)?;
+        let mut profiles = ProfileSet::builtin();
+        profiles
+            .add(scenario.profiles.clone(), &format!("{} [profiles]", path.display()))
+            .map_err(|e| err(e.message))?;
+        validate(&scenario, &profiles, &prompts).map_err(err)?;
+        Ok(LoadedScenario { path: path.to_path_buf(), scenario, models, prompts, profiles, text })
+    }
+}
+
+fn resolve_models(s: &Scenario, base: &Path) -> Result<Vec<(String, PathBuf)>, String> {
+    if s.models.is_empty() {
+        return Err("models: at least one [[models]] entry with a `path` is required".into());
+    }
+    let mut out: Vec<(String, PathBuf)> = Vec::new();
+    for m in &s.models {
+        let path = base.join(&m.path);
+        let name = m
+            .name
+            .clone()
+            .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        if out.iter().any(|(n, _)| *n == name) {
+            return Err(format!("models: the name `{name}` is used twice; give each model a distinct `name`"));
+        }
+        out.push((name, path));
+    }
+    Ok(out)
+}
+
+fn load_prompts(set: &PromptSet, base: &Path) -> Result<Vec<PromptEntry>, String> {
+    let mut prompts = Vec::new();
+    if let Some(file) = &set.file {
+        let path = base.join(file);
+        let text =
+            std::fs::read_to_string(&path).map_err(|e| format!("prompts.file {}: cannot read: {e}", path.display()))?;
+        for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
+            let p: PromptEntry = serde_json::from_str(line).map_err(|e| {
+                format!(
+                    "prompts.file {} line {}: {e} (each line is {{\"id\": ..., \"prompt\": ...}})",
+                    path.display(),
+                    i + 1
+                )
+            })?;
+            prompts.push(p);
+        }
+    }
+    prompts.extend(set.inline.iter().cloned());
+    Ok(prompts)
+}
+
+fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Result<(), String> {
+    if prompts.is_empty() {
+        return Err("prompts: no prompts (give `file` or `[[prompts.inline]]` entries)".into());
+    }
+    let mut ids: Vec<&str> = prompts.iter().map(|p| p.id.as_str()).collect();
+    ids.sort_unstable();
+    if let Some(w) = ids.windows(2).find(|w| w[0] == w[1]) {
+        return Err(format!("prompts: the id `{}` is used twice; ids must be unique", w[0]));
+    }
+    let m = &s.matrix;
+    for (field, empty) in
+        [("pipelines", m.pipelines.is_empty()), ("devices", m.devices.is_empty()), ("profiles", m.profiles.is_empty())]
+    {
+        if empty {
+            return Err(format!("matrix.{field}: empty; the matrix needs at least one"));
+        }
+    }
+    for p in &m.profiles {
+        if profiles.get(p).is_none() {
+            return Err(format!("matrix.profiles: unknown profile `{p}`; allowed: {}", profiles.names().join(", ")));
+        }
+    }
+    if s.generation.max_new_tokens == 0 {
+        return Err("generation.max_new_tokens: must be at least 1".into());
+    }
+    if s.measure.repetitions == 0 {
+        return Err("measure.repetitions: must be at least 1".into());
+    }
+    for (field, v) in [("timeouts.compile_s", s.timeouts.compile_s), ("timeouts.generate_s", s.timeouts.generate_s)] {
+        if v.is_nan() || v <= 0.0 {
+            return Err(format!("{field}: must be a positive number of seconds, got {v}"));
+        }
+    }
+    Ok(())
+}

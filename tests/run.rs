@@ -1,0 +1,183 @@
+//! `bakeoff run` end to end on the real model: the shipped smoke scenario, and a cell that
+//! crashes or hangs (the test-only fault hook) leaving every other cell's results intact.
+
+mod common;
+
+use bakeoff::results::{read_results, CellStatus, Record};
+use serde_json::Value;
+use std::path::Path;
+use std::process::{Command, Output};
+
+fn bakeoff(args: &[&str], fault: Option<&str>) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+    cmd.args(args).current_dir(common::repo());
+    if let Some(f) = fault {
+        cmd.env("BAKEOFF_FAULT", f);
+    }
+    cmd.output().unwrap()
+}
+
+fn summary(dir: &Path) -> Vec<Value> {
+    let v: Value = serde_json::from_slice(&std::fs::read(dir.join("summary.json")).unwrap()).unwrap();
+    v["cells"].as_array().unwrap().clone()
+}
+
+fn cell<'a>(cells: &'a [Value], key: &str) -> &'a Value {
+    cells
+        .iter()
+        .find(|c| {
+            format!(
+                "{}/{}/{}/{}",
+                c["cell"]["pipeline"].as_str().unwrap(),
+                c["cell"]["device"].as_str().unwrap(),
+                c["cell"]["profile"].as_str().unwrap(),
+                c["cell"]["cache"].as_str().unwrap()
+            ) == key
+        })
+        .unwrap_or_else(|| panic!("no cell {key}"))
+}
+
+#[test]
+fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
+    common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("smoke");
+    let o = bakeoff(&["run", "scenarios/smoke.toml", "--out", out.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for f in ["results.jsonl", "summary.csv", "summary.json", "summary.md", "fingerprint.json", "scenario.toml"] {
+        assert!(out.join(f).exists(), "{f}");
+    }
+    let cells = summary(&out);
+    assert_eq!(cells.len(), 18);
+    let count = |device: &str, status: &str| {
+        cells.iter().filter(|c| c["cell"]["device"] == device && c["status"] == status).count()
+    };
+    assert_eq!(count("CPU", "completed"), 6);
+    assert_eq!(count("NPU", "skipped"), 6);
+    assert_eq!(count("NPU:host", "completed"), 6);
+    for c in cells.iter().filter(|c| c["status"] == "completed") {
+        let m = &c["metrics"];
+        let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {c}"));
+        assert!(f("ttft_p50_ms") > 0.0);
+        assert!(f("itl_p50_ms") > 0.0 && f("itl_p50_ms") <= f("itl_p99_ms") && f("itl_p99_ms") <= f("itl_max_ms"));
+        assert!(f("decode_tokens_per_s") > 1.0);
+        assert!(f("peak_rss_mb") > 100.0);
+        assert_eq!(f("output_tokens"), 16.0);
+        assert_eq!(c["measured_samples"], 6);
+        assert_eq!(c["warmup_samples"], 3);
+        assert_eq!(c["from_cache"], true, "warm cells load from the primed cache: {c}");
+    }
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("NPUW host execution: not NPU silicon"));
+    let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
+    assert_eq!(csv.lines().count(), 19);
+    assert!(csv.lines().next().unwrap().contains("decode_tokens_per_s"));
+}
+
+const FAULT_SCENARIO: &str = r#"
+name = "faults"
+[[models]]
+path = "MODEL"
+[[prompts.inline]]
+id = "capital"
+prompt = "What is the capital of France?"
+[matrix]
+pipelines = ["kvcache"]
+devices = ["CPU"]
+profiles = ["aggressive", "balanced", "conservative", "reference"]
+[generation]
+max_new_tokens = 8
+ignore_eos = true
+[measure]
+warmup = 0
+repetitions = 2
+[timeouts]
+compile_s = 60
+generate_s = 4
+[cache]
+policy = "cold"
+"#;
+
+#[test]
+fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("faults.toml");
+    std::fs::write(&scenario, FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap())).unwrap();
+    let out = tmp.path().join("run");
+    let o = bakeoff(
+        &["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
+        Some("segfault@/aggressive/,hang_generate@/balanced/,abort@/reference/"),
+    );
+    assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(&out);
+    let reason = |k: &str| cell(&cells, k)["reason"].as_str().unwrap_or("").to_string();
+    assert!(
+        reason("kvcache/CPU/aggressive/cold").contains("crashed (signal 11)"),
+        "{}",
+        reason("kvcache/CPU/aggressive/cold")
+    );
+    assert!(reason("kvcache/CPU/balanced/cold").contains("timeout_generate"));
+    assert!(reason("kvcache/CPU/reference/cold").contains("crashed (signal 6)"));
+    let ok = cell(&cells, "kvcache/CPU/conservative/cold");
+    assert_eq!(ok["status"], "completed");
+    assert_eq!(ok["measured_samples"], 2);
+    // Line by line: every record valid, none torn, the healthy cell's samples all there.
+    let read = read_results(&out.join("results.jsonl")).unwrap();
+    assert!(!read.torn_tail);
+    let healthy =
+        read.records.iter().filter(|r| matches!(r, Record::Sample(s) if s.cell.profile == "conservative")).count();
+    assert_eq!(healthy, 2);
+    assert!(read.records.iter().any(|r| matches!(r, Record::Cell(c) if c.status == CellStatus::Failed)));
+
+    // Resume without the faults completes the failed cells and keeps the healthy one.
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--resume", out.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(&out);
+    assert!(cells.iter().all(|c| c["status"] == "completed"), "{cells:?}");
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("[3/3]") && !stderr.contains("conservative"), "only the 3 failed cells rerun: {stderr}");
+}
+
+#[test]
+fn hang_in_compile_is_a_compile_timeout() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("hang.toml");
+    let text = FAULT_SCENARIO
+        .replace("MODEL", model.root.to_str().unwrap())
+        .replace("compile_s = 60", "compile_s = 3")
+        .replace(
+            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
+            "profiles = [\"balanced\", \"reference\"]",
+        );
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let o =
+        bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("hang_compile@/balanced/"));
+    assert_eq!(o.status.code(), Some(5));
+    let cells = summary(&out);
+    assert!(cell(&cells, "kvcache/CPU/balanced/cold")["reason"].as_str().unwrap().contains("timeout_compile"));
+    assert_eq!(cell(&cells, "kvcache/CPU/reference/cold")["status"], "completed");
+}
+
+#[test]
+fn scenario_errors_name_the_file_line_and_what_is_allowed() {
+    let tmp = tempfile::tempdir().unwrap();
+    let bad = tmp.path().join("bad.toml");
+    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("devices = [\"CPU\"]", "devices = [\"GPU\"]"))
+        .unwrap();
+    let o = bakeoff(&["run", bad.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(
+        err.contains("bad.toml") && err.contains("line 10") && err.contains("GPU") && err.contains("NPU:host"),
+        "{err}"
+    );
+    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("[measure]", "[measure]\nwarmups = 1")).unwrap();
+    let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
+    assert!(err.contains("unknown field `warmups`") && err.contains("repetitions"), "{err}");
+    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("\"reference\"]", "\"turbo\"]")).unwrap();
+    let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
+    assert!(err.contains("unknown profile `turbo`") && err.contains("balanced"), "{err}");
+}
