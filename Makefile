@@ -10,10 +10,8 @@ setup:
 
 demo: setup
 	$(BAKEOFF) devices
-	$(BAKEOFF) lint $(MODEL)
 	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48
-	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48
-	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --device NPU:host --profile conservative --prompt "What is the capital of France?" --max-new-tokens 48
+	$(BAKEOFF) run scenarios/smoke.toml
 
 test: setup
 	cargo test --release

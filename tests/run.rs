@@ -181,3 +181,31 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("unknown profile `turbo`") && err.contains("balanced"), "{err}");
 }
+
+#[test]
+fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("s.toml");
+    let text = FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap()).replace("repetitions = 2", "repetitions = 1");
+    std::fs::write(&scenario, &text).unwrap();
+    let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
+    for k in ["1/2", "2/2"] {
+        let o = bakeoff(&["run", scenario.to_str().unwrap(), "--shard", k, "--out", &dir(&k.replace('/', "of"))], None);
+        assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+        assert_eq!(summary(Path::new(&dir(&k.replace('/', "of")))).len(), 2);
+    }
+    let o = bakeoff(&["merge", "--out", &dir("merged"), &dir("1of2"), &dir("2of2")], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(Path::new(&dir("merged")));
+    assert_eq!(cells.len(), 4);
+    assert!(cells.iter().all(|c| c["status"] == "completed"));
+
+    let other = tmp.path().join("other.toml");
+    std::fs::write(&other, text.replace("max_new_tokens = 8", "max_new_tokens = 9")).unwrap();
+    let o = bakeoff(&["run", other.to_str().unwrap(), "--shard", "1/2", "--out", &dir("other")], None);
+    assert_eq!(o.status.code(), Some(0));
+    let o = bakeoff(&["merge", "--out", &dir("bad"), &dir("1of2"), &dir("other")], None);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("only shards of one scenario merge"));
+}
