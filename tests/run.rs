@@ -187,7 +187,8 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
     let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("s.toml");
-    let text = FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap()).replace("repetitions = 2", "repetitions = 1");
+    let text =
+        FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap()).replace("repetitions = 2", "repetitions = 1");
     std::fs::write(&scenario, &text).unwrap();
     let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     for k in ["1/2", "2/2"] {
