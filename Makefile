@@ -1,6 +1,6 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup demo test check fmt clippy clean-models
+.PHONY: setup demo test check fmt clippy clean-models speed
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -16,6 +16,12 @@ demo: setup
 test: setup
 	cargo test --release
 	$(MAKE) check
+
+# Quick side-by-side speeds on one prompt: bakeoff's two pipelines and openvino-genai.
+speed: setup
+	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
+	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
+	.venv/bin/python tools/genai_speed.py --model $(MODEL) --max-new-tokens 48
 
 check: fmt clippy
 
