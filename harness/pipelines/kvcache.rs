@@ -4,75 +4,36 @@
 //! prefill and generate models itself. The C API has no reset_state, so every generation
 //! gets a fresh infer request (reusing one gives wrong tokens; DESIGN.md section 10).
 
+use super::names::{ATTENTION_MASK, BEAM_IDX, INPUT_IDS, POSITION_IDS};
 use super::{
-    top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript,
+    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason,
+    Transcript,
 };
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
-use std::ffi::CStr;
-
-const INPUT_IDS: &CStr = c"input_ids";
-const ATTENTION_MASK: &CStr = c"attention_mask";
-const POSITION_IDS: &CStr = c"position_ids";
-const BEAM_IDX: &CStr = c"beam_idx";
-const LOGITS: &CStr = c"logits";
 
 /// The kvcache pipeline over a compiled stateful IR.
 pub struct KvCache {
     compiled: CompiledModel,
 }
 
-/// The argmax of the last logits row of the request's output, without copying it.
-fn last_row_top2(request: &InferRequest) -> Result<(i64, f32), GenerateError> {
-    let logits = request.tensor(LOGITS)?;
-    let shape = logits.shape()?;
-    let (rows, vocab) = match shape.as_slice() {
-        [1, rows, vocab] if *rows > 0 => (*rows as usize, *vocab as usize),
-        other => return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]"))),
-    };
-    let data = logits.data::<f32>()?;
-    let t = top2(&data[(rows - 1) * vocab..rows * vocab]);
-    Ok((t.id as i64, t.margin))
-}
-
-/// The per-generation input tensors, written in place every step.
-struct Inputs {
+/// One generation's request and the decode-step tensors it reuses every token.
+struct Decoder {
+    request: InferRequest,
     token: Tensor,
     position: Tensor,
     mask: Tensor,
-    beam: Tensor,
 }
 
-impl Inputs {
-    /// Tensors for a prompt of `n` tokens with room for `max_new` more.
-    fn new(n: usize, max_new: usize) -> Result<Inputs, GenerateError> {
-        // The mask is allocated once at its final length, all ones; set_shape then only
-        // changes the visible length (no reallocation while it shrinks or regrows).
-        let mut mask = Tensor::new(ElementType::I64, &[1, (n + max_new) as i64])?;
-        mask.data_mut::<i64>()?.fill(1);
-        let mut beam = Tensor::new(ElementType::I32, &[1])?;
-        beam.data_mut::<i32>()?[0] = 0;
-        Ok(Inputs {
-            token: Tensor::new(ElementType::I64, &[1, 1])?,
-            position: Tensor::new(ElementType::I64, &[1, 1])?,
-            mask,
-            beam,
-        })
-    }
-}
-
-impl KvCache {
-    /// Wrap a compiled stateful IR.
-    pub fn new(compiled: CompiledModel) -> KvCache {
-        KvCache { compiled }
-    }
-
+impl Decoder {
+    /// Prefill `prompt` on a fresh request (fresh KV state); returns the decoder, ready
+    /// for one token per step, and the first token.
     fn prefill(
-        &self,
-        request: &mut InferRequest,
-        inputs: &mut Inputs,
+        compiled: &CompiledModel,
         prompt: &[i64],
+        max_new: usize,
         clock: &mut StepClock,
-    ) -> Result<(i64, f32), GenerateError> {
+    ) -> Result<(Decoder, i64, f32), GenerateError> {
+        let mut request = compiled.create_infer_request()?;
         let n = prompt.len() as i64;
         let mut ids = Tensor::new(ElementType::I64, &[1, n])?;
         ids.data_mut::<i64>()?.copy_from_slice(prompt);
@@ -80,32 +41,44 @@ impl KvCache {
         for (i, p) in pos.data_mut::<i64>()?.iter_mut().enumerate() {
             *p = i as i64;
         }
-        inputs.mask.set_shape(&[1, n])?;
+        // The mask is allocated once at its final length, all ones; set_shape then only
+        // changes the visible length (no reallocation while it fits).
+        let mut mask = Tensor::new(ElementType::I64, &[1, n + max_new as i64])?;
+        mask.data_mut::<i64>()?.fill(1);
+        mask.set_shape(&[1, n])?;
+        let mut beam = Tensor::new(ElementType::I32, &[1])?;
+        beam.data_mut::<i32>()?[0] = 0;
         request.set_tensor(INPUT_IDS, &ids)?;
         request.set_tensor(POSITION_IDS, &pos)?;
-        request.set_tensor(ATTENTION_MASK, &inputs.mask)?;
-        request.set_tensor(BEAM_IDX, &inputs.beam)?;
+        request.set_tensor(ATTENTION_MASK, &mask)?;
+        request.set_tensor(BEAM_IDX, &beam)?;
         clock.infer(|| request.infer())?;
-        last_row_top2(request)
+        let first = logits_top2(&request, None)?;
+        // From here on every step has the same one-token shapes: bind those tensors once.
+        let token = Tensor::new(ElementType::I64, &[1, 1])?;
+        let position = Tensor::new(ElementType::I64, &[1, 1])?;
+        request.set_tensor(INPUT_IDS, &token)?;
+        request.set_tensor(POSITION_IDS, &position)?;
+        Ok((Decoder { request, token, position, mask }, first.id as i64, first.margin))
     }
 
     /// Feed `token` at position `past` (the number of tokens already in the cache).
-    fn decode(
-        &self,
-        request: &mut InferRequest,
-        inputs: &mut Inputs,
-        token: i64,
-        past: usize,
-        clock: &mut StepClock,
-    ) -> Result<(i64, f32), GenerateError> {
-        inputs.token.data_mut::<i64>()?[0] = token;
-        inputs.position.data_mut::<i64>()?[0] = past as i64;
-        inputs.mask.set_shape(&[1, past as i64 + 1])?;
-        request.set_tensor(INPUT_IDS, &inputs.token)?;
-        request.set_tensor(POSITION_IDS, &inputs.position)?;
-        request.set_tensor(ATTENTION_MASK, &inputs.mask)?;
-        clock.infer(|| request.infer())?;
-        last_row_top2(request)
+    fn step(&mut self, token: i64, past: usize, clock: &mut StepClock) -> Result<(i64, f32), GenerateError> {
+        self.token.data_mut::<i64>()?[0] = token;
+        self.position.data_mut::<i64>()?[0] = past as i64;
+        self.mask.set_shape(&[1, past as i64 + 1])?;
+        // Rebound after the reshape so every plugin sees the new length.
+        self.request.set_tensor(ATTENTION_MASK, &self.mask)?;
+        clock.infer(|| self.request.infer())?;
+        let t = logits_top2(&self.request, None)?;
+        Ok((t.id as i64, t.margin))
+    }
+}
+
+impl KvCache {
+    /// Wrap a compiled stateful IR.
+    pub fn new(compiled: CompiledModel) -> KvCache {
+        KvCache { compiled }
     }
 }
 
@@ -127,14 +100,13 @@ impl Pipeline for KvCache {
         if config.max_new_tokens == 0 {
             return Ok(greedy.into_transcript(prompt_ids, StopReason::MaxNewTokens, false));
         }
-        let mut request = self.compiled.create_infer_request()?;
-        let mut inputs = Inputs::new(prompt_ids.len(), config.max_new_tokens)?;
         let mut clock = StepClock::start();
-        let (mut id, margin) = self.prefill(&mut request, &mut inputs, prompt_ids, &mut clock)?;
+        let (mut decoder, mut id, margin) =
+            Decoder::prefill(&self.compiled, prompt_ids, config.max_new_tokens, &mut clock)?;
         let mut stop = greedy.push(clock.finish(id, margin));
         let mut past = prompt_ids.len();
         while stop.is_none() {
-            let (next, margin) = self.decode(&mut request, &mut inputs, id, past, &mut clock)?;
+            let (next, margin) = decoder.step(id, past, &mut clock)?;
             past += 1;
             id = next;
             stop = greedy.push(clock.finish(id, margin));

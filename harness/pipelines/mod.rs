@@ -9,6 +9,7 @@ pub mod load;
 pub mod static128;
 pub mod window;
 
+use crate::runtime::InferRequest;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
@@ -175,6 +176,32 @@ pub trait Pipeline {
         config: &GenerationConfig,
         observer: &mut dyn Observer,
     ) -> Result<Transcript, GenerateError>;
+}
+
+/// Tensor names of the LLM IRs both pipelines run.
+pub(crate) mod names {
+    use std::ffi::CStr;
+    pub(crate) const INPUT_IDS: &CStr = c"input_ids";
+    pub(crate) const ATTENTION_MASK: &CStr = c"attention_mask";
+    pub(crate) const POSITION_IDS: &CStr = c"position_ids";
+    pub(crate) const BEAM_IDX: &CStr = c"beam_idx";
+    pub(crate) const LOGITS: &CStr = c"logits";
+}
+
+/// Argmax and margin of one row of the request's logits after an infer (`None`: the last
+/// row), read in place: one row, never a copy of the `[1, rows, vocab]` tensor. Asked of
+/// the request every step rather than bound to a tensor of ours once: NPUW's LLM request
+/// ignores a user-bound logits tensor (checked: it stays stale and decode repeats one id).
+pub(crate) fn logits_top2(request: &InferRequest, row: Option<usize>) -> Result<Top2, GenerateError> {
+    let logits = request.tensor(names::LOGITS)?;
+    let (rows, vocab) = match logits.shape()?.as_slice() {
+        [1, rows, vocab] if *rows > 0 && *vocab > 0 => (*rows as usize, *vocab as usize),
+        other => return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]"))),
+    };
+    // An IR sliced to the last position at bake time returns one row whatever is asked.
+    let row = if rows == 1 { 0 } else { row.unwrap_or(rows - 1) };
+    let data: &[f32] = logits.data()?;
+    Ok(top2(&data[row * vocab..(row + 1) * vocab]))
 }
 
 /// Times one step: wall time since the previous token and time inside infer.

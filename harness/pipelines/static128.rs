@@ -2,17 +2,13 @@
 //! into the `[1, W]` window, runs it, and takes the argmax at the last real position.
 //! Cost per step is constant (the full window), total O(N x W).
 
+use super::names::{ATTENTION_MASK, INPUT_IDS, POSITION_IDS};
 use super::window::{fill_window, Overflow, Padding};
 use super::{
-    top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason, Transcript,
+    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason,
+    Transcript,
 };
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
-use std::ffi::CStr;
-
-const INPUT_IDS: &CStr = c"input_ids";
-const ATTENTION_MASK: &CStr = c"attention_mask";
-const POSITION_IDS: &CStr = c"position_ids";
-const LOGITS: &CStr = c"logits";
 
 /// How the window is built.
 #[derive(Debug, Clone, Copy)]
@@ -28,7 +24,7 @@ pub struct WindowOptions {
 }
 
 /// The static128 pipeline over a compiled static IR. The IR is stateless, so one infer
-/// request and one set of input tensors serve every generation.
+/// request and one set of input and output tensors serve every generation.
 pub struct Static128 {
     request: InferRequest,
     ids: Tensor,
@@ -63,19 +59,7 @@ impl Static128 {
             self.pos.data_mut::<i64>()?,
         );
         clock.infer(|| self.request.infer())?;
-        let logits = self.request.tensor(LOGITS)?;
-        let shape = logits.shape()?;
-        let (rows, vocab) = match shape.as_slice() {
-            [1, rows, vocab] => (*rows as usize, *vocab as usize),
-            other => {
-                return Err(GenerateError::Model(format!("logits have shape {other:?}, expected [1, rows, vocab]")))
-            }
-        };
-        // An IR sliced to the last position at bake time returns one row; otherwise read
-        // only the last real token's row, never copying the [1, W, vocab] tensor.
-        let row = if rows == 1 { 0 } else { fill.last_row };
-        let data = logits.data::<f32>()?;
-        let t = top2(&data[row * vocab..(row + 1) * vocab]);
+        let t = logits_top2(&self.request, Some(fill.last_row))?;
         Ok((t.id as i64, t.margin, fill.truncated))
     }
 }
