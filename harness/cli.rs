@@ -132,11 +132,11 @@ pub struct GenerateArgs {
     #[arg(long)]
     pub ignore_eos: bool,
     /// static128: stop at a full window, or drop the oldest tokens.
-    #[arg(long, value_enum, default_value_t = OverflowArg::Stop)]
-    pub overflow: OverflowArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub overflow: Overflow,
     /// static128: padding side.
-    #[arg(long, value_enum, default_value_t = PaddingArg::Left)]
-    pub padding: PaddingArg,
+    #[arg(long, value_enum, default_value_t)]
+    pub padding: Padding,
     /// static128: window length W (the IR `openvino_model_static{W}.xml`).
     #[arg(long, default_value_t = 128)]
     pub window: usize,
@@ -182,42 +182,6 @@ pub enum ProfilesAction {
         #[arg(long, value_enum, default_value_t)]
         format: Format,
     },
-}
-
-/// `--overflow`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum OverflowArg {
-    /// Stop at a full window.
-    Stop,
-    /// Keep the newest W tokens.
-    TruncateLeft,
-}
-
-impl From<OverflowArg> for Overflow {
-    fn from(a: OverflowArg) -> Overflow {
-        match a {
-            OverflowArg::Stop => Overflow::Stop,
-            OverflowArg::TruncateLeft => Overflow::TruncateLeft,
-        }
-    }
-}
-
-/// `--padding`.
-#[derive(Debug, Clone, Copy, ValueEnum)]
-pub enum PaddingArg {
-    /// Padding first.
-    Left,
-    /// Padding last.
-    Right,
-}
-
-impl From<PaddingArg> for Padding {
-    fn from(a: PaddingArg) -> Padding {
-        match a {
-            PaddingArg::Left => Padding::Left,
-            PaddingArg::Right => Padding::Right,
-        }
-    }
 }
 
 fn parse_pipeline(s: &str) -> Result<PipelineKind, String> {

@@ -15,19 +15,6 @@ pub const CORRECTNESS_FAILURE: i32 = 4;
 /// The run did not complete: failed, crashed or timed-out cells.
 pub const INCOMPLETE: i32 = 5;
 
-/// Name of an exit code, for logs and reports.
-pub fn name(code: i32) -> &'static str {
-    match code {
-        SUCCESS => "success",
-        HARNESS_ERROR => "harness error",
-        INPUT_ERROR => "input error",
-        REGRESSION => "performance regression",
-        CORRECTNESS_FAILURE => "correctness failure",
-        INCOMPLETE => "incomplete run",
-        _ => "unknown",
-    }
-}
-
 /// An error that knows its exit code. Commands return it; `main` prints and exits.
 #[derive(Debug)]
 pub struct Failure {

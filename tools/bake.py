@@ -100,7 +100,6 @@ def repair_repeat_kv_broadcast(model) -> int:
     input's size, which is what the 0 meant.
     """
     import numpy as np
-    import openvino as ov
     from openvino import opset13 as ops
 
     fixed = 0
@@ -120,7 +119,6 @@ def repair_repeat_kv_broadcast(model) -> int:
                 port.replace_source_output(one.output(0))
                 fixed += 1
     model.validate_nodes_and_infer_types()
-    _ = ov  # imported for its side effect of loading the runtime
     return fixed
 
 

@@ -58,8 +58,7 @@ impl Executor for MockExecutor {
         self.ran.push(key.clone());
         let outcome =
             self.rules.iter().find(|(p, _)| key.contains(p.as_str())).map_or(MockOutcome::Complete, |(_, o)| o.clone());
-        let mut record = CellRecord::not_run(&spec.key, CellStatus::Completed, String::new());
-        record.reason = None;
+        let mut record = CellRecord::new(&spec.key, CellStatus::Completed);
         if outcome == MockOutcome::HangCompile {
             record.status = CellStatus::Failed;
             record.failure = Some(FailureClass::TimeoutCompile);

@@ -49,8 +49,7 @@ fn kill(pid: i32) {
 impl Executor for ProcessExecutor {
     fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
         let started = Instant::now();
-        let mut record = CellRecord::not_run(&spec.key, CellStatus::Failed, String::new());
-        record.reason = None;
+        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
         record.properties = Some(spec.properties.clone());
         let log = self.log_dir.join(format!("{}.log", spec.key.to_string().replace(['/', ':'], "_")));
         let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
@@ -86,8 +85,8 @@ impl Executor for ProcessExecutor {
         }
         let exit = wait4(pid);
         let _ = reader.join();
-        // The Child handle must not reap again: wait4 already did.
-        std::mem::forget(child);
+        // wait4 reaped the child; dropping the handle neither waits nor kills.
+        drop(child);
         record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
         record.wall_s = started.elapsed().as_secs_f64();
         finish(&mut record, outcome, &exit, &log);

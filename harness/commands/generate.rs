@@ -1,6 +1,6 @@
 //! `bakeoff generate`: one greedy generation with one pipeline on one device.
 
-use super::profiles::{load_profiles, model_kv_layout};
+use super::profiles::load_profiles;
 use super::{open_runtime, print_json};
 use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
@@ -8,7 +8,8 @@ use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError};
 use crate::pipelines::static128::WindowOptions;
 use crate::pipelines::{GenerateError, GenerationConfig, NoObserver, PipelineKind};
-use crate::profiles::ResolvedProfile;
+use crate::profiles::{needs_kv_layout, ResolvedProfile};
+use crate::results::SampleMetrics;
 use crate::runtime::Device;
 use crate::text::chat::Message;
 use crate::text::{PromptInput, TextLayer};
@@ -34,28 +35,17 @@ pub struct GenerateOutput {
     pub rendered_prompt: Option<String>,
     /// Prompt token ids.
     pub prompt_ids: Vec<i64>,
-    /// Generated token ids.
-    pub output_ids: Vec<i64>,
     /// Generated text, special tokens dropped.
     pub text: String,
-    /// Why generation ended.
-    pub stop_reason: crate::pipelines::StopReason,
-    /// static128: whether the window dropped older tokens.
-    pub truncated: bool,
     /// read_model, ms.
     pub load_ms: f64,
     /// compile_model, ms.
     pub compile_ms: f64,
-    /// Time to first token, ms.
-    pub ttft_ms: Option<f64>,
-    /// Inter-token latencies, ms.
-    pub itl_ms: Vec<f64>,
-    /// Decode tokens per second.
-    pub decode_tokens_per_s: Option<f64>,
-    /// Top-1 minus top-2 logit per step.
-    pub margins: Vec<f32>,
     /// EXECUTION_DEVICES of the compiled model.
     pub execution_devices: Option<String>,
+    /// Output ids, timings, margins and stop reason, as every run sample records them.
+    #[serde(flatten)]
+    pub metrics: SampleMetrics,
 }
 
 fn prompt_input(args: &GenerateArgs) -> PromptInput {
@@ -75,9 +65,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let mut text = TextLayer::open(&model).map_err(Failure::input)?;
     let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
     let profiles = load_profiles(args.profiles_file.as_deref())?;
-    let kv = (args.pipeline == PipelineKind::Kvcache && args.device != Device::Cpu)
-        .then(|| model_kv_layout(&args.model))
-        .transpose()?;
+    let kv =
+        needs_kv_layout(args.device, args.pipeline).then(|| model.kv_layout()).transpose().map_err(Failure::input)?;
     let mut resolved = profiles.resolve_for(&args.profile, args.device, args.pipeline, kv).map_err(Failure::input)?;
     if let Some(dir) = &args.cache_dir {
         resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
@@ -86,12 +75,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     if args.device == Device::Npu && !rt.device_present("NPU").map_err(Failure::harness)? {
         return Err(Failure::input("NPU not present: OpenVINO lists no NPU on this machine (use --device NPU:host to run the NPU plugin's NPUW pipeline on the host CPU)"));
     }
-    let window = WindowOptions {
-        window: args.window,
-        pad_id: model.pad_id(),
-        padding: args.padding.into(),
-        overflow: args.overflow.into(),
-    };
+    let window =
+        WindowOptions { window: args.window, pad_id: model.pad_id(), padding: args.padding, overflow: args.overflow };
     let mut loaded =
         load(&rt, &model, args.pipeline, args.device.ov_name(), &resolved.pairs(), window).map_err(|e| match e {
             LoadError::MissingIr(_) | LoadError::Unsupported(_) => Failure::input(e),
@@ -115,14 +100,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         execution_devices: loaded.execution_devices.take(),
-        ttft_ms: transcript.ttft_ms(),
-        itl_ms: transcript.itl_ms(),
-        decode_tokens_per_s: transcript.decode_tokens_per_s(),
-        margins: transcript.steps.iter().map(|s| s.margin).collect(),
+        metrics: SampleMetrics::from(&transcript),
         prompt_ids: transcript.prompt_ids,
-        output_ids: transcript.output_ids,
-        stop_reason: transcript.stop_reason,
-        truncated: transcript.truncated,
     };
     match args.format {
         Format::Json => print_json(&output)?,
@@ -132,19 +111,20 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
 }
 
 fn print_text(o: &GenerateOutput) {
+    let m = &o.metrics;
     println!("{}", o.text);
-    let tps = o.decode_tokens_per_s.map_or("-".into(), |v| format!("{v:.1}"));
-    let ttft = o.ttft_ms.map_or("-".into(), |v| format!("{v:.1}"));
+    let tps = m.decode_tokens_per_s.map_or("-".into(), |v| format!("{v:.1}"));
     eprintln!(
-        "[{} {} {}] {} prompt + {} new tokens, stop: {:?}{}; compile {:.0} ms, TTFT {ttft} ms, decode {tps} tok/s",
+        "[{} {} {}] {} prompt + {} new tokens, stop: {:?}{}; compile {:.0} ms, TTFT {:.1} ms, decode {tps} tok/s",
         o.pipeline,
         o.device,
         o.profile,
-        o.prompt_ids.len(),
-        o.output_ids.len(),
-        o.stop_reason,
-        if o.truncated { ", window truncated" } else { "" },
+        m.prompt_tokens,
+        m.output_tokens,
+        m.stop_reason,
+        if m.truncated { ", window truncated" } else { "" },
         o.compile_ms,
+        m.ttft_ms,
     );
     if let Some(note) = o.note {
         eprintln!("note: {note}");

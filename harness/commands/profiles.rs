@@ -3,7 +3,6 @@
 use super::print_json;
 use crate::cli::{Format, ProfilesAction, ProfilesArgs};
 use crate::exit::{Failure, SUCCESS};
-use crate::model::ir::{kv_layout, IrSummary};
 use crate::model::ModelDir;
 use crate::profiles::ProfileSet;
 use std::path::Path;
@@ -15,13 +14,6 @@ pub fn load_profiles(file: Option<&Path>) -> Result<ProfileSet, Failure> {
         set.add_file(f).map_err(Failure::input)?;
     }
     Ok(set)
-}
-
-/// The KV layout of a model folder's stateful IR.
-pub fn model_kv_layout(model: &Path) -> Result<crate::model::ir::KvLayout, Failure> {
-    let dir = ModelDir::open(model).map_err(Failure::input)?;
-    let ir = IrSummary::read(&dir.stateful_xml()).map_err(Failure::input)?;
-    kv_layout(&ir.variables).map_err(|e| Failure::input(format!("{}: {e}", dir.stateful_xml().display())))
 }
 
 /// List or show profiles.
@@ -36,7 +28,10 @@ pub fn run(args: &ProfilesArgs) -> Result<i32, Failure> {
             }
         }
         Some(ProfilesAction::Show { name, device, pipeline, model, format }) => {
-            let kv = model.as_deref().map(model_kv_layout).transpose()?;
+            let kv = match model {
+                Some(m) => Some(ModelDir::open(m).map_err(Failure::input)?.kv_layout().map_err(Failure::input)?),
+                None => None,
+            };
             let resolved = set.resolve_for(name, *device, *pipeline, kv).map_err(Failure::input)?;
             match format {
                 Format::Json => print_json(&resolved)?,
@@ -45,7 +40,7 @@ pub fn run(args: &ProfilesArgs) -> Result<i32, Failure> {
                     for p in &resolved.properties {
                         println!("  {:<32} {:<14} {}", p.key, p.value, p.origin);
                     }
-                    if kv.is_none() && device.profile_device() == "NPU" {
+                    if kv.is_none() && device.ov_name() == "NPU" {
                         println!("  (pass --model DIR to derive NPUW_LLM_BATCH_DIM / NPUW_LLM_SEQ_LEN_DIM)");
                     }
                 }

@@ -7,14 +7,12 @@ use crate::cells::{CellPrompt, CellSpec, WindowSpec};
 use crate::cli::RunArgs;
 use crate::exit::{Failure, INCOMPLETE, SUCCESS};
 use crate::fingerprint::Fingerprint;
-use crate::model::ir::{kv_layout, IrSummary};
 use crate::model::ModelDir;
-use crate::pipelines::PipelineKind;
 use crate::plan::{expand, shard, PlannedCell};
+use crate::profiles::needs_kv_layout;
 use crate::reports::{write_all, RunReport};
 use crate::results::summary::summarize_records;
-use crate::results::{read_results, write_atomic, CellStatus, ResultsWriter};
-use crate::runtime::Device;
+use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
 use crate::scenario::{CacheMode, LoadedScenario};
 use crate::text::{PromptInput, TextLayer};
 use std::collections::BTreeMap;
@@ -112,25 +110,19 @@ fn prepare_results(path: &Path, resume: bool) -> Result<std::collections::HashSe
     }
     let read = read_results(path).map_err(Failure::input)?;
     if read.torn_tail {
-        let text = std::fs::read(path).map_err(Failure::harness)?;
-        let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
-        let file = std::fs::OpenOptions::new().write(true).open(path).map_err(Failure::harness)?;
-        file.set_len(keep as u64).map_err(Failure::harness)?;
+        cut_torn_tail(path).map_err(|e| Failure::harness(format!("{}: {e}", path.display())))?;
         eprintln!("{}: ignored a torn last line (an interrupted write)", path.display());
     }
     Ok(finished_cells(&read.records))
 }
 
-/// Per model: its folder, prompts tokenized, KV layout (loaded once).
-#[derive(Default)]
-struct ModelCache {
-    models: BTreeMap<String, Result<PreparedModel, String>>,
-}
+/// Per model name: its folder, prompts tokenized, KV layout (prepared once per run).
+type ModelCache = BTreeMap<String, Result<PreparedModel, String>>;
 
 struct PreparedModel {
     dir: ModelDir,
     prompts: Vec<CellPrompt>,
-    kv: Option<crate::model::ir::KvLayout>,
+    kv: Result<crate::model::ir::KvLayout, String>,
 }
 
 fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
@@ -147,7 +139,7 @@ fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel
         let prepared = text.prepare(&input).map_err(|e| format!("prompt `{}`: {e}", p.id))?;
         prompts.push(CellPrompt { id: p.id.clone(), ids: prepared.ids });
     }
-    let kv = IrSummary::read(&dir.stateful_xml()).ok().and_then(|ir| kv_layout(&ir.variables).ok());
+    let kv = dir.kv_layout();
     Ok(PreparedModel { dir, prompts, kv })
 }
 
@@ -160,9 +152,9 @@ fn make_spec(
 ) -> Result<CellSpec, String> {
     let key = &cell.key;
     let path = &scenario.models.iter().find(|(n, _)| *n == key.model).expect("planned models exist").1;
-    let prepared = models.models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
+    let prepared = models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
     let model = prepared.as_ref().map_err(|e| format!("model {}: {e}", key.model))?;
-    let kv = if key.pipeline == PipelineKind::Kvcache && key.device != Device::Cpu { model.kv } else { None };
+    let kv = needs_kv_layout(key.device, key.pipeline).then(|| model.kv.clone()).transpose()?;
     let properties =
         scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
     let cache_dir = match key.cache {

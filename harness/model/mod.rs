@@ -135,11 +135,6 @@ impl ModelDir {
         Ok(ModelDir { root: root.to_path_buf(), generation })
     }
 
-    /// A short name for reports: the folder's name.
-    pub fn name(&self) -> String {
-        self.root.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
-    }
-
     /// The stateful IR (kvcache).
     pub fn stateful_xml(&self) -> PathBuf {
         self.root.join(STATEFUL_XML)
@@ -170,6 +165,14 @@ impl ModelDir {
         }
     }
 
+    /// The batch and sequence axes of the stateful IR's KV-cache variables (what
+    /// NPUW_LLM_BATCH_DIM and NPUW_LLM_SEQ_LEN_DIM must say).
+    pub fn kv_layout(&self) -> Result<ir::KvLayout, String> {
+        let xml = self.stateful_xml();
+        let summary = ir::IrSummary::read(&xml).map_err(|e| e.to_string())?;
+        ir::kv_layout(&summary.variables).map_err(|e| format!("{}: {e}", xml.display()))
+    }
+
     /// The ids that end generation (from `generation_config.json`).
     pub fn eos_ids(&self) -> Vec<i64> {
         self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()
@@ -193,13 +196,4 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelEr
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
     serde_json::from_str(&text)
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })
-}
-
-/// The sha256 of a file, hex.
-pub fn sha256_file(path: &Path) -> std::io::Result<String> {
-    use sha2::Digest;
-    let mut file = std::fs::File::open(path)?;
-    let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher)?;
-    Ok(hasher.finalize().iter().map(|b| format!("{b:02x}")).collect())
 }

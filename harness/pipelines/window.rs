@@ -11,7 +11,7 @@
 use serde::{Deserialize, Serialize};
 
 /// Where the padding goes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "lowercase")]
 pub enum Padding {
     /// Padding first, real tokens flush right (the last real token at W-1).
@@ -22,7 +22,7 @@ pub enum Padding {
 }
 
 /// What static128 does when prompt + generated tokens no longer fit the window.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Overflow {
     /// Stop generating (the seeds' behaviour); a prompt longer than W is an error.

@@ -231,6 +231,12 @@ impl ProfileSet {
     }
 }
 
+/// Whether resolving properties for (device, pipeline) needs the model's KV layout: NPU
+/// kvcache cells, whose NPUW_LLM dims are derived from it.
+pub fn needs_kv_layout(device: Device, pipeline: PipelineKind) -> bool {
+    device != Device::Cpu && pipeline == PipelineKind::Kvcache
+}
+
 impl ProfileSet {
     /// The properties `name` gives a bakeoff [`Device`] for `pipeline`: the profile's
     /// section for the OpenVINO device, plus what NPU:host adds to run NPUW on the host
@@ -242,7 +248,7 @@ impl ProfileSet {
         pipeline: PipelineKind,
         kv: Option<KvLayout>,
     ) -> Result<ResolvedProfile, ProfileError> {
-        let mut out = self.resolve(name, device.profile_device(), pipeline, kv)?;
+        let mut out = self.resolve(name, device.ov_name(), pipeline, kv)?;
         if device == Device::NpuHost {
             let origin = || "NPU:host (NPUW host execution)".to_string();
             out.set("NPUW_DEVICES", "CPU".into(), origin());

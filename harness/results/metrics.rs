@@ -58,8 +58,3 @@ pub const METRICS: &[Metric] = &[
     m("output_tokens", "tokens", Direction::Neither, "mean generated tokens per sample"),
     m("truncated_samples", "samples", Direction::Neither, "samples whose static window dropped older tokens"),
 ];
-
-/// The metric called `name`.
-pub fn metric(name: &str) -> Option<&'static Metric> {
-    METRICS.iter().find(|m| m.name == name)
-}

@@ -12,17 +12,10 @@ use serde::{Deserialize, Serialize};
 use std::io::Write;
 use std::path::Path;
 
-/// One generation of one prompt in one cell.
+/// What one generation measured: the fields every output about a generation carries
+/// (`generate --format json` and every sample of a run), derived from its transcript once.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
-pub struct SampleRecord {
-    /// The cell.
-    pub cell: CellKey,
-    /// The prompt's id.
-    pub prompt_id: String,
-    /// Repetition number (warm-ups count from 0 too).
-    pub rep: usize,
-    /// Warm-up samples are recorded but excluded from metrics.
-    pub warmup: bool,
+pub struct SampleMetrics {
     /// Prompt length in tokens.
     pub prompt_tokens: usize,
     /// Generated tokens.
@@ -49,15 +42,10 @@ pub struct SampleRecord {
     pub margins: Vec<f32>,
 }
 
-impl SampleRecord {
-    /// The record of one transcript.
-    pub fn from_transcript(cell: &CellKey, prompt_id: &str, rep: usize, warmup: bool, t: &Transcript) -> SampleRecord {
+impl From<&Transcript> for SampleMetrics {
+    fn from(t: &Transcript) -> SampleMetrics {
         let n = t.steps.len().max(1) as f64;
-        SampleRecord {
-            cell: cell.clone(),
-            prompt_id: prompt_id.to_string(),
-            rep,
-            warmup,
+        SampleMetrics {
             prompt_tokens: t.prompt_ids.len(),
             output_tokens: t.output_ids.len(),
             ttft_ms: t.ttft_ms().unwrap_or(0.0),
@@ -71,6 +59,29 @@ impl SampleRecord {
             output_ids: t.output_ids.clone(),
             margins: t.steps.iter().map(|s| s.margin).collect(),
         }
+    }
+}
+
+/// One generation of one prompt in one cell.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct SampleRecord {
+    /// The cell.
+    pub cell: CellKey,
+    /// The prompt's id.
+    pub prompt_id: String,
+    /// Repetition number (warm-ups count from 0 too).
+    pub rep: usize,
+    /// Warm-up samples are recorded but excluded from metrics.
+    pub warmup: bool,
+    /// What it measured.
+    #[serde(flatten)]
+    pub metrics: SampleMetrics,
+}
+
+impl SampleRecord {
+    /// The record of one transcript.
+    pub fn from_transcript(cell: &CellKey, prompt_id: &str, rep: usize, warmup: bool, t: &Transcript) -> SampleRecord {
+        SampleRecord { cell: cell.clone(), prompt_id: prompt_id.to_string(), rep, warmup, metrics: t.into() }
     }
 }
 
@@ -160,13 +171,13 @@ pub struct CellRecord {
 }
 
 impl CellRecord {
-    /// A cell that did not run (skipped or refused before starting).
-    pub fn not_run(cell: &CellKey, status: CellStatus, reason: String) -> CellRecord {
+    /// A record with nothing measured yet.
+    pub fn new(cell: &CellKey, status: CellStatus) -> CellRecord {
         CellRecord {
             cell: cell.clone(),
             status,
             failure: None,
-            reason: Some(reason),
+            reason: None,
             load_ms: None,
             compile_ms: None,
             from_cache: None,
@@ -177,6 +188,11 @@ impl CellRecord {
             properties: None,
             wall_s: 0.0,
         }
+    }
+
+    /// A cell that did not run (skipped, or refused before starting), with the reason.
+    pub fn not_run(cell: &CellKey, status: CellStatus, reason: String) -> CellRecord {
+        CellRecord { reason: Some(reason), ..CellRecord::new(cell, status) }
     }
 }
 
@@ -230,24 +246,33 @@ pub struct ReadResults {
     pub torn_tail: bool,
 }
 
-/// Read results.jsonl. Only the last line may be torn (a kill mid-write); it is ignored.
-/// An invalid line anywhere else is an error naming its line number.
+/// Read results.jsonl. Only the last line may be torn (a kill mid-write: no newline, or
+/// not valid JSON); it is ignored. An invalid line anywhere else is an error naming it.
 pub fn read_results(path: &Path) -> Result<ReadResults, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
     let mut out = ReadResults::default();
-    let complete = text.ends_with('\n');
     let lines: Vec<&str> = text.lines().collect();
     for (i, line) in lines.iter().enumerate() {
         let last = i + 1 == lines.len();
+        if last && !text.ends_with('\n') {
+            out.torn_tail = true;
+            break;
+        }
         match serde_json::from_str::<Record>(line) {
-            // A last line without its newline was cut mid-write, even if it parses.
-            Ok(r) if !last || complete => out.records.push(r),
-            _ if last => out.torn_tail = true,
+            Ok(r) => out.records.push(r),
+            Err(_) if last => out.torn_tail = true,
             Err(e) => return Err(format!("{} line {}: not a result record: {e}", path.display(), i + 1)),
-            Ok(_) => unreachable!("a parsed line that is not pushed is the last one"),
         }
     }
     Ok(out)
+}
+
+/// Cut a torn last line off results.jsonl, so records appended on resume start on a line
+/// of their own.
+pub fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
+    let text = std::fs::read(path)?;
+    let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+    std::fs::OpenOptions::new().write(true).open(path)?.set_len(keep as u64)
 }
 
 /// Rewrite a file atomically: write a temporary file beside it, then rename.

@@ -2,8 +2,7 @@
 //! measured (non-warm-up) samples. Percentiles come from hdrhistogram (microsecond
 //! resolution, 3 significant digits).
 
-use super::metrics::METRICS;
-use super::{CellRecord, CellStatus, Record, SampleRecord};
+use super::{CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -52,23 +51,20 @@ fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
     (n > 0).then(|| sum / n as f64)
 }
 
-fn percentiles(out: &mut BTreeMap<&'static str, f64>, prefix: &str, h: Option<Histogram<u64>>) {
-    let Some(h) = h else { return };
-    for (suffix, q) in [("p50", 0.5), ("p90", 0.9), ("p99", 0.99)] {
-        out.insert(leak_name(prefix, suffix), h.value_at_quantile(q) as f64 / 1000.0);
-    }
-    out.insert(leak_name(prefix, "max"), h.max() as f64 / 1000.0);
-}
+/// The registry names of the p50, p90, p99 and max of a latency.
+const TTFT_NAMES: [&str; 4] = ["ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "ttft_max_ms"];
+const ITL_NAMES: [&str; 4] = ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms", "itl_max_ms"];
 
-/// The registry's static name for `{prefix}_{suffix}_ms`.
-fn leak_name(prefix: &str, suffix: &str) -> &'static str {
-    let name = format!("{prefix}_{suffix}_ms");
-    METRICS.iter().find(|m| m.name == name).map(|m| m.name).expect("percentile metrics are in the registry")
+fn percentiles(out: &mut BTreeMap<&'static str, f64>, names: [&'static str; 4], h: Option<Histogram<u64>>) {
+    let Some(h) = h else { return };
+    for (name, q) in names.into_iter().zip([0.5, 0.9, 0.99, 1.0]) {
+        out.insert(name, h.value_at_quantile(q) as f64 / 1000.0);
+    }
 }
 
 /// Summarize one cell from its record and its samples.
 pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
-    let measured: Vec<&SampleRecord> = samples.iter().copied().filter(|s| !s.warmup).collect();
+    let measured: Vec<&SampleMetrics> = samples.iter().filter(|s| !s.warmup).map(|s| &s.metrics).collect();
     let mut m = BTreeMap::new();
     let mut put = |name: &'static str, v: Option<f64>| {
         if let Some(v) = v {
@@ -88,8 +84,8 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
     if !measured.is_empty() {
         m.insert("truncated_samples", measured.iter().filter(|s| s.truncated).count() as f64);
     }
-    percentiles(&mut m, "ttft", histogram_ms(measured.iter().map(|s| s.ttft_ms)));
-    percentiles(&mut m, "itl", histogram_ms(measured.iter().flat_map(|s| s.itl_ms.iter().copied())));
+    percentiles(&mut m, TTFT_NAMES, histogram_ms(measured.iter().map(|s| s.ttft_ms)));
+    percentiles(&mut m, ITL_NAMES, histogram_ms(measured.iter().flat_map(|s| s.itl_ms.iter().copied())));
     CellSummary {
         cell: cell.cell.clone(),
         status: cell.status,

@@ -142,17 +142,12 @@ impl Device {
         }
     }
 
-    /// The OpenVINO device name compiled on.
+    /// The OpenVINO device name compiled on (also the profile section that applies).
     pub fn ov_name(self) -> &'static str {
         match self {
             Device::Cpu => "CPU",
             Device::Npu | Device::NpuHost => "NPU",
         }
-    }
-
-    /// The device section of a profile that applies.
-    pub fn profile_device(self) -> &'static str {
-        self.ov_name()
     }
 
     /// The note every report carries for this device, if any.

@@ -48,7 +48,7 @@ pub enum TextError {
 pub struct TextLayer {
     /// The tokenizer.
     pub tokenizer: Tokenizer,
-    template: Option<Result<ChatTemplate, String>>,
+    template: Option<ChatTemplate>,
     config_path: std::path::PathBuf,
 }
 
@@ -63,12 +63,12 @@ impl TextLayer {
         })
     }
 
+    /// The chat template, loaded on first use (raw and id prompts never need it).
     fn template(&mut self) -> Result<&ChatTemplate, TextError> {
-        let path = self.config_path.clone();
-        let t = self.template.get_or_insert_with(|| ChatTemplate::from_tokenizer_config(&path).map_err(|e| e.reason));
-        t.as_ref().map_err(|reason| {
-            TextError::Chat(chat::ChatError { path: path.display().to_string(), reason: reason.clone() })
-        })
+        if self.template.is_none() {
+            self.template = Some(ChatTemplate::from_tokenizer_config(&self.config_path)?);
+        }
+        Ok(self.template.as_ref().expect("loaded just above"))
     }
 
     /// Render and tokenize a prompt.

@@ -50,27 +50,4 @@ impl Tokenizer {
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
     }
-
-    /// The id of a token's exact text (e.g. `<|im_end|>`).
-    pub fn token_id(&self, token: &str) -> Option<i64> {
-        self.inner.token_to_id(token).map(i64::from)
-    }
-
-    /// The added tokens: (id, content, special). Special ones are control tokens;
-    /// non-special added tokens are user-defined markers such as `<think>`.
-    pub fn added_tokens(&self) -> Vec<(i64, String, bool)> {
-        let mut out: Vec<_> = self
-            .inner
-            .get_added_tokens_decoder()
-            .iter()
-            .map(|(id, t)| (i64::from(*id), t.content.clone(), t.special))
-            .collect();
-        out.sort_by_key(|t| t.0);
-        out
-    }
-
-    /// The underlying `tokenizers` tokenizer.
-    pub fn inner(&self) -> &tokenizers::Tokenizer {
-        &self.inner
-    }
 }

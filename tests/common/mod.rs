@@ -30,12 +30,7 @@ pub fn runtime() -> Runtime {
 
 /// Compile `kind` of `model` for `device` under a built-in profile.
 pub fn pipeline(rt: &Runtime, model: &ModelDir, kind: PipelineKind, device: Device, profile: &str) -> Loaded {
-    let kv = if device == Device::Cpu {
-        None
-    } else {
-        let ir = bakeoff::model::ir::IrSummary::read(&model.stateful_xml()).unwrap();
-        Some(bakeoff::model::ir::kv_layout(&ir.variables).unwrap())
-    };
+    let kv = bakeoff::profiles::needs_kv_layout(device, kind).then(|| model.kv_layout().unwrap());
     let props = ProfileSet::builtin().resolve_for(profile, device, kind, kv).unwrap();
     let window = WindowOptions {
         window: 128,
