@@ -58,6 +58,8 @@ pub enum Command {
     },
     /// Generate greedily with one pipeline on one device.
     Generate(GenerateArgs),
+    /// Record golden greedy transcripts, or check against them.
+    Golden(GoldenArgs),
     /// Show profiles and the properties they resolve to.
     Profiles(ProfilesArgs),
     /// Run a scenario: every cell in a process of its own; results, summaries, fingerprint.
@@ -149,6 +151,64 @@ pub struct GenerateArgs {
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+/// `bakeoff golden`.
+#[derive(Debug, Args)]
+pub struct GoldenArgs {
+    /// record or check.
+    #[command(subcommand)]
+    pub action: GoldenAction,
+}
+
+/// What generates the transcripts `golden record` writes and `golden check` checks.
+#[derive(Debug, Args, Clone)]
+pub struct GoldenSource {
+    /// The scenario: its models, prompts, generation settings and `[golden] dir`.
+    pub scenario: PathBuf,
+    /// Device.
+    #[arg(long, default_value = "CPU", value_parser = parse_device)]
+    pub device: Device,
+    /// Profile; `reference` pins the CPU settings that give exact parity with openvino-genai.
+    #[arg(long, default_value = "reference")]
+    pub profile: String,
+    /// Runtime options.
+    #[command(flatten)]
+    pub runtime: RuntimeArgs,
+}
+
+/// `bakeoff golden record | check`.
+#[derive(Debug, Subcommand)]
+pub enum GoldenAction {
+    /// Generate every prompt of a scenario and write `<golden dir>/<model>.json`. Refuses
+    /// to change an existing golden unless --force: recording is never implicit.
+    Record {
+        /// Scenario, device, profile.
+        #[command(flatten)]
+        source: GoldenSource,
+        /// The pipeline that records.
+        #[arg(long, default_value = "kvcache", value_parser = parse_pipeline)]
+        pipeline: PipelineKind,
+        /// Replace goldens that differ (another model, other ids, other recording settings).
+        #[arg(long)]
+        force: bool,
+    },
+    /// Generate every prompt of a scenario and check it against the goldens: identical,
+    /// near tie or hard mismatch; with both pipelines, also each against the other.
+    Check {
+        /// Scenario, device, profile.
+        #[command(flatten)]
+        source: GoldenSource,
+        /// Pipelines to check (default: the scenario's).
+        #[arg(long, value_parser = parse_pipeline, value_delimiter = ',')]
+        pipeline: Vec<PipelineKind>,
+        /// Near-tie threshold in logits (default: the scenario's `golden.near_tie`).
+        #[arg(long)]
+        near_tie: Option<f32>,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+    },
 }
 
 /// `bakeoff profiles`.

@@ -14,6 +14,7 @@ pub mod cli;
 pub mod commands;
 pub mod exit;
 pub mod fingerprint;
+pub mod golden;
 pub mod model;
 pub mod pipelines;
 pub mod plan;

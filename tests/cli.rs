@@ -3,12 +3,9 @@
 
 mod common;
 
+use common::bakeoff;
 use serde_json::Value;
-use std::process::{Command, Output};
-
-fn bakeoff(args: &[&str]) -> Output {
-    Command::new(env!("CARGO_BIN_EXE_bakeoff")).args(args).current_dir(common::repo()).output().unwrap()
-}
+use std::process::Output;
 
 fn json(out: &Output) -> Value {
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));

@@ -6,15 +6,13 @@ mod common;
 use bakeoff::results::{read_results, CellStatus, Record};
 use serde_json::Value;
 use std::path::Path;
-use std::process::{Command, Output};
+use std::process::Output;
 
 fn bakeoff(args: &[&str], fault: Option<&str>) -> Output {
-    let mut cmd = Command::new(env!("CARGO_BIN_EXE_bakeoff"));
-    cmd.args(args).current_dir(common::repo());
-    if let Some(f) = fault {
-        cmd.env("BAKEOFF_FAULT", f);
+    match fault {
+        Some(f) => common::bakeoff_env(args, &[("BAKEOFF_FAULT", f)]),
+        None => common::bakeoff(args),
     }
-    cmd.output().unwrap()
 }
 
 fn summary(dir: &Path) -> Vec<Value> {
@@ -69,6 +67,19 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
     }
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("NPUW host execution: not NPU silicon"));
+    // Every completed cell's samples were checked against the shipped goldens; the enforced
+    // cells (CPU, conservative: exact f32) are identical.
+    assert!(out.join("golden/smollm2-135m.json").exists(), "the goldens checked are kept in the run folder");
+    let correctness: Value = serde_json::from_slice(&std::fs::read(out.join("correctness.json")).unwrap()).unwrap();
+    let checks = correctness["golden"].as_array().unwrap();
+    assert_eq!(checks.len(), 12 * 3, "12 completed cells x 3 prompts");
+    let enforced: Vec<&Value> = checks.iter().filter(|c| c["enforced"] == true).collect();
+    assert_eq!(enforced.len(), 2 * 3);
+    for c in enforced {
+        assert_eq!(c["verdict"]["verdict"], "identical", "{c}");
+        assert_eq!(c["samples"], 3, "warm-ups are checked too: {c}");
+    }
+    assert!(md.contains("## Correctness"));
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(csv.lines().count(), 19);
     assert!(csv.lines().next().unwrap().contains("decode_tokens_per_s"));

@@ -1,13 +1,12 @@
 //! `bakeoff generate`: one greedy generation with one pipeline on one device.
 
 use super::profiles::load_profiles;
-use super::{open_runtime, print_json};
+use super::{compile_in_process, generate_failure, open_runtime, print_json};
 use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
-use crate::pipelines::load::{load, LoadError};
 use crate::pipelines::static128::WindowOptions;
-use crate::pipelines::{GenerateError, GenerationConfig, NoObserver, PipelineKind};
+use crate::pipelines::{GenerationConfig, NoObserver, PipelineKind};
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
 use crate::results::SampleMetrics;
 use crate::runtime::Device;
@@ -72,22 +71,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
     }
     let rt = open_runtime(&args.runtime)?;
-    if args.device == Device::Npu && !rt.device_present("NPU").map_err(Failure::harness)? {
-        return Err(Failure::input("NPU not present: OpenVINO lists no NPU on this machine (use --device NPU:host to run the NPU plugin's NPUW pipeline on the host CPU)"));
-    }
     let window =
         WindowOptions { window: args.window, pad_id: model.pad_id(), padding: args.padding, overflow: args.overflow };
-    let mut loaded =
-        load(&rt, &model, args.pipeline, args.device.ov_name(), &resolved.pairs(), window).map_err(|e| match e {
-            LoadError::MissingIr(_) | LoadError::Unsupported(_) => Failure::input(e),
-            _ => Failure::harness(e),
-        })?;
+    let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved.pairs(), window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
-    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(|e| match e {
-        GenerateError::Unsupported(_) => Failure::input(e),
-        _ => Failure::harness(e),
-    })?;
+    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
     let output = GenerateOutput {
         model: model.root.display().to_string(),
         pipeline: args.pipeline,

@@ -1,7 +1,7 @@
 //! `bakeoff merge --out DIR SHARD_DIR...`: join shard run folders into one run. Refuses
 //! shards of different scenarios; the shards' fingerprints must agree on the stack.
 
-use super::run::summarize;
+use super::run::{summarize, GOLDEN_SNAPSHOT};
 use crate::exit::Failure;
 use crate::results::{read_results, write_atomic, Record, ResultsWriter};
 use std::path::{Path, PathBuf};
@@ -47,10 +47,17 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<i32, Failure> {
     }
     write_atomic(&out.join("scenario.toml"), scenario.as_bytes()).map_err(Failure::harness)?;
     write_atomic(&out.join("fingerprint.json"), fingerprint.as_bytes()).map_err(Failure::harness)?;
-    let name = toml::from_str::<toml::Value>(&scenario)
-        .ok()
-        .and_then(|v| v.get("name")?.as_str().map(str::to_string))
-        .unwrap_or_default();
-    let fp: serde_json::Value = serde_json::from_str(&fingerprint).map_err(Failure::input)?;
-    summarize(out, &name, &fp)
+    copy_golden_snapshot(&dirs[0], out)?;
+    summarize(out)
+}
+
+/// Shards of one scenario checked against the same goldens; the first shard's copy serves.
+fn copy_golden_snapshot(from: &Path, to: &Path) -> Result<(), Failure> {
+    let Ok(entries) = std::fs::read_dir(from.join(GOLDEN_SNAPSHOT)) else { return Ok(()) };
+    std::fs::create_dir_all(to.join(GOLDEN_SNAPSHOT)).map_err(Failure::harness)?;
+    for e in entries.flatten() {
+        let bytes = std::fs::read(e.path()).map_err(|err| Failure::input(format!("{}: {err}", e.path().display())))?;
+        write_atomic(&to.join(GOLDEN_SNAPSHOT).join(e.file_name()), &bytes).map_err(Failure::harness)?;
+    }
+    Ok(())
 }

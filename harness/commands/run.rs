@@ -5,22 +5,26 @@ use crate::cells::process::ProcessExecutor;
 use crate::cells::schedule::{finished_cells, run_cells, Progress};
 use crate::cells::{CellPrompt, CellSpec, WindowSpec};
 use crate::cli::RunArgs;
-use crate::exit::{Failure, INCOMPLETE, SUCCESS};
+use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE, SUCCESS};
 use crate::fingerprint::Fingerprint;
+use crate::golden::{self, check::check_attempts};
 use crate::model::ModelDir;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::reports::{write_all, RunReport};
 use crate::results::summary::summarize_records;
-use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
-use crate::scenario::{CacheMode, LoadedScenario};
-use crate::text::{PromptInput, TextLayer};
+use crate::results::{cut_torn_tail, final_attempts, read_results, write_atomic, CellStatus, ResultsWriter};
+use crate::scenario::{default_near_tie, CacheMode, LoadedScenario, Scenario};
+use crate::text::TextLayer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Run a scenario.
 pub fn run(args: &RunArgs) -> Result<i32, Failure> {
     let scenario = LoadedScenario::load(&args.scenario).map_err(Failure::input)?;
+    // Goldens are checked usable before any cell runs: a wrong golden should cost seconds,
+    // not a whole run.
+    let goldens = golden::load_for_scenario(&scenario).map_err(unusable_golden)?;
     let rt = open_runtime(&args.runtime)?;
     let fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
     let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
@@ -36,6 +40,7 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         serde_json::to_string_pretty(&fp_json).map_err(Failure::harness)?.as_bytes(),
     )
     .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    write_golden_snapshot(&dir, goldens)?;
     if let Some(s) = args.shard {
         write_atomic(&dir.join("shard.txt"), s.to_string().as_bytes()).map_err(Failure::harness)?;
     }
@@ -55,14 +60,68 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
             results_path.display()
         ))
     })?;
-    summarize(&dir, &scenario.scenario.name, &fp_json)
+    summarize(&dir)
 }
 
-/// Write the summaries of a run folder; the exit code says whether every cell completed.
-pub fn summarize(dir: &Path, scenario: &str, fingerprint: &serde_json::Value) -> Result<i32, Failure> {
+/// A golden that cannot check this scenario: bad input, or (same prompt and settings, other
+/// ids) a text layer that changed, which is a correctness failure.
+pub fn unusable_golden(u: golden::Unusable) -> Failure {
+    match u {
+        golden::Unusable::Input(e) => Failure::input(e),
+        golden::Unusable::Prompt(e) => Failure { code: CORRECTNESS_FAILURE, message: e.to_string() },
+    }
+}
+
+/// The golden files a run checks against, copied into the run folder (`golden/`), so the
+/// run's verdicts can be re-derived from the folder alone (merge, later reports).
+fn write_golden_snapshot(dir: &Path, goldens: BTreeMap<String, golden::GoldenFile>) -> Result<(), Failure> {
+    for (name, mut file) in goldens {
+        file.write(&golden::golden_path(&dir.join(GOLDEN_SNAPSHOT), &name)).map_err(Failure::input)?;
+    }
+    Ok(())
+}
+
+/// The run folder's copy of the goldens it was checked against.
+pub const GOLDEN_SNAPSHOT: &str = "golden";
+
+fn read_golden_snapshot(dir: &Path) -> Result<BTreeMap<String, golden::GoldenFile>, Failure> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let file = golden::GoldenFile::read(&path).map_err(Failure::input)?;
+        out.insert(file.model.clone(), file);
+    }
+    Ok(out)
+}
+
+/// Write the summaries and the correctness verdicts of a run folder. The exit code: a
+/// correctness failure first, then an incomplete run, else success.
+pub fn summarize(dir: &Path) -> Result<i32, Failure> {
+    let scenario_path = dir.join("scenario.toml");
+    let scenario_text = std::fs::read_to_string(&scenario_path)
+        .map_err(|e| Failure::input(format!("{}: not a run folder ({e})", scenario_path.display())))?;
+    let scenario: Scenario = toml::from_str(&scenario_text)
+        .map_err(|e| Failure::input(format!("{}: {}", scenario_path.display(), e.to_string().trim_end())))?;
+    let fp_path = dir.join("fingerprint.json");
+    let fingerprint: serde_json::Value = std::fs::read_to_string(&fp_path)
+        .map_err(|e| e.to_string())
+        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
+        .map_err(|e| Failure::input(format!("{}: {e}", fp_path.display())))?;
     let read = read_results(&dir.join("results.jsonl")).map_err(Failure::input)?;
     let cells = summarize_records(&read.records);
-    write_all(dir, &RunReport { scenario, cells: &cells, fingerprint }).map_err(Failure::harness)?;
+    let goldens = read_golden_snapshot(dir)?;
+    let near_tie = scenario.golden.as_ref().map_or(default_near_tie(), |g| g.near_tie);
+    let enforce = scenario.golden.as_ref().map(|g| g.enforce.clone()).unwrap_or_default();
+    let correctness =
+        check_attempts(&final_attempts(&read.records), &goldens, near_tie, scenario.generation.window, &enforce);
+    write_atomic(
+        &dir.join("correctness.json"),
+        serde_json::to_string_pretty(&correctness).map_err(Failure::harness)?.as_bytes(),
+    )
+    .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
+    let report =
+        RunReport { scenario: &scenario.name, cells: &cells, fingerprint: &fingerprint, correctness: &correctness };
+    write_all(dir, &report).map_err(Failure::harness)?;
     let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();
     let completed = cells.iter().filter(|c| c.status == CellStatus::Completed).count();
     println!("{}", dir.join("summary.md").display());
@@ -72,7 +131,17 @@ pub fn summarize(dir: &Path, scenario: &str, fingerprint: &serde_json::Value) ->
         cells.iter().filter(|c| c.status == CellStatus::Skipped).count(),
         cells.iter().filter(|c| c.status == CellStatus::Unsupported).count()
     );
-    Ok(if failed > 0 { INCOMPLETE } else { SUCCESS })
+    let wrong = correctness.failures();
+    for line in &wrong {
+        eprintln!("correctness: {line}");
+    }
+    Ok(if !wrong.is_empty() {
+        CORRECTNESS_FAILURE
+    } else if failed > 0 {
+        INCOMPLETE
+    } else {
+        SUCCESS
+    })
 }
 
 fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {
@@ -128,15 +197,9 @@ struct PreparedModel {
 fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
     let dir = ModelDir::open(path).map_err(|e| e.to_string())?;
     let mut text = TextLayer::open(&dir).map_err(|e| e.to_string())?;
-    let g = &scenario.scenario.generation;
     let mut prompts = Vec::new();
     for p in &scenario.prompts {
-        let input = if g.chat_template {
-            PromptInput::Chat { messages: p.messages(), enable_thinking: g.thinking }
-        } else {
-            PromptInput::Raw(p.prompt.clone())
-        };
-        let prepared = text.prepare(&input).map_err(|e| format!("prompt `{}`: {e}", p.id))?;
+        let prepared = text.prepare(&scenario.prompt_input(p)).map_err(|e| format!("prompt `{}`: {e}", p.id))?;
         prompts.push(CellPrompt { id: p.id.clone(), ids: prepared.ids });
     }
     let kv = dir.kv_layout();

@@ -173,6 +173,17 @@ impl ModelDir {
         ir::kv_layout(&summary.variables).map_err(|e| format!("{}: {e}", xml.display()))
     }
 
+    /// The fingerprint of the weights, tokenizer and chat template (reads the whole
+    /// weights file once).
+    pub fn fingerprint(&self) -> Result<ModelFingerprint, ModelError> {
+        let config = self.tokenizer_config();
+        Ok(ModelFingerprint {
+            weights_sha256: sha256_file(&bin_for(&self.stateful_xml()))?,
+            tokenizer_sha256: sha256_file(&self.tokenizer_json())?,
+            tokenizer_config_sha256: config.exists().then(|| sha256_file(&config)).transpose()?,
+        })
+    }
+
     /// The ids that end generation (from `generation_config.json`).
     pub fn eos_ids(&self) -> Vec<i64> {
         self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()
@@ -183,6 +194,47 @@ impl ModelDir {
     pub fn pad_id(&self) -> i64 {
         self.generation.pad_token_id.or_else(|| self.eos_ids().first().copied()).unwrap_or(0)
     }
+}
+
+/// What identifies a model folder's weights and text layer: goldens record it, and a golden
+/// is only checked against the model it was recorded from.
+#[derive(Debug, Clone, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ModelFingerprint {
+    /// sha256 of the stateful IR's weights (`openvino_model.bin`).
+    pub weights_sha256: String,
+    /// sha256 of `tokenizer.json`.
+    pub tokenizer_sha256: String,
+    /// sha256 of `tokenizer_config.json` (the chat template), when present.
+    pub tokenizer_config_sha256: Option<String>,
+}
+
+impl ModelFingerprint {
+    /// What differs from `other`, by field name (empty: the same model).
+    pub fn differences(&self, other: &ModelFingerprint) -> Vec<&'static str> {
+        let mut d = Vec::new();
+        if self.weights_sha256 != other.weights_sha256 {
+            d.push("weights_sha256");
+        }
+        if self.tokenizer_sha256 != other.tokenizer_sha256 {
+            d.push("tokenizer_sha256");
+        }
+        if self.tokenizer_config_sha256 != other.tokenizer_config_sha256 {
+            d.push("tokenizer_config_sha256");
+        }
+        d
+    }
+}
+
+fn sha256_file(path: &Path) -> Result<String, ModelError> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path).map_err(|e| ModelError::MissingFile {
+        path: path.display().to_string(),
+        why: format!("needed for the model's fingerprint ({e})"),
+    })?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher)
+        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+    Ok(format!("{:x}", hasher.finalize()))
 }
 
 /// The `.bin` beside an IR `.xml`.

@@ -2,6 +2,7 @@
 //! shape), all driven by the metric registry.
 
 use crate::cells::schedule::status_name;
+use crate::golden::check::Correctness;
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::summary::CellSummary;
 use crate::results::write_atomic;
@@ -23,6 +24,8 @@ pub struct RunReport<'a> {
     pub cells: &'a [CellSummary],
     /// The fingerprint, as JSON.
     pub fingerprint: &'a serde_json::Value,
+    /// Golden and cross-pipeline verdicts.
+    pub correctness: &'a Correctness,
 }
 
 /// The key columns every tabular export starts with.
@@ -81,6 +84,7 @@ impl Exporter for Json {
             "metrics": METRICS,
             "fingerprint": run.fingerprint,
             "cells": run.cells,
+            "correctness": run.correctness,
         });
         serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())
     }
@@ -147,12 +151,47 @@ impl Exporter for Markdown {
             s += &notes.join("\n");
             s += "\n";
         }
+        s += &correctness_markdown(run.correctness);
         if run.cells.iter().any(|c| c.cell.device.disclaimer().is_some()) {
             s += "\n> NPU:host cells: NPUW host execution: not NPU silicon. The NPU plugin's NPUW pipeline ran with the host CPU executing the parts; their speed says nothing about an NPU.\n";
         }
         s += "\nWarm-up samples are run and excluded from every metric.\n";
         Ok(s.into_bytes())
     }
+}
+
+/// The correctness section: verdict counts, then every check that was not identical.
+fn correctness_markdown(c: &Correctness) -> String {
+    if c.golden.is_empty() && c.pipelines.is_empty() {
+        return String::new();
+    }
+    let mut s = format!("\n## Correctness\n\nNear tie: the expected top-2 margin below {} logits.\n\n", c.near_tie);
+    s += "| verdict | golden checks | kvcache vs static128 |\n|---|---:|---:|\n";
+    for (name, golden, pipelines) in c.counts() {
+        s += &format!("| {name} | {golden} | {pipelines} |\n");
+    }
+    let note = |enforced: bool| if enforced { "" } else { " (not enforced: reported only)" };
+    let golden = c.golden.iter().filter(|g| g.verdict.severity() > 0).map(|g| {
+        format!(
+            "- golden `{}` `{}` ({} of {} samples differ): {}{}",
+            g.cell,
+            g.prompt_id,
+            g.differing,
+            g.samples,
+            g.verdict,
+            note(g.enforced)
+        )
+    });
+    let pipelines = c.pipelines.iter().filter(|p| p.verdict.severity() > 0).map(|p| {
+        format!("- static128 against kvcache `{}` `{}`: {}{}", p.cell, p.prompt_id, p.verdict, note(p.enforced))
+    });
+    let lines: Vec<String> = golden.chain(pipelines).collect();
+    if !lines.is_empty() {
+        s += "\n";
+        s += &lines.join("\n");
+        s += "\n";
+    }
+    s
 }
 
 /// Every summary exporter.

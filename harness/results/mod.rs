@@ -215,6 +215,52 @@ pub enum Record {
     Cell(CellRecord),
 }
 
+/// A cell's final attempt: its outcome and the samples recorded in that attempt.
+#[derive(Debug)]
+pub struct Attempt<'a> {
+    /// The outcome.
+    pub cell: &'a CellRecord,
+    /// The samples of this attempt, warm-ups included, in order.
+    pub samples: Vec<&'a SampleRecord>,
+}
+
+/// The final attempt of every cell that has an outcome record, in the order cells first
+/// appear. For a cell recorded more than once (a resumed run), the last outcome counts,
+/// with the samples after its start marker (an interrupted earlier attempt may have left
+/// samples with no outcome).
+pub fn final_attempts(records: &[Record]) -> Vec<Attempt<'_>> {
+    let mut order: Vec<&CellKey> = Vec::new();
+    let mut last: std::collections::HashMap<&CellKey, usize> = Default::default();
+    for (i, r) in records.iter().enumerate() {
+        if let Record::Cell(c) = r {
+            if last.insert(&c.cell, i).is_none() {
+                order.push(&c.cell);
+            }
+        }
+    }
+    order
+        .into_iter()
+        .map(|key| {
+            let end = last[key];
+            let Record::Cell(cell) = &records[end] else { unreachable!("indexed outcome records only") };
+            let start = records[..end]
+                .iter()
+                .rposition(|r| {
+                    matches!(r, Record::Start(s) if s.cell == *key) || matches!(r, Record::Cell(c) if c.cell == *key)
+                })
+                .map_or(0, |p| p + 1);
+            let samples = records[start..end]
+                .iter()
+                .filter_map(|r| match r {
+                    Record::Sample(s) if s.cell == *key => Some(s),
+                    _ => None,
+                })
+                .collect();
+            Attempt { cell, samples }
+        })
+        .collect()
+}
+
 /// Appends records to results.jsonl, one flushed line each.
 pub struct ResultsWriter {
     file: std::fs::File,

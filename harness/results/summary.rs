@@ -2,7 +2,7 @@
 //! measured (non-warm-up) samples. Percentiles come from hdrhistogram (microsecond
 //! resolution, 3 significant digits).
 
-use super::{CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
+use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
 use hdrhistogram::Histogram;
 use serde::Serialize;
@@ -101,39 +101,8 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
     }
 }
 
-/// Summaries of every cell that has an outcome record, in record order. For a cell recorded
-/// more than once (a resumed run), the last outcome counts, with the samples of its attempt.
+/// Summaries of every cell that has an outcome record, in record order (the final attempt
+/// of each, see [`final_attempts`]).
 pub fn summarize_records(records: &[Record]) -> Vec<CellSummary> {
-    let mut order: Vec<CellKey> = Vec::new();
-    let mut last: BTreeMap<CellKey, (usize, &CellRecord)> = BTreeMap::new();
-    for (i, r) in records.iter().enumerate() {
-        if let Record::Cell(c) = r {
-            if !last.contains_key(&c.cell) {
-                order.push(c.cell.clone());
-            }
-            last.insert(c.cell.clone(), (i, c));
-        }
-    }
-    order
-        .iter()
-        .map(|key| {
-            let (end, cell) = last[key];
-            // The samples of the final attempt: after its start marker (an interrupted
-            // earlier attempt may have left samples with no outcome).
-            let start = records[..end]
-                .iter()
-                .rposition(|r| {
-                    matches!(r, Record::Start(s) if s.cell == *key) || matches!(r, Record::Cell(c) if c.cell == *key)
-                })
-                .map_or(0, |p| p + 1);
-            let samples: Vec<&SampleRecord> = records[start..end]
-                .iter()
-                .filter_map(|r| match r {
-                    Record::Sample(s) if s.cell == *key => Some(s),
-                    _ => None,
-                })
-                .collect();
-            summarize(cell, &samples)
-        })
-        .collect()
+    final_attempts(records).iter().map(|a| summarize(a.cell, &a.samples)).collect()
 }

@@ -4,10 +4,11 @@
 //! name the file, line and column, the field and what is allowed.
 
 use crate::pipelines::window::Overflow;
-use crate::pipelines::PipelineKind;
+use crate::pipelines::{GenerationConfig, PipelineKind};
 use crate::profiles::{Profile, ProfileSet};
 use crate::runtime::Device;
 use crate::text::chat::Message;
+use crate::text::PromptInput;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -45,6 +46,54 @@ pub struct Scenario {
     /// Profile overrides and user profiles (same format as the built-in profiles.toml).
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Golden transcripts every sample is checked against (optional).
+    pub golden: Option<GoldenRef>,
+}
+
+/// The golden set a scenario is checked against.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields)]
+pub struct GoldenRef {
+    /// The folder of golden files, one `<model name>.json` per model, relative to the
+    /// scenario file.
+    pub dir: PathBuf,
+    /// A divergence is a near tie when the golden's top-1 minus top-2 logit at that step is
+    /// below this (a precision flip); at or above it, a hard mismatch.
+    #[serde(default = "default_near_tie")]
+    pub near_tie: f32,
+    /// The cells whose hard mismatches fail the run (empty lists: every cell). The verdicts
+    /// of other cells are reported but do not fail it: a golden recorded with exact f32
+    /// settings is expected to part from a bf16 or u8-KV cell somewhere.
+    #[serde(default)]
+    pub enforce: CellFilter,
+}
+
+/// A set of cells by pipeline, device and profile; an empty list matches everything.
+#[derive(Debug, Clone, Default, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct CellFilter {
+    /// Pipelines (empty: all).
+    pub pipelines: Vec<PipelineKind>,
+    /// Devices (empty: all).
+    pub devices: Vec<Device>,
+    /// Profiles (empty: all).
+    pub profiles: Vec<String>,
+}
+
+impl CellFilter {
+    /// Whether a cell is in the set.
+    pub fn matches(&self, cell: &crate::plan::CellKey) -> bool {
+        (self.pipelines.is_empty() || self.pipelines.contains(&cell.pipeline))
+            && (self.devices.is_empty() || self.devices.contains(&cell.device))
+            && (self.profiles.is_empty() || self.profiles.contains(&cell.profile))
+    }
+}
+
+/// The default near-tie threshold, in logits: the precision flips seen on the fixtures
+/// (u8 against f32 KV cache, NPUW host path against CPU) had margins of 0.02 to 0.03, and
+/// margins under 0.1 are common on tiny models (DESIGN.md section 11).
+pub fn default_near_tie() -> f32 {
+    0.1
 }
 
 /// One model of the scenario.
@@ -244,6 +293,8 @@ pub struct LoadedScenario {
     pub profiles: ProfileSet,
     /// The file's text, kept for the run folder.
     pub text: String,
+    /// The golden folder (absolute), when the scenario names one.
+    pub golden_dir: Option<PathBuf>,
 }
 
 impl LoadedScenario {
@@ -260,7 +311,25 @@ impl LoadedScenario {
             .add(scenario.profiles.clone(), &format!("{} [profiles]", path.display()))
             .map_err(|e| err(e.message))?;
         validate(&scenario, &profiles, &prompts).map_err(err)?;
-        Ok(LoadedScenario { path: path.to_path_buf(), scenario, models, prompts, profiles, text })
+        let golden_dir = scenario.golden.as_ref().map(|g| base.join(&g.dir));
+        Ok(LoadedScenario { path: path.to_path_buf(), scenario, models, prompts, profiles, text, golden_dir })
+    }
+
+    /// How a prompt of this scenario reaches the tokenizer: through the chat template (with
+    /// the thinking switch) or raw.
+    pub fn prompt_input(&self, p: &PromptEntry) -> PromptInput {
+        let g = &self.scenario.generation;
+        if g.chat_template {
+            PromptInput::Chat { messages: p.messages(), enable_thinking: g.thinking }
+        } else {
+            PromptInput::Raw(p.prompt.clone())
+        }
+    }
+
+    /// The generation settings for a model with these eos ids.
+    pub fn generation_config(&self, eos_ids: Vec<i64>) -> GenerationConfig {
+        let g = &self.scenario.generation;
+        GenerationConfig { max_new_tokens: g.max_new_tokens, eos_ids, ignore_eos: g.ignore_eos }
     }
 }
 
@@ -331,6 +400,17 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
     }
     if s.measure.repetitions == 0 {
         return Err("measure.repetitions: must be at least 1".into());
+    }
+    if let Some(g) = &s.golden {
+        if g.near_tie.is_nan() || g.near_tie < 0.0 {
+            return Err(format!("golden.near_tie: must be a number of logits >= 0, got {}", g.near_tie));
+        }
+        if let Some(p) = g.enforce.profiles.iter().find(|p| !m.profiles.contains(p)) {
+            return Err(format!(
+                "golden.enforce.profiles: `{p}` is not in matrix.profiles; allowed: {}",
+                m.profiles.join(", ")
+            ));
+        }
     }
     for (field, v) in [("timeouts.compile_s", s.timeouts.compile_s), ("timeouts.generate_s", s.timeouts.generate_s)] {
         if v.is_nan() || v <= 0.0 {

@@ -30,8 +30,23 @@ pub fn runtime() -> Runtime {
 
 /// Compile `kind` of `model` for `device` under a built-in profile.
 pub fn pipeline(rt: &Runtime, model: &ModelDir, kind: PipelineKind, device: Device, profile: &str) -> Loaded {
+    pipeline_with(rt, model, kind, device, profile, &[])
+}
+
+/// Compile `kind` of `model` for `device` under a built-in profile with some keys overridden.
+pub fn pipeline_with(
+    rt: &Runtime,
+    model: &ModelDir,
+    kind: PipelineKind,
+    device: Device,
+    profile: &str,
+    overrides: &[(&str, &str)],
+) -> Loaded {
     let kv = bakeoff::profiles::needs_kv_layout(device, kind).then(|| model.kv_layout().unwrap());
-    let props = ProfileSet::builtin().resolve_for(profile, device, kind, kv).unwrap();
+    let mut props = ProfileSet::builtin().resolve_for(profile, device, kind, kv).unwrap();
+    for (k, v) in overrides {
+        props.set(k, v.to_string(), "test override".into());
+    }
     let window = WindowOptions {
         window: 128,
         pad_id: model.pad_id(),
@@ -80,4 +95,32 @@ pub fn linked_copy(model: &Path, into: &Path) -> PathBuf {
         }
     }
     dst
+}
+
+/// Run the `bakeoff` binary from the repository root, with extra environment variables.
+pub fn bakeoff_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
+    let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+    cmd.args(args).current_dir(repo());
+    for (k, v) in env {
+        cmd.env(k, v);
+    }
+    cmd.output().unwrap()
+}
+
+/// Run the `bakeoff` binary from the repository root.
+pub fn bakeoff(args: &[&str]) -> std::process::Output {
+    bakeoff_env(args, &[])
+}
+
+/// A copy of a shipped scenario in `dir` with its relative paths made absolute (models,
+/// prompt file, golden folder), `extra` TOML appended.
+pub fn scenario_copy(name: &str, dir: &Path, extra: &str) -> PathBuf {
+    let scenarios = repo().join("scenarios");
+    let text = std::fs::read_to_string(scenarios.join(name)).unwrap();
+    let text = text
+        .replace("\"../", &format!("\"{}/", repo().display()))
+        .replace("\"prompts/", &format!("\"{}/prompts/", scenarios.display()));
+    let path = dir.join(name);
+    std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
+    path
 }

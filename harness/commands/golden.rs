@@ -1,0 +1,296 @@
+//! `bakeoff golden record | check SCENARIO`: generate every prompt of a scenario in this
+//! process and write the golden files, or check the transcripts against them.
+
+use super::run::unusable_golden;
+use super::{compile_in_process, generate_failure, open_runtime, print_json};
+use crate::cli::{Format, GoldenAction, GoldenArgs, GoldenSource};
+use crate::exit::{Failure, CORRECTNESS_FAILURE, SUCCESS};
+use crate::golden::check::{compare_pipelines, Correctness, GoldenCheck, PipelineCheck};
+use crate::golden::compare::{compare, Side};
+use crate::golden::{self, golden_path, GoldenFile, GoldenTranscript, Recorded, GOLDEN_FORMAT};
+use crate::model::ModelDir;
+use crate::pipelines::static128::WindowOptions;
+use crate::pipelines::{NoObserver, PipelineKind, Transcript};
+use crate::plan::CellKey;
+use crate::profiles::{needs_kv_layout, ResolvedProfile};
+use crate::runtime::Runtime;
+use crate::scenario::{default_near_tie, CacheMode, LoadedScenario, PromptEntry};
+use crate::text::{PreparedPrompt, TextLayer};
+use std::path::Path;
+
+/// Run `golden record` or `golden check`.
+pub fn run(args: &GoldenArgs) -> Result<i32, Failure> {
+    match &args.action {
+        GoldenAction::Record { source, pipeline, force } => record(source, *pipeline, *force),
+        GoldenAction::Check { source, pipeline, near_tie, format } => check(source, pipeline, *near_tie, *format),
+    }
+}
+
+/// One model of the scenario with its prompts rendered and tokenized.
+struct PreparedModel<'a> {
+    name: &'a str,
+    dir: ModelDir,
+    text: TextLayer,
+    prompts: Vec<(&'a PromptEntry, PreparedPrompt)>,
+}
+
+fn prepare_models(scenario: &LoadedScenario) -> Result<Vec<PreparedModel<'_>>, Failure> {
+    scenario
+        .models
+        .iter()
+        .map(|(name, path)| {
+            let dir = ModelDir::open(path).map_err(Failure::input)?;
+            let mut text = TextLayer::open(&dir).map_err(Failure::input)?;
+            let prompts = scenario
+                .prompts
+                .iter()
+                .map(|p| {
+                    let prepared = text
+                        .prepare(&scenario.prompt_input(p))
+                        .map_err(|e| Failure::input(format!("prompt `{}`: {e}", p.id)))?;
+                    Ok((p, prepared))
+                })
+                .collect::<Result<_, Failure>>()?;
+            Ok(PreparedModel { name, dir, text, prompts })
+        })
+        .collect()
+}
+
+/// Compile `kind` for the source's device and profile and generate every prompt.
+fn transcripts(
+    rt: &Runtime,
+    scenario: &LoadedScenario,
+    source: &GoldenSource,
+    model: &PreparedModel,
+    kind: PipelineKind,
+) -> Result<(ResolvedProfile, Vec<Transcript>), Failure> {
+    let kv = needs_kv_layout(source.device, kind).then(|| model.dir.kv_layout()).transpose().map_err(Failure::input)?;
+    let properties = scenario.profiles.resolve_for(&source.profile, source.device, kind, kv).map_err(Failure::input)?;
+    let g = &scenario.scenario.generation;
+    let window = WindowOptions {
+        window: g.window,
+        pad_id: model.dir.pad_id(),
+        padding: Default::default(),
+        overflow: g.overflow,
+    };
+    let mut loaded = compile_in_process(rt, &model.dir, kind, source.device, &properties.pairs(), window)?;
+    let config = scenario.generation_config(model.dir.eos_ids());
+    let mut out = Vec::new();
+    for (entry, prompt) in &model.prompts {
+        let t = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(|e| {
+            let f = generate_failure(e);
+            Failure { message: format!("prompt `{}` on {kind}: {}", entry.id, f.message), ..f }
+        })?;
+        out.push(t);
+    }
+    Ok((properties, out))
+}
+
+fn golden_dir(scenario: &LoadedScenario) -> Result<&Path, Failure> {
+    scenario.golden_dir.as_deref().ok_or_else(|| {
+        Failure::input(format!(
+            "{}: names no golden folder; add `[golden]` with `dir = \"../golden\"` (relative to the scenario file)",
+            scenario.path.display()
+        ))
+    })
+}
+
+fn record(source: &GoldenSource, kind: PipelineKind, force: bool) -> Result<i32, Failure> {
+    let scenario = LoadedScenario::load(&source.scenario).map_err(Failure::input)?;
+    let dir = golden_dir(&scenario)?;
+    let rt = open_runtime(&source.runtime)?;
+    let openvino_version = crate::runtime::ov::version().map_err(Failure::harness)?.0;
+    for model in prepare_models(&scenario)? {
+        let path = golden_path(dir, model.name);
+        let fingerprint = model.dir.fingerprint().map_err(Failure::input)?;
+        let (properties, ts) = transcripts(&rt, &scenario, source, &model, kind)?;
+        let g = &scenario.scenario.generation;
+        let mut fresh = Vec::new();
+        for ((entry, prompt), t) in model.prompts.iter().zip(ts) {
+            fresh.push(GoldenTranscript {
+                prompt_id: entry.id.clone(),
+                prompt: entry.prompt.clone(),
+                system: entry.system.clone(),
+                chat_template: g.chat_template,
+                thinking: g.thinking,
+                rendered_prompt: prompt.rendered.clone(),
+                prompt_ids: prompt.ids.clone(),
+                max_new_tokens: g.max_new_tokens,
+                ignore_eos: g.ignore_eos,
+                text: model.text.tokenizer.decode(&t.output_ids, true).map_err(Failure::harness)?,
+                margins: t.steps.iter().map(|s| s.margin).collect(),
+                output_ids: t.output_ids,
+                stop_reason: t.stop_reason,
+            });
+        }
+        let recorded = Recorded {
+            pipeline: kind,
+            device: source.device,
+            profile: source.profile.clone(),
+            properties,
+            openvino_version: openvino_version.clone(),
+            harness_version: env!("CARGO_PKG_VERSION").to_string(),
+        };
+        let fresh_file = GoldenFile {
+            bakeoff_golden: GOLDEN_FORMAT,
+            model: model.name.to_string(),
+            fingerprint,
+            recorded,
+            transcripts: fresh,
+        };
+        let mut merged = merge_into_existing(&path, fresh_file, force)?;
+        merged.write(&path).map_err(Failure::harness)?;
+        println!("{}", path.display());
+    }
+    Ok(SUCCESS)
+}
+
+/// The file to write: the new transcripts merged into an existing golden file. Unchanged
+/// transcripts are kept byte for byte; one that would change (other ids), or a file from
+/// another model or recording setup, needs --force. Prompts the scenario does not have are
+/// kept.
+fn merge_into_existing(path: &Path, fresh: GoldenFile, force: bool) -> Result<GoldenFile, Failure> {
+    if !path.exists() {
+        for t in &fresh.transcripts {
+            eprintln!("{}: `{}` recorded ({} tokens)", path.display(), t.prompt_id, t.output_ids.len());
+        }
+        return Ok(fresh);
+    }
+    let refuse = |what: String| {
+        Failure::input(format!(
+            "{}: {what}; a golden is never replaced silently: pass --force to replace it",
+            path.display()
+        ))
+    };
+    let mut old = match GoldenFile::read(path) {
+        Ok(old) => old,
+        Err(e) if force => {
+            eprintln!("{e} (replaced: --force)");
+            return Ok(fresh);
+        }
+        Err(e) => return Err(refuse(e.message)),
+    };
+    let differs = old.fingerprint.differences(&fresh.fingerprint);
+    let setup = |r: &Recorded| (r.pipeline, r.device, r.profile.clone());
+    if !differs.is_empty() || setup(&old.recorded) != setup(&fresh.recorded) {
+        if !force {
+            return Err(refuse(format!(
+                "recorded for another model or setup (differs: {})",
+                if differs.is_empty() { "pipeline, device or profile".into() } else { differs.join(", ") }
+            )));
+        }
+        return Ok(fresh);
+    }
+    for t in fresh.transcripts {
+        match old.transcripts.iter_mut().find(|o| o.prompt_id == t.prompt_id) {
+            None => {
+                eprintln!("{}: `{}` recorded ({} tokens)", path.display(), t.prompt_id, t.output_ids.len());
+                old.transcripts.push(t);
+            }
+            Some(o) if o.prompt_ids == t.prompt_ids && o.output_ids == t.output_ids && same_settings(o, &t) => {
+                eprintln!("{}: `{}` unchanged", path.display(), t.prompt_id);
+            }
+            Some(o) => {
+                let v = compare(o.side(), t.side(), default_near_tie());
+                if !force {
+                    return Err(refuse(format!("prompt `{}` would change ({v})", t.prompt_id)));
+                }
+                eprintln!("{}: `{}` replaced ({v})", path.display(), t.prompt_id);
+                *o = t;
+            }
+        }
+    }
+    Ok(old)
+}
+
+fn same_settings(a: &GoldenTranscript, b: &GoldenTranscript) -> bool {
+    (&a.prompt, &a.system, a.chat_template, a.thinking, a.max_new_tokens, a.ignore_eos)
+        == (&b.prompt, &b.system, b.chat_template, b.thinking, b.max_new_tokens, b.ignore_eos)
+}
+
+fn check(
+    source: &GoldenSource,
+    pipelines: &[PipelineKind],
+    near_tie: Option<f32>,
+    format: Format,
+) -> Result<i32, Failure> {
+    let scenario = LoadedScenario::load(&source.scenario).map_err(Failure::input)?;
+    golden_dir(&scenario)?;
+    let goldens = golden::load_for_scenario(&scenario).map_err(unusable_golden)?;
+    let near_tie = near_tie.or(scenario.scenario.golden.as_ref().map(|g| g.near_tie)).unwrap_or(default_near_tie());
+    let pipelines = if pipelines.is_empty() { scenario.scenario.matrix.pipelines.clone() } else { pipelines.to_vec() };
+    let rt = open_runtime(&source.runtime)?;
+    let mut out = Correctness { near_tie, ..Default::default() };
+    for model in prepare_models(&scenario)? {
+        let golden = &goldens[model.name];
+        let key = |pipeline| CellKey {
+            model: model.name.to_string(),
+            pipeline,
+            device: source.device,
+            profile: source.profile.clone(),
+            cache: CacheMode::Cold,
+        };
+        let mut by_pipeline = Vec::new();
+        for &kind in &pipelines {
+            let (_, ts) = transcripts(&rt, &scenario, source, &model, kind)?;
+            for ((entry, _), t) in model.prompts.iter().zip(&ts) {
+                let expected = golden.transcript(&entry.id).expect("usable_for checked every prompt");
+                let verdict = expected.check(t, near_tie);
+                let differing = usize::from(verdict.severity() > 0);
+                out.golden.push(GoldenCheck {
+                    cell: key(kind),
+                    prompt_id: entry.id.clone(),
+                    samples: 1,
+                    differing,
+                    verdict,
+                    enforced: true,
+                });
+            }
+            by_pipeline.push((kind, ts));
+        }
+        let find = |k| by_pipeline.iter().find(|(kind, _)| *kind == k).map(|(_, ts)| ts);
+        if let (Some(kv), Some(st)) = (find(PipelineKind::Kvcache), find(PipelineKind::Static128)) {
+            for (((entry, prompt), a), b) in model.prompts.iter().zip(kv).zip(st) {
+                let (ma, mb) = (margins(a), margins(b));
+                let window = scenario.scenario.generation.window;
+                out.pipelines.push(PipelineCheck {
+                    cell: key(PipelineKind::Kvcache),
+                    prompt_id: entry.id.clone(),
+                    within_window: crate::golden::check::steps_within_window(window, prompt.ids.len()),
+                    verdict: compare_pipelines(
+                        Side { ids: &a.output_ids, margins: &ma },
+                        Side { ids: &b.output_ids, margins: &mb },
+                        prompt.ids.len(),
+                        window,
+                        near_tie,
+                    ),
+                    enforced: true,
+                });
+            }
+        }
+    }
+    match format {
+        Format::Json => print_json(&out)?,
+        Format::Text => print_checks(&out),
+    }
+    let failures = out.failures();
+    if failures.is_empty() {
+        return Ok(SUCCESS);
+    }
+    Err(Failure { code: CORRECTNESS_FAILURE, message: format!("correctness failure:\n  {}", failures.join("\n  ")) })
+}
+
+fn margins(t: &Transcript) -> Vec<f32> {
+    t.steps.iter().map(|s| s.margin).collect()
+}
+
+fn print_checks(c: &Correctness) {
+    for g in &c.golden {
+        println!("golden  {} {} {:<12} {}", g.cell.model, g.cell.pipeline, g.prompt_id, g.verdict);
+    }
+    for p in &c.pipelines {
+        println!("static128 vs kvcache  {} {:<12} {}", p.cell.model, p.prompt_id, p.verdict);
+    }
+    let counts: Vec<String> = c.counts().iter().map(|(n, g, p)| format!("{n} {}", g + p)).collect();
+    eprintln!("{} (near tie below {} logits)", counts.join(", "), c.near_tie);
+}

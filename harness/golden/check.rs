@@ -1,0 +1,183 @@
+//! Correctness of a run: every sample against its prompt's golden transcript, and the two
+//! pipelines against each other inside the static window.
+
+use super::compare::{compare, Side, Verdict};
+use super::GoldenFile;
+use crate::pipelines::PipelineKind;
+use crate::plan::CellKey;
+use crate::results::{Attempt, CellStatus, SampleRecord};
+use crate::scenario::CellFilter;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// One prompt of one cell checked against its golden (every sample, warm-ups included).
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct GoldenCheck {
+    /// The cell.
+    pub cell: CellKey,
+    /// The prompt.
+    pub prompt_id: String,
+    /// Samples checked.
+    pub samples: usize,
+    /// Samples whose verdict was not `identical`.
+    pub differing: usize,
+    /// The worst verdict over the samples.
+    pub verdict: Verdict,
+    /// A failing verdict fails the run (the cell is in `golden.enforce`).
+    pub enforced: bool,
+}
+
+/// kvcache against static128 for one prompt, same model, device, profile and cache.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct PipelineCheck {
+    /// The kvcache cell (static128's key differs only in the pipeline).
+    pub cell: CellKey,
+    /// The prompt.
+    pub prompt_id: String,
+    /// Steps inside the window: static128 sees the whole context only this long.
+    pub within_window: usize,
+    /// static128's transcript judged against kvcache's.
+    pub verdict: Verdict,
+    /// A failing verdict fails the run (the cell is in `golden.enforce`).
+    pub enforced: bool,
+}
+
+/// Every correctness check of a run.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+pub struct Correctness {
+    /// The near-tie threshold used, logits.
+    pub near_tie: f32,
+    /// Golden checks (empty when the scenario names no golden set).
+    pub golden: Vec<GoldenCheck>,
+    /// Cross-pipeline checks.
+    pub pipelines: Vec<PipelineCheck>,
+}
+
+impl Correctness {
+    /// Every verdict that fails the run, as lines for a report.
+    pub fn failures(&self) -> Vec<String> {
+        let golden = self
+            .golden
+            .iter()
+            .filter(|c| c.enforced && c.verdict.is_failure())
+            .map(|c| format!("{} `{}`: {}", c.cell, c.prompt_id, c.verdict));
+        let pipelines = self
+            .pipelines
+            .iter()
+            .filter(|c| c.enforced && c.verdict.is_failure())
+            .map(|c| format!("{} `{}`: static128 against kvcache: {}", c.cell, c.prompt_id, c.verdict));
+        golden.chain(pipelines).collect()
+    }
+
+    /// How many checks got each verdict, in severity order: (name, golden, pipelines).
+    pub fn counts(&self) -> Vec<(&'static str, usize, usize)> {
+        ["identical", "near_tie", "hard_mismatch", "prompt_mismatch"]
+            .into_iter()
+            .map(|name| {
+                let g = self.golden.iter().filter(|c| c.verdict.name() == name).count();
+                let p = self.pipelines.iter().filter(|c| c.verdict.name() == name).count();
+                (name, g, p)
+            })
+            .collect()
+    }
+}
+
+fn sample_side(s: &SampleRecord) -> Side<'_> {
+    Side { ids: &s.metrics.output_ids, margins: &s.metrics.margins }
+}
+
+/// The steps of a generation that static128 computes on the whole context: with window W
+/// and a prompt of n tokens, steps 0..=W-n (later ones stop or see a truncated context).
+pub fn steps_within_window(window: usize, prompt_tokens: usize) -> usize {
+    (window + 1).saturating_sub(prompt_tokens)
+}
+
+/// static128 against kvcache over the steps inside the window.
+pub fn compare_pipelines(
+    kvcache: Side,
+    static128: Side,
+    prompt_tokens: usize,
+    window: usize,
+    near_tie: f32,
+) -> Verdict {
+    let n = steps_within_window(window, prompt_tokens);
+    compare(kvcache.prefix(n), static128.prefix(n), near_tie)
+}
+
+/// Check the final attempts of a run: each completed cell's samples against the golden of
+/// its model (when `goldens` has one), and kvcache against static128. Failures of cells
+/// outside `enforce` are reported, not failed.
+pub fn check_attempts(
+    attempts: &[Attempt],
+    goldens: &BTreeMap<String, GoldenFile>,
+    near_tie: f32,
+    window: usize,
+    enforce: &CellFilter,
+) -> Correctness {
+    let done: Vec<&Attempt> = attempts.iter().filter(|a| a.cell.status == CellStatus::Completed).collect();
+    let mut out = Correctness { near_tie, ..Default::default() };
+    for a in &done {
+        let Some(golden) = goldens.get(&a.cell.cell.model) else { continue };
+        let mut by_prompt: BTreeMap<&str, Vec<&SampleRecord>> = BTreeMap::new();
+        for s in &a.samples {
+            by_prompt.entry(&s.prompt_id).or_default().push(s);
+        }
+        for (prompt_id, samples) in by_prompt {
+            let Some(expected) = golden.transcript(prompt_id) else { continue };
+            let verdicts: Vec<Verdict> =
+                samples.iter().map(|s| compare(expected.side(), sample_side(s), near_tie)).collect();
+            let differing = verdicts.iter().filter(|v| v.severity() > 0).count();
+            let verdict = verdicts.into_iter().max_by_key(Verdict::severity).expect("a prompt has samples");
+            out.golden.push(GoldenCheck {
+                cell: a.cell.cell.clone(),
+                prompt_id: prompt_id.to_string(),
+                samples: samples.len(),
+                differing,
+                verdict,
+                enforced: enforce.matches(&a.cell.cell),
+            });
+        }
+    }
+    for kv in done.iter().filter(|a| a.cell.cell.pipeline == PipelineKind::Kvcache) {
+        let twin = CellKey { pipeline: PipelineKind::Static128, ..kv.cell.cell.clone() };
+        let Some(st) = done.iter().find(|a| a.cell.cell == twin) else { continue };
+        for s in kv.samples.iter().filter(|s| !s.warmup) {
+            if out.pipelines.iter().any(|c| c.cell == kv.cell.cell && c.prompt_id == s.prompt_id) {
+                continue;
+            }
+            let Some(other) = st.samples.iter().find(|o| !o.warmup && o.prompt_id == s.prompt_id) else { continue };
+            let prompt_tokens = s.metrics.prompt_tokens;
+            out.pipelines.push(PipelineCheck {
+                cell: kv.cell.cell.clone(),
+                prompt_id: s.prompt_id.clone(),
+                within_window: steps_within_window(window, prompt_tokens),
+                verdict: compare_pipelines(sample_side(s), sample_side(other), prompt_tokens, window, near_tie),
+                enforced: enforce.matches(&kv.cell.cell) && enforce.matches(&st.cell.cell),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn window_steps() {
+        assert_eq!(steps_within_window(128, 100), 29);
+        assert_eq!(steps_within_window(128, 128), 1);
+        assert_eq!(steps_within_window(128, 200), 0);
+    }
+
+    #[test]
+    fn pipelines_compared_only_inside_the_window() {
+        let kv = [1, 2, 3, 4];
+        let st = [1, 2, 9, 9];
+        let m = [1.0; 4];
+        let side = |ids| Side { ids, margins: &m };
+        // Prompt of 127 tokens in a 128 window: steps 0 and 1 see the whole context.
+        assert_eq!(compare_pipelines(side(&kv), side(&st), 127, 128, 0.1), Verdict::Identical { compared: 2 });
+        assert!(compare_pipelines(side(&kv), side(&st), 100, 128, 0.1).is_failure());
+    }
+}
