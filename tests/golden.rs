@@ -16,10 +16,14 @@ use std::path::{Path, PathBuf};
 const EXIT_INPUT: i32 = bakeoff::exit::INPUT_ERROR;
 const EXIT_CORRECTNESS: i32 = bakeoff::exit::CORRECTNESS_FAILURE;
 
+/// The shipped golden file of a fixture.
+fn shipped_for(model: &str) -> GoldenFile {
+    let path = common::repo().join(format!("golden/{model}.json"));
+    GoldenFile::read(&path).unwrap_or_else(|e| panic!("{e}"))
+}
+
 fn shipped() -> (PathBuf, GoldenFile) {
-    let path = common::repo().join("golden/smollm2-135m.json");
-    let file = GoldenFile::read(&path).unwrap_or_else(|e| panic!("{e}"));
-    (path, file)
+    (common::repo().join("golden/smollm2-135m.json"), shipped_for("smollm2-135m"))
 }
 
 /// scenarios/golden.toml copied into `dir`, checking against the golden folder `golden`.
@@ -31,12 +35,13 @@ fn scenario_with_golden_dir(dir: &Path, golden: &Path) -> PathBuf {
     path
 }
 
-/// A copy of the shipped golden set with `edit` applied.
+/// A copy of the shipped golden set with `edit` applied to SmolLM2's file.
 fn edited_set(tmp: &Path, edit: impl FnOnce(&mut GoldenFile)) -> PathBuf {
     let dir = tmp.join("golden");
     let (_, mut file) = shipped();
     edit(&mut file);
     file.write(&dir.join("smollm2-135m.json")).unwrap();
+    shipped_for("qwen3-tiny").write(&dir.join("qwen3-tiny.json")).unwrap();
     dir
 }
 
@@ -46,9 +51,14 @@ fn stderr(o: &std::process::Output) -> String {
 
 #[test]
 fn shipped_goldens_equal_openvino_genai_ids() {
-    let model = common::smollm2();
-    let reference = common::reference(&model, "genai-cpu.json");
-    let (_, golden) = shipped();
+    for model in [common::smollm2(), common::qwen3()] {
+        shipped_golden_equals_genai(&model);
+    }
+}
+
+fn shipped_golden_equals_genai(model: &ModelDir) {
+    let reference = common::reference(model, "genai-cpu.json");
+    let golden = shipped_for(model.root.file_name().unwrap().to_str().unwrap());
     assert_eq!(golden.fingerprint, model.fingerprint().unwrap(), "the shipped golden belongs to the baked fixture");
     assert_eq!(golden.recorded.profile, "reference");
     assert_eq!(golden.transcripts.len(), reference.prompts.len());
@@ -67,8 +77,8 @@ fn golden_check_passes_on_the_shipped_set_for_both_pipelines() {
     let o = common::bakeoff(&["golden", "check", "scenarios/golden.toml"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     let out = String::from_utf8_lossy(&o.stdout);
-    // 7 prompts x (kvcache, static128) against the golden, plus 7 pipeline-against-pipeline.
-    assert_eq!(out.lines().filter(|l| l.contains("identical (48 steps)")).count(), 21, "{out}");
+    // 2 models x 7 prompts x (kvcache, static128 against the golden, and each other).
+    assert_eq!(out.lines().filter(|l| l.contains("identical (48 steps)")).count(), 42, "{out}");
 }
 
 /// The prompt and step of the shipped golden with the largest margin in steps 1..24.
@@ -130,6 +140,7 @@ fn recording_never_replaces_a_golden_silently() {
     let o = common::bakeoff(&["golden", "record", scenario.to_str().unwrap(), "--force"]);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
     assert!(stderr(&o).contains("`code` replaced (hard mismatch at step 3"), "{}", stderr(&o));
+    assert!(stderr(&o).contains("qwen3-tiny.json: `code` unchanged"), "{}", stderr(&o));
     let rerecorded = GoldenFile::read(&path).unwrap();
     assert_eq!(rerecorded.transcripts, shipped().1.transcripts, "re-recording gives the shipped transcripts back");
 }

