@@ -145,6 +145,12 @@ pub struct GenerateArgs {
     /// Compile cache folder (CACHE_DIR).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,
+    /// Reasoning between `<think>` and `</think>`: shown as text, hidden, or split out.
+    #[arg(long, value_enum, default_value_t)]
+    pub reasoning: crate::text::stream::ReasoningPolicy,
+    /// Print the visible text as it is generated (text format).
+    #[arg(long)]
+    pub stream: bool,
     /// Output format.
     #[arg(long, value_enum, default_value_t)]
     pub format: Format,

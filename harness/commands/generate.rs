@@ -6,13 +6,15 @@ use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
 use crate::pipelines::static128::WindowOptions;
-use crate::pipelines::{GenerationConfig, NoObserver, PipelineKind};
+use crate::pipelines::{GenerationConfig, Observer, PipelineKind, Step};
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
 use crate::results::SampleMetrics;
 use crate::runtime::Device;
 use crate::text::chat::Message;
+use crate::text::stream::{starts_in_reasoning, Event, Shown, SpecialTokens, StreamFilter};
 use crate::text::{PromptInput, TextLayer};
 use serde::Serialize;
+use std::io::Write;
 
 /// What `generate --format json` prints.
 #[derive(Debug, Serialize)]
@@ -34,8 +36,10 @@ pub struct GenerateOutput {
     pub rendered_prompt: Option<String>,
     /// Prompt token ids.
     pub prompt_ids: Vec<i64>,
-    /// Generated text, special tokens dropped.
-    pub text: String,
+    /// What a user sees: the visible text, reasoning (policy `split`), tool calls and the
+    /// control tokens dropped, from the streaming special-token filter.
+    #[serde(flatten)]
+    pub shown: Shown,
     /// read_model, ms.
     pub load_ms: f64,
     /// compile_model, ms.
@@ -76,7 +80,12 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved.pairs(), window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
-    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
+    let specials = SpecialTokens::from_tokenizer(&text.tokenizer);
+    let in_reasoning = starts_in_reasoning(&specials, &prompt.ids);
+    let filter = StreamFilter::new(&text.tokenizer, &specials, args.reasoning, in_reasoning);
+    let mut shower = Shower { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
+    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut shower).map_err(generate_failure)?;
+    let shown = shower.finish().map_err(Failure::harness)?;
     let output = GenerateOutput {
         model: model.root.display().to_string(),
         pipeline: args.pipeline,
@@ -85,7 +94,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         profile: args.profile.clone(),
         properties: resolved,
         rendered_prompt: prompt.rendered,
-        text: text.tokenizer.decode(&transcript.output_ids, true).map_err(Failure::harness)?,
+        shown,
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         execution_devices: loaded.execution_devices.take(),
@@ -94,14 +103,68 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     };
     match args.format {
         Format::Json => print_json(&output)?,
-        Format::Text => print_text(&output),
+        Format::Text => print_text(&output, args.stream),
     }
     Ok(SUCCESS)
 }
 
-fn print_text(o: &GenerateOutput) {
+/// Feeds every generated token to the special-token filter, printing visible text as it
+/// arrives with `--stream`.
+struct Shower<'a> {
+    filter: Option<StreamFilter<'a>>,
+    shown: Shown,
+    print: bool,
+    error: Option<crate::text::tokenizer::TokenizerError>,
+}
+
+impl Shower<'_> {
+    fn show(&mut self, events: Vec<Event>) {
+        if self.print {
+            let mut out = std::io::stdout().lock();
+            for e in &events {
+                if let Event::Text(t) = e {
+                    // A closed stdout (a pipe into `head`) must not stop the generation.
+                    let _ = out.write_all(t.as_bytes()).and_then(|()| out.flush());
+                }
+            }
+        }
+        self.shown.extend(&events);
+    }
+
+    fn finish(mut self) -> Result<Shown, crate::text::tokenizer::TokenizerError> {
+        if let Some(e) = self.error.take() {
+            return Err(e);
+        }
+        let events = self.filter.take().expect("finished once").finish()?;
+        self.show(events);
+        if self.print {
+            println!();
+        }
+        Ok(self.shown)
+    }
+}
+
+impl Observer for Shower<'_> {
+    fn on_token(&mut self, _index: usize, step: &Step) {
+        let Some(filter) = self.filter.as_mut() else { return };
+        match filter.push(&[step.id]) {
+            Ok(events) => self.show(events),
+            Err(e) => self.error = Some(e),
+        }
+    }
+}
+
+fn print_text(o: &GenerateOutput, streamed: bool) {
     let m = &o.metrics;
-    println!("{}", o.text);
+    if !streamed {
+        println!("{}", o.shown.text);
+    }
+    if !o.shown.reasoning.is_empty() {
+        eprintln!("[reasoning] {}", o.shown.reasoning.trim());
+    }
+    for call in &o.shown.tool_calls {
+        eprintln!("[tool call] {}", call.trim());
+    }
     let tps = m.decode_tokens_per_s.map_or("-".into(), |v| format!("{v:.1}"));
     eprintln!(
         "[{} {} {}] {} prompt + {} new tokens, stop: {:?}{}; compile {:.0} ms, TTFT {:.1} ms, decode {tps} tok/s",

@@ -2,6 +2,7 @@
 //! asked for into prompt ids.
 
 pub mod chat;
+pub mod stream;
 pub mod tokenizer;
 
 use crate::model::ModelDir;

@@ -46,6 +46,20 @@ impl Tokenizer {
         self.inner.decode(&ids, skip_special).map_err(|e| self.err(e))
     }
 
+    /// Text of `ids` exactly as the tokenizer decodes them (nothing skipped).
+    pub fn decode_raw(&self, ids: &[u32]) -> Result<String, TokenizerError> {
+        self.inner.decode(ids, false).map_err(|e| self.err(e))
+    }
+
+    /// Every added token (the tokenizer's special-token table): id, content, and whether
+    /// the tokenizer marks it special. Sorted by id.
+    pub fn added_tokens(&self) -> Vec<(u32, String, bool)> {
+        let mut v: Vec<(u32, String, bool)> =
+            self.inner.get_added_tokens_decoder().into_iter().map(|(id, t)| (id, t.content, t.special)).collect();
+        v.sort_by_key(|t| t.0);
+        v
+    }
+
     /// Vocabulary size including added tokens.
     pub fn vocab_size(&self) -> usize {
         self.inner.get_vocab_size(true)
