@@ -119,7 +119,7 @@ fn an_edited_golden_is_a_hard_mismatch_at_the_edited_step() {
     assert_eq!(o.status.code(), Some(EXIT_CORRECTNESS), "{}", stderr(&o));
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains(&format!("`{prompt}` (1 of 1 samples differ): hard mismatch at step {step}")), "{md}");
-    assert!(md.contains("2 cells: 2 completed"), "the cells themselves completed: {md}");
+    assert!(md.contains("4 cells: 4 completed"), "the cells themselves completed: {md}");
 }
 
 #[test]
