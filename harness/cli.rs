@@ -60,6 +60,28 @@ pub enum Command {
     Generate(GenerateArgs),
     /// Record golden greedy transcripts, or check against them.
     Golden(GoldenArgs),
+    /// Compare a candidate run folder with a baseline: change, interval and verdict per metric.
+    Compare {
+        /// The baseline run folder.
+        baseline: PathBuf,
+        /// The candidate run folder.
+        candidate: PathBuf,
+        /// Output options.
+        #[command(flatten)]
+        out: DecisionOutput,
+    },
+    /// Qualify a stack upgrade: the same scenario's run on the old and the new stack.
+    Qualify {
+        /// The old stack's run folder.
+        old: PathBuf,
+        /// The new stack's run folder.
+        new: PathBuf,
+        /// Output options.
+        #[command(flatten)]
+        out: DecisionOutput,
+    },
+    /// Recommend the best profile per device and pipeline of a run, under constraints.
+    Recommend(RecommendArgs),
     /// Show profiles and the properties they resolve to.
     Profiles(ProfilesArgs),
     /// Run a scenario: every cell in a process of its own; results, summaries, fingerprint.
@@ -157,6 +179,42 @@ pub struct GenerateArgs {
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+/// Where a decision command writes its files, and what it prints.
+#[derive(Debug, Args, Clone)]
+pub struct DecisionOutput {
+    /// Folder for the .md, .json and chart files (default: the candidate / run folder).
+    #[arg(long = "out")]
+    pub dir: Option<PathBuf>,
+    /// What to print.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+/// `bakeoff recommend`.
+#[derive(Debug, Args)]
+pub struct RecommendArgs {
+    /// The run folder.
+    pub run: PathBuf,
+    /// Median TTFT at most this many ms.
+    #[arg(long)]
+    pub max_ttft_ms: Option<f64>,
+    /// Median decode tokens/s at least this.
+    #[arg(long)]
+    pub min_tokens_per_s: Option<f64>,
+    /// Prompts of this many tokens must be accepted (NPUW MAX_PROMPT_LEN, the static window).
+    #[arg(long)]
+    pub max_prompt_len: Option<u64>,
+    /// Peak memory at most this many MiB.
+    #[arg(long)]
+    pub max_rss_mb: Option<f64>,
+    /// Outputs must not hard-mismatch the goldens.
+    #[arg(long)]
+    pub exact: bool,
+    /// Output options.
+    #[command(flatten)]
+    pub out: DecisionOutput,
 }
 
 /// `bakeoff golden`.

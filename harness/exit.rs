@@ -15,6 +15,14 @@ pub const CORRECTNESS_FAILURE: i32 = 4;
 /// The run did not complete: failed, crashed or timed-out cells.
 pub const INCOMPLETE: i32 = 5;
 
+/// The code to exit with when several outcomes apply: the most severe first (harness,
+/// input, correctness, regression, incomplete), success when there are none.
+pub fn worst(codes: impl IntoIterator<Item = i32>) -> i32 {
+    const ORDER: [i32; 5] = [HARNESS_ERROR, INPUT_ERROR, CORRECTNESS_FAILURE, REGRESSION, INCOMPLETE];
+    let codes: Vec<i32> = codes.into_iter().collect();
+    ORDER.into_iter().find(|c| codes.contains(c)).unwrap_or(SUCCESS)
+}
+
 /// An error that knows its exit code. Commands return it; `main` prints and exits.
 #[derive(Debug)]
 pub struct Failure {
@@ -43,3 +51,16 @@ impl std::fmt::Display for Failure {
 }
 
 impl std::error::Error for Failure {}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_most_severe_code_wins() {
+        assert_eq!(worst([]), SUCCESS);
+        assert_eq!(worst([INCOMPLETE, REGRESSION]), REGRESSION);
+        assert_eq!(worst([INCOMPLETE, CORRECTNESS_FAILURE, REGRESSION]), CORRECTNESS_FAILURE);
+        assert_eq!(worst([SUCCESS, INCOMPLETE]), INCOMPLETE);
+    }
+}

@@ -41,6 +41,9 @@ pub struct Fingerprint {
     pub host_cpus: usize,
     /// The host's memory, MiB.
     pub host_memory_mib: u64,
+    /// The models a run used, by name (weights, tokenizer and template hashes).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub models: std::collections::BTreeMap<String, crate::model::ModelFingerprint>,
 }
 
 /// NPU_COMPILER_VERSION packs major in the high 16 bits and minor in the low 16.
@@ -98,12 +101,98 @@ impl Fingerprint {
             host_cpu: host_cpu(),
             host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             host_memory_mib: host_memory_mib(),
+            models: Default::default(),
         })
     }
 }
 
+/// One field that differs between two fingerprints.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct FieldDiff {
+    /// The field, as a path (`devices.NPU.npu_driver_version`, `models.x.weights_sha256`).
+    pub field: String,
+    /// The baseline's value (None: absent).
+    pub baseline: Option<String>,
+    /// The candidate's value.
+    pub candidate: Option<String>,
+    /// It changes what is measured (device, OpenVINO, driver, model, host), not just where
+    /// the numbers were written down.
+    pub matters: bool,
+}
+
+/// Every leaf of a fingerprint (JSON) as `path -> value`; devices keyed by name.
+fn leaves(v: &serde_json::Value, path: &str, out: &mut std::collections::BTreeMap<String, String>) {
+    use serde_json::Value;
+    match v {
+        Value::Object(map) => {
+            for (k, v) in map {
+                leaves(v, &join(path, k), out);
+            }
+        }
+        Value::Array(items) => {
+            for (i, item) in items.iter().enumerate() {
+                let key = item.get("name").and_then(|n| n.as_str()).map_or(i.to_string(), str::to_string);
+                leaves(item, &join(path, &key), out);
+            }
+        }
+        Value::String(s) => {
+            out.insert(path.to_string(), s.clone());
+        }
+        Value::Null => {}
+        other => {
+            out.insert(path.to_string(), other.to_string());
+        }
+    }
+}
+
+fn join(path: &str, key: &str) -> String {
+    if path.is_empty() {
+        key.to_string()
+    } else {
+        format!("{path}.{key}")
+    }
+}
+
+/// Every field of a fingerprint (as written in run folders) as `path -> value`, devices
+/// and models keyed by name.
+pub fn fields(v: &serde_json::Value) -> std::collections::BTreeMap<String, String> {
+    let mut out = Default::default();
+    leaves(v, "", &mut out);
+    out
+}
+
+/// The fields that differ between two fingerprints. Fields that only say where things were
+/// (the library path, the harness version, the host's memory) do not matter.
+pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) -> Vec<FieldDiff> {
+    let (a, b) = (fields(baseline), fields(candidate));
+    let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
+    keys.into_iter()
+        .filter(|k| a.get(*k) != b.get(*k))
+        .map(|k| FieldDiff {
+            field: k.clone(),
+            baseline: a.get(k).cloned(),
+            candidate: b.get(k).cloned(),
+            matters: !matches!(k.as_str(), "openvino_library" | "harness_version" | "host_memory_mib"),
+        })
+        .collect()
+}
+
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn differences_name_the_field_and_whether_it_matters() {
+        let a = serde_json::json!({"openvino_version": "2026.4.1", "openvino_library": "/a",
+            "devices": [{"name": "CPU", "full_name": "EPYC"}, {"name": "NPU", "npu_driver_version": "1.0"}]});
+        let b = serde_json::json!({"openvino_version": "2026.3.1", "openvino_library": "/b",
+            "devices": [{"name": "CPU", "full_name": "EPYC"}, {"name": "NPU", "npu_driver_version": "1.1"}]});
+        let d = super::differences(&a, &b);
+        let fields: Vec<(&str, bool)> = d.iter().map(|f| (f.field.as_str(), f.matters)).collect();
+        assert_eq!(
+            fields,
+            [("devices.NPU.npu_driver_version", true), ("openvino_library", false), ("openvino_version", true)]
+        );
+    }
+
     #[test]
     fn compiler_version_unpacks_major_minor() {
         assert_eq!(super::compiler_version("458752"), "7.0");

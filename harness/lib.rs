@@ -12,6 +12,7 @@
 pub mod cells;
 pub mod cli;
 pub mod commands;
+pub mod decide;
 pub mod exit;
 pub mod fingerprint;
 pub mod golden;

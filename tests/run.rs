@@ -80,6 +80,55 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
         assert_eq!(c["samples"], 3, "warm-ups are checked too: {c}");
     }
     assert!(md.contains("## Correctness"));
+    check_reports(&out);
+}
+
+/// The run folder's charts, junit.xml and report.html, the last rendered in headless
+/// Chromium (the screenshot is kept under target/test-artifacts/).
+fn check_reports(out: &Path) {
+    for stem in ["chart_tokens_per_s", "chart_itl", "chart_cost"] {
+        let png = image::open(out.join(format!("{stem}.png"))).unwrap().to_rgb8();
+        let inked = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+        assert!(inked * 20 > png.pixels().len(), "{stem}.png has something drawn");
+        let svg = std::fs::read_to_string(out.join(format!("{stem}.svg"))).unwrap();
+        assert!(svg.contains("<svg") && svg.contains("smoke"), "{stem}.svg has a title that says what was run");
+    }
+    let junit = std::fs::read_to_string(out.join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    // 18 cell statuses + 12 completed cells x 3 prompts golden + 6 pipeline pairs x 3 prompts.
+    assert_eq!(cases.len(), 18 + 36 + 18);
+    assert_eq!(cases.iter().filter(|c| c.children().any(|x| x.has_tag_name("skipped"))).count(), 6);
+    assert_eq!(cases.iter().filter(|c| c.children().any(|x| x.has_tag_name("failure"))).count(), 0);
+
+    let html = out.join("report.html");
+    let text = std::fs::read_to_string(&html).unwrap();
+    assert!(!text.contains("<script") && !text.contains("<link"), "self-contained: no script, no external resource");
+    let artifacts = common::repo().join("target/test-artifacts");
+    std::fs::create_dir_all(&artifacts).unwrap();
+    let shot = artifacts.join("report-smoke.png");
+    let chromium = |extra: &[&str]| {
+        let mut args = vec!["--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars"];
+        args.extend(extra);
+        let url = format!("file://{}", html.display());
+        args.push(&url);
+        std::process::Command::new("chromium")
+            .args(&args)
+            .output()
+            .unwrap_or_else(|e| panic!("chromium: {e} (make setup installs Debian's chromium)"))
+    };
+    let dom = String::from_utf8(chromium(&["--dump-dom"]).stdout).unwrap();
+    let parsed = dom.to_lowercase();
+    assert_eq!(parsed.matches("<figure").count(), 3, "three charts in the rendered page");
+    assert!(parsed.matches("<svg").count() >= 3, "the charts are inline SVG");
+    assert!(parsed.matches("<table").count() >= 4, "summary, correctness, not-completed and fingerprint tables");
+    assert!(dom.contains("NPUW host execution: not NPU silicon"));
+    let shot_arg = format!("--screenshot={}", shot.display());
+    let o = chromium(&[&shot_arg, "--window-size=1400,2400"]);
+    assert!(shot.exists(), "chromium wrote no screenshot: {}", String::from_utf8_lossy(&o.stderr));
+    let img = image::open(&shot).unwrap().to_rgb8();
+    let inked = img.pixels().filter(|p| p.0 != [255, 255, 255]).count();
+    assert!(inked * 10 > img.pixels().len(), "the screenshot shows the report ({inked} inked pixels)");
     let csv = std::fs::read_to_string(out.join("summary.csv")).unwrap();
     assert_eq!(csv.lines().count(), 19);
     assert!(csv.lines().next().unwrap().contains("decode_tokens_per_s"));

@@ -57,7 +57,18 @@ for m in $FIXTURES; do
   fi
 done
 
-# 4. Build bakeoff and lint the bake with it.
+# 4. Debian's Chromium: the report test renders report.html in it, headless.
+if command -v chromium >/dev/null 2>&1; then
+  say "chromium: present"
+else
+  say "installing Debian's chromium (headless rendering of report.html in the tests)"
+  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
+  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
+    $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null
+  }
+fi
+
+# 5. Build bakeoff and lint the bake with it.
 cargo build --release --quiet
 for m in $FIXTURES; do
   ./target/release/bakeoff lint "$MODELS/$m" >/dev/null

@@ -1,8 +1,9 @@
 //! `bakeoff merge --out DIR SHARD_DIR...`: join shard run folders into one run. Refuses
 //! shards of different scenarios; the shards' fingerprints must agree on the stack.
 
-use super::run::{summarize, GOLDEN_SNAPSHOT};
+use super::run::summarize;
 use crate::exit::Failure;
+use crate::results::folder::GOLDEN_SNAPSHOT;
 use crate::results::{read_results, write_atomic, Record, ResultsWriter};
 use std::path::{Path, PathBuf};
 

@@ -1,11 +1,14 @@
 //! One module per subcommand. Each returns the exit code, or a [`Failure`] that carries one.
 
+pub mod compare;
 pub mod devices;
 pub mod generate;
 pub mod golden;
 pub mod lint;
 pub mod merge;
 pub mod profiles;
+pub mod qualify;
+pub mod recommend;
 pub mod run;
 
 use crate::cli::{Cli, Command};
@@ -18,6 +21,9 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Lint { model, window, format } => lint::run(&model, window, format),
         Command::Generate(args) => generate::run(&args),
         Command::Golden(args) => golden::run(&args),
+        Command::Compare { baseline, candidate, out } => compare::run(&baseline, &candidate, &out),
+        Command::Qualify { old, new, out } => qualify::run(&old, &new, &out),
+        Command::Recommend(args) => recommend::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),

@@ -5,16 +5,16 @@ use crate::cells::process::ProcessExecutor;
 use crate::cells::schedule::{finished_cells, run_cells, Progress};
 use crate::cells::{CellPrompt, CellSpec, WindowSpec};
 use crate::cli::RunArgs;
-use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE, SUCCESS};
+use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
 use crate::fingerprint::Fingerprint;
-use crate::golden::{self, check::check_attempts};
+use crate::golden;
 use crate::model::ModelDir;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
-use crate::reports::{write_all, RunReport};
-use crate::results::summary::summarize_records;
-use crate::results::{cut_torn_tail, final_attempts, read_results, write_atomic, CellStatus, ResultsWriter};
-use crate::scenario::{default_near_tie, CacheMode, LoadedScenario, Scenario};
+use crate::reports::{charts, write_all, RunReport};
+use crate::results::folder::{RunFolder, GOLDEN_SNAPSHOT};
+use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
+use crate::scenario::{CacheMode, LoadedScenario};
 use crate::text::TextLayer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -26,7 +26,13 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
     // not a whole run.
     let goldens = golden::load_for_scenario(&scenario).map_err(unusable_golden)?;
     let rt = open_runtime(&args.runtime)?;
-    let fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
+    let mut fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
+    for (name, path) in &scenario.models {
+        // A missing model is the cells' error to report; the fingerprint just lacks it.
+        if let Ok(fp) = ModelDir::open(path).and_then(|m| m.fingerprint()) {
+            fingerprint.models.insert(name.clone(), fp);
+        }
+    }
     let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
     let plan = shard(expand(&scenario, npu_present), args.shard);
     let dir = run_dir(args, &scenario)?;
@@ -81,46 +87,29 @@ fn write_golden_snapshot(dir: &Path, goldens: BTreeMap<String, golden::GoldenFil
     Ok(())
 }
 
-/// The run folder's copy of the goldens it was checked against.
-pub const GOLDEN_SNAPSHOT: &str = "golden";
-
-fn read_golden_snapshot(dir: &Path) -> Result<BTreeMap<String, golden::GoldenFile>, Failure> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
-    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let file = golden::GoldenFile::read(&path).map_err(Failure::input)?;
-        out.insert(file.model.clone(), file);
-    }
-    Ok(out)
-}
-
 /// Write the summaries and the correctness verdicts of a run folder. The exit code: a
 /// correctness failure first, then an incomplete run, else success.
 pub fn summarize(dir: &Path) -> Result<i32, Failure> {
-    let scenario_path = dir.join("scenario.toml");
-    let scenario_text = std::fs::read_to_string(&scenario_path)
-        .map_err(|e| Failure::input(format!("{}: not a run folder ({e})", scenario_path.display())))?;
-    let scenario: Scenario = toml::from_str(&scenario_text)
-        .map_err(|e| Failure::input(format!("{}: {}", scenario_path.display(), e.to_string().trim_end())))?;
-    let fp_path = dir.join("fingerprint.json");
-    let fingerprint: serde_json::Value = std::fs::read_to_string(&fp_path)
-        .map_err(|e| e.to_string())
-        .and_then(|t| serde_json::from_str(&t).map_err(|e| e.to_string()))
-        .map_err(|e| Failure::input(format!("{}: {e}", fp_path.display())))?;
-    let read = read_results(&dir.join("results.jsonl")).map_err(Failure::input)?;
-    let cells = summarize_records(&read.records);
-    let goldens = read_golden_snapshot(dir)?;
-    let near_tie = scenario.golden.as_ref().map_or(default_near_tie(), |g| g.near_tie);
-    let enforce = scenario.golden.as_ref().map(|g| g.enforce.clone()).unwrap_or_default();
-    let correctness =
-        check_attempts(&final_attempts(&read.records), &goldens, near_tie, scenario.generation.window, &enforce);
+    let run = RunFolder::open(dir).map_err(Failure::input)?;
+    let cells = run.summaries();
+    let correctness = run.correctness();
     write_atomic(
         &dir.join("correctness.json"),
         serde_json::to_string_pretty(&correctness).map_err(Failure::harness)?.as_bytes(),
     )
     .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
-    let report =
-        RunReport { scenario: &scenario.name, cells: &cells, fingerprint: &fingerprint, correctness: &correctness };
+    let figures = charts::run_charts(&run)
+        .iter()
+        .map(|(stem, chart)| charts::write_chart(dir, stem, chart))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::harness)?;
+    let report = RunReport {
+        scenario: &run.scenario.name,
+        cells: &cells,
+        fingerprint: &run.fingerprint,
+        correctness: &correctness,
+        figures: &figures,
+    };
     write_all(dir, &report).map_err(Failure::harness)?;
     let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();
     let completed = cells.iter().filter(|c| c.status == CellStatus::Completed).count();
@@ -135,13 +124,9 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     for line in &wrong {
         eprintln!("correctness: {line}");
     }
-    Ok(if !wrong.is_empty() {
-        CORRECTNESS_FAILURE
-    } else if failed > 0 {
-        INCOMPLETE
-    } else {
-        SUCCESS
-    })
+    let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);
+    let incomplete_code = (failed > 0).then_some(INCOMPLETE);
+    Ok(crate::exit::worst(correctness_code.into_iter().chain(incomplete_code)))
 }
 
 fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {

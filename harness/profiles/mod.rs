@@ -140,11 +140,20 @@ impl ProfileSet {
         self.add(parsed, source_name)
     }
 
-    /// Add (or override) already parsed profiles.
+    /// Add already parsed profiles. A profile with the name of one already present, and no
+    /// `inherits` of its own, overrides single keys of it: the earlier definition stays
+    /// under a hidden name (`NAME@SOURCE`) and the new one inherits it.
     pub fn add(&mut self, profiles: BTreeMap<String, Profile>, source_name: &str) -> Result<(), ProfileError> {
-        for (name, profile) in profiles {
+        for (name, mut profile) in profiles {
             validate_keys(&name, &profile)
                 .map_err(|message| ProfileError { source_name: source_name.into(), message })?;
+            if profile.inherits.is_none() {
+                if let Some((earlier, earlier_source)) = self.profiles.remove(&name) {
+                    let hidden = format!("{name}@{earlier_source}");
+                    self.profiles.insert(hidden.clone(), (earlier, earlier_source));
+                    profile.inherits = Some(hidden);
+                }
+            }
             self.profiles.insert(name, (profile, source_name.to_string()));
         }
         Ok(())
@@ -159,9 +168,9 @@ impl ProfileSet {
         self.add_toml(&text, &path.display().to_string())
     }
 
-    /// Profile names, sorted.
+    /// Profile names, sorted (overridden definitions, kept under a hidden name, left out).
     pub fn names(&self) -> Vec<&str> {
-        self.profiles.keys().map(String::as_str).collect()
+        self.profiles.keys().map(String::as_str).filter(|n| !n.contains('@')).collect()
     }
 
     /// The profile called `name` and where it was defined.
@@ -309,12 +318,26 @@ mod tests {
         let agg = set.resolve("aggressive", "NPU", PipelineKind::Kvcache, Some(kv)).unwrap();
         assert_eq!(agg.get("NPUW_LLM_MAX_PROMPT_LEN"), Some("4096"));
         assert_eq!(agg.get("NPUW_LLM_PREFILL_HINT"), Some("DYNAMIC")); // from balanced
-        assert_eq!(agg.get("NPU_USE_NPUW"), Some("YES")); // from conservative
+        assert_eq!(agg.get("NPU_USE_NPUW"), Some("YES")); // from balanced
         assert_eq!(agg.get("NPUW_LLM_SEQ_LEN_DIM"), Some("2"));
         let reference = set.resolve("reference", "CPU", PipelineKind::Static128, None).unwrap();
         assert_eq!(reference.get("INFERENCE_PRECISION_HINT"), Some("f32"));
         assert_eq!(reference.get("KV_CACHE_PRECISION"), Some("f32"));
         assert_eq!(reference.get("DYNAMIC_QUANTIZATION_GROUP_SIZE"), Some("0"));
+    }
+
+    #[test]
+    fn a_same_named_profile_overrides_single_keys() {
+        let mut set = ProfileSet::builtin();
+        set.add_toml("[balanced.CPU.all]\nINFERENCE_NUM_THREADS = 1\n", "scenario.toml").unwrap();
+        let p = set.resolve("balanced", "CPU", PipelineKind::Kvcache, None).unwrap();
+        assert_eq!(p.get("INFERENCE_NUM_THREADS"), Some("1"));
+        assert_eq!(p.get("PERFORMANCE_HINT"), Some("LATENCY"), "the built-in's other keys stay");
+        assert_eq!(p.get("ENABLE_CPU_PINNING"), Some("YES"));
+        assert!(set.names().iter().all(|n| !n.contains('@')), "the earlier definition is hidden: {:?}", set.names());
+        let npu =
+            set.resolve("balanced", "NPU", PipelineKind::Kvcache, Some(KvLayout { batch_dim: 0, seq_len_dim: 2 }));
+        assert_eq!(npu.unwrap().get("NPUW_LLM_MAX_PROMPT_LEN"), Some("2048"), "other devices untouched");
     }
 
     #[test]

@@ -1,5 +1,13 @@
 //! Reports of a run folder: one exporter per format behind one trait (hyperfine's
-//! shape), all driven by the metric registry.
+//! shape), all driven by the metric registry: summary.csv, summary.json, summary.md (a CI
+//! step summary or PR comment), report.html (self-contained, charts inlined) and junit.xml
+//! (one test case per cell and check). Charts are in [`charts`]; the decisions' markdown in
+//! [`decisions`].
+
+pub mod charts;
+pub mod decisions;
+pub mod html;
+pub mod junit;
 
 use crate::cells::schedule::status_name;
 use crate::golden::check::Correctness;
@@ -26,13 +34,16 @@ pub struct RunReport<'a> {
     pub fingerprint: &'a serde_json::Value,
     /// Golden and cross-pipeline verdicts.
     pub correctness: &'a Correctness,
+    /// The charts written for the run.
+    pub figures: &'a [charts::Figure],
 }
 
 /// The key columns every tabular export starts with.
-const KEY_COLUMNS: [&str; 9] =
+pub const KEY_COLUMNS: [&str; 9] =
     ["model", "pipeline", "device", "profile", "cache", "status", "reason", "warmup_samples", "measured_samples"];
 
-fn key_values(c: &CellSummary) -> [String; 9] {
+/// The key column values of a cell, in [`KEY_COLUMNS`] order.
+pub fn key_values(c: &CellSummary) -> [String; 9] {
     [
         c.cell.model.clone(),
         c.cell.pipeline.to_string(),
@@ -93,8 +104,8 @@ impl Exporter for Json {
 /// summary.md: a table for a CI step summary or a PR comment.
 pub struct Markdown;
 
-/// The metrics the markdown table shows (the CSV and JSON carry all of them).
-const MD_METRICS: [&str; 7] = [
+/// The metrics the markdown and HTML tables show (the CSV and JSON carry all of them).
+pub const MD_METRICS: [&str; 7] = [
     "compile_ms",
     "ttft_p50_ms",
     "itl_p50_ms",
@@ -196,7 +207,26 @@ fn correctness_markdown(c: &Correctness) -> String {
 
 /// Every summary exporter.
 pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(Csv), Box::new(Json), Box::new(Markdown)]
+    vec![Box::new(Csv), Box::new(Json), Box::new(Markdown), Box::new(html::Html), Box::new(junit::Junit)]
+}
+
+/// Write a decision's files into `dir`: `<stem>.json`, `<stem>.md` and its chart.
+pub fn write_decision(
+    dir: &Path,
+    stem: &str,
+    value: &impl serde::Serialize,
+    markdown: &str,
+    chart: Option<charts::Chart>,
+) -> Result<(), String> {
+    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
+    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    for (name, bytes) in [(format!("{stem}.json"), json.as_bytes()), (format!("{stem}.md"), markdown.as_bytes())] {
+        write_atomic(&dir.join(&name), bytes).map_err(|e| format!("{}: {e}", dir.join(&name).display()))?;
+    }
+    if let Some(chart) = chart {
+        charts::write_chart(dir, &format!("{stem}_chart"), &chart)?;
+    }
+    Ok(())
 }
 
 /// Write every export into `dir`, each atomically.

@@ -1,7 +1,9 @@
-//! The metric registry: every metric's name, unit, direction and description, declared once.
-//! The CSV, JSON and markdown summaries (and later the comparison and charts) all read this
+//! The metric registry: every metric's name, unit, direction, description, how it is computed
+//! from a cell's samples and its noise threshold, declared once. The CSV, JSON and markdown
+//! summaries, the comparison, qualification, recommendation and the charts all read this
 //! list, the way llama-bench drives every output format from one field list.
 
+use super::SampleMetrics;
 use serde::Serialize;
 
 /// Which way is better.
@@ -16,6 +18,75 @@ pub enum Direction {
     Neither,
 }
 
+/// A per-sample quantity.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum SampleField {
+    /// Time to first token.
+    Ttft,
+    /// Decode tokens per second.
+    DecodeTokensPerS,
+    /// Whole generation time.
+    E2e,
+}
+
+impl SampleField {
+    /// The field's value in one sample.
+    pub fn of(self, s: &SampleMetrics) -> Option<f64> {
+        match self {
+            SampleField::Ttft => Some(s.ttft_ms),
+            SampleField::DecodeTokensPerS => s.decode_tokens_per_s,
+            SampleField::E2e => Some(s.e2e_ms),
+        }
+    }
+}
+
+/// How a metric comes out of a cell's measured samples: what the comparison resamples.
+#[derive(Debug, Clone, Copy, PartialEq, Serialize)]
+#[serde(rename_all = "snake_case", tag = "kind")]
+pub enum Statistic {
+    /// One value per cell (from the cell's record): nothing to resample.
+    Cell,
+    /// A quantile (0.5 = median, 1 = max) of a per-sample quantity.
+    SampleQuantile {
+        /// The quantity.
+        field: SampleField,
+        /// The quantile.
+        q: f64,
+    },
+    /// A quantile of every decode step of every sample (inter-token latency).
+    StepQuantile {
+        /// The quantile.
+        q: f64,
+    },
+    /// Time outside infer() as a share of the per-token time.
+    OverheadShare,
+    /// Descriptive only (token counts): never judged.
+    Descriptive,
+}
+
+impl Statistic {
+    /// The statistic over `samples` (exact quantiles). None for [`Statistic::Cell`] and
+    /// [`Statistic::Descriptive`], or when the samples do not define it.
+    pub fn compute(&self, samples: &[&SampleMetrics]) -> Option<f64> {
+        use crate::decide::stats::quantile;
+        match *self {
+            Statistic::Cell | Statistic::Descriptive => None,
+            Statistic::SampleQuantile { field, q } => {
+                quantile(&samples.iter().filter_map(|s| field.of(s)).collect::<Vec<_>>(), q)
+            }
+            Statistic::StepQuantile { q } => {
+                quantile(&samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect::<Vec<_>>(), q)
+            }
+            Statistic::OverheadShare => {
+                let per_token: f64 = samples.iter().map(|s| s.overhead_ms_per_token + s.infer_ms_per_token).sum();
+                let overhead: f64 = samples.iter().map(|s| s.overhead_ms_per_token).sum();
+                (per_token > 0.0).then(|| 100.0 * overhead / per_token)
+            }
+        }
+    }
+}
+
 /// A metric of a cell summary.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Metric {
@@ -27,34 +98,78 @@ pub struct Metric {
     pub direction: Direction,
     /// What it measures.
     pub description: &'static str,
+    /// How it comes out of the samples.
+    pub statistic: Statistic,
+    /// Default noise threshold (fraction): a significant change smaller than this is no
+    /// change. A scenario's `[compare] noise` overrides it per metric.
+    pub noise: f64,
 }
 
-const fn m(name: &'static str, unit: &'static str, direction: Direction, description: &'static str) -> Metric {
-    Metric { name, unit, direction, description }
+const fn m(
+    name: &'static str,
+    unit: &'static str,
+    direction: Direction,
+    description: &'static str,
+    statistic: Statistic,
+    noise: f64,
+) -> Metric {
+    Metric { name, unit, direction, description, statistic, noise }
 }
+
+const fn sq(field: SampleField, q: f64) -> Statistic {
+    Statistic::SampleQuantile { field, q }
+}
+
+const fn itl(q: f64) -> Statistic {
+    Statistic::StepQuantile { q }
+}
+
+use Direction::{Higher, Lower, Neither};
+use SampleField::{DecodeTokensPerS, E2e, Ttft};
 
 /// Every metric, in output order.
 pub const METRICS: &[Metric] = &[
-    m("load_ms", "ms", Direction::Lower, "read_model time of the cell's IR"),
-    m("compile_ms", "ms", Direction::Lower, "compile_model time (a cache load for warm cells)"),
-    m("ttft_p50_ms", "ms", Direction::Lower, "time to first token, median over samples"),
-    m("ttft_p90_ms", "ms", Direction::Lower, "time to first token, 90th percentile"),
-    m("ttft_p99_ms", "ms", Direction::Lower, "time to first token, 99th percentile"),
-    m("ttft_max_ms", "ms", Direction::Lower, "time to first token, worst sample"),
-    m("itl_p50_ms", "ms", Direction::Lower, "inter-token latency, median over every decode step"),
-    m("itl_p90_ms", "ms", Direction::Lower, "inter-token latency, 90th percentile"),
-    m("itl_p99_ms", "ms", Direction::Lower, "inter-token latency, 99th percentile"),
-    m("itl_max_ms", "ms", Direction::Lower, "inter-token latency, worst step"),
+    m("load_ms", "ms", Lower, "read_model time of the cell's IR", Statistic::Cell, 0.25),
+    m("compile_ms", "ms", Lower, "compile_model time (a cache load for warm cells)", Statistic::Cell, 0.25),
+    m("ttft_p50_ms", "ms", Lower, "time to first token, median over samples", sq(Ttft, 0.5), 0.10),
+    m("ttft_p90_ms", "ms", Lower, "time to first token, 90th percentile", sq(Ttft, 0.9), 0.15),
+    m("ttft_p99_ms", "ms", Lower, "time to first token, 99th percentile", sq(Ttft, 0.99), 0.15),
+    m("ttft_max_ms", "ms", Lower, "time to first token, worst sample", sq(Ttft, 1.0), 0.25),
+    m("itl_p50_ms", "ms", Lower, "inter-token latency, median over every decode step", itl(0.5), 0.05),
+    m("itl_p90_ms", "ms", Lower, "inter-token latency, 90th percentile", itl(0.9), 0.10),
+    m("itl_p99_ms", "ms", Lower, "inter-token latency, 99th percentile", itl(0.99), 0.10),
+    m("itl_max_ms", "ms", Lower, "inter-token latency, worst step", itl(1.0), 0.25),
     m(
         "decode_tokens_per_s",
         "tok/s",
-        Direction::Higher,
+        Higher,
         "decode throughput after the first token, median over samples",
+        sq(DecodeTokensPerS, 0.5),
+        0.05,
     ),
-    m("e2e_p50_ms", "ms", Direction::Lower, "whole generation, median over samples"),
-    m("overhead_share_pct", "%", Direction::Lower, "harness time outside infer() as a share of the per-token time"),
-    m("peak_rss_mb", "MiB", Direction::Lower, "peak resident memory of the cell's process"),
-    m("prompt_tokens", "tokens", Direction::Neither, "mean prompt length"),
-    m("output_tokens", "tokens", Direction::Neither, "mean generated tokens per sample"),
-    m("truncated_samples", "samples", Direction::Neither, "samples whose static window dropped older tokens"),
+    m("e2e_p50_ms", "ms", Lower, "whole generation, median over samples", sq(E2e, 0.5), 0.05),
+    m(
+        "overhead_share_pct",
+        "%",
+        Lower,
+        "harness time outside infer() as a share of the per-token time",
+        Statistic::OverheadShare,
+        1.0,
+    ),
+    m("peak_rss_mb", "MiB", Lower, "peak resident memory of the cell's process", Statistic::Cell, 0.10),
+    m("prompt_tokens", "tokens", Neither, "mean prompt length", Statistic::Descriptive, 0.0),
+    m("output_tokens", "tokens", Neither, "mean generated tokens per sample", Statistic::Descriptive, 0.0),
+    m(
+        "truncated_samples",
+        "samples",
+        Neither,
+        "samples whose static window dropped older tokens",
+        Statistic::Descriptive,
+        0.0,
+    ),
 ];
+
+/// The metric of a name.
+pub fn metric(name: &str) -> Option<&'static Metric> {
+    METRICS.iter().find(|m| m.name == name)
+}

@@ -2,6 +2,7 @@
 //! sample or cell outcome, flushed as soon as it exists, so a crash, a kill or a full disk
 //! never costs what was already recorded; a torn last line is detected and ignored.
 
+pub mod folder;
 pub mod metrics;
 pub mod summary;
 

@@ -48,6 +48,18 @@ pub struct Scenario {
     pub profiles: BTreeMap<String, Profile>,
     /// Golden transcripts every sample is checked against (optional).
     pub golden: Option<GoldenRef>,
+    /// How `compare` and `qualify` judge changes of this scenario's runs.
+    #[serde(default)]
+    pub compare: CompareSettings,
+}
+
+/// Comparison settings of a scenario.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct CompareSettings {
+    /// Noise thresholds by metric name, as fractions (`decode_tokens_per_s = 0.03`): a
+    /// significant change smaller than this is no change. Unset metrics use the registry's.
+    pub noise: BTreeMap<String, f64>,
 }
 
 /// The golden set a scenario is checked against.
@@ -410,6 +422,15 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
                 "golden.enforce.profiles: `{p}` is not in matrix.profiles; allowed: {}",
                 m.profiles.join(", ")
             ));
+        }
+    }
+    for (name, v) in &s.compare.noise {
+        if crate::results::metrics::metric(name).is_none() {
+            let names: Vec<&str> = crate::results::metrics::METRICS.iter().map(|m| m.name).collect();
+            return Err(format!("compare.noise: unknown metric `{name}`; allowed: {}", names.join(", ")));
+        }
+        if v.is_nan() || *v < 0.0 {
+            return Err(format!("compare.noise.{name}: must be a fraction >= 0 (0.05 = 5%), got {v}"));
         }
     }
     for (field, v) in [("timeouts.compile_s", s.timeouts.compile_s), ("timeouts.generate_s", s.timeouts.generate_s)] {

@@ -1,0 +1,37 @@
+//! `bakeoff compare BASELINE CANDIDATE`: every cell's metrics, change, interval, verdict.
+
+use super::print_json;
+use crate::cli::{DecisionOutput, Format};
+use crate::decide::compare::compare_runs;
+use crate::exit::{Failure, REGRESSION, SUCCESS};
+use crate::reports::decisions::compare_markdown;
+use crate::reports::write_decision;
+use crate::results::folder::RunFolder;
+use std::path::Path;
+
+/// Compare two run folders; exit 3 on a regression.
+pub fn run(baseline: &Path, candidate: &Path, out: &DecisionOutput) -> Result<i32, Failure> {
+    let (b, c) = (open(baseline)?, open(candidate)?);
+    let comparison = compare_runs(&b, &c).map_err(Failure::input)?;
+    let dir = out.dir.as_deref().unwrap_or(candidate);
+    let md = compare_markdown(&comparison);
+    write_decision(dir, "compare", &comparison, &md, crate::reports::charts::compare_chart(&comparison))
+        .map_err(Failure::harness)?;
+    match out.format {
+        Format::Json => print_json(&comparison)?,
+        Format::Text => println!("{md}"),
+    }
+    for w in &comparison.warnings {
+        eprintln!("WARNING: {w}");
+    }
+    let regressions = comparison.regressions();
+    for r in &regressions {
+        eprintln!("regressed: {r}");
+    }
+    Ok(if regressions.is_empty() { SUCCESS } else { REGRESSION })
+}
+
+/// Open a run folder for a decision command (bad folders are input errors).
+pub fn open(dir: &Path) -> Result<RunFolder, Failure> {
+    RunFolder::open(dir).map_err(Failure::input)
+}

@@ -1,0 +1,25 @@
+//! `bakeoff qualify OLD NEW`: the stack upgrade's PASS / FAIL with its reasons.
+
+use super::compare::open;
+use super::print_json;
+use crate::cli::{DecisionOutput, Format};
+use crate::decide::qualify::qualify;
+use crate::exit::Failure;
+use crate::reports::decisions::qualify_markdown;
+use crate::reports::write_decision;
+use std::path::Path;
+
+/// Qualify the new stack's run against the old one's.
+pub fn run(old: &Path, new: &Path, out: &DecisionOutput) -> Result<i32, Failure> {
+    let q = qualify(&open(old)?, &open(new)?).map_err(Failure::input)?;
+    let dir = out.dir.as_deref().unwrap_or(new);
+    let md = qualify_markdown(&q);
+    write_decision(dir, "qualify", &q, &md, crate::reports::charts::compare_chart(&q.comparison))
+        .map_err(Failure::harness)?;
+    match out.format {
+        Format::Json => print_json(&q)?,
+        Format::Text => println!("{md}"),
+    }
+    eprintln!("qualify: {}", if q.pass { "PASS" } else { "FAIL" });
+    Ok(q.exit_code())
+}

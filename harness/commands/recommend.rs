@@ -1,0 +1,31 @@
+//! `bakeoff recommend RUN [constraints]`: the best profile per device and pipeline.
+
+use super::compare::open;
+use super::print_json;
+use crate::cli::{DecisionOutput, Format, RecommendArgs};
+use crate::decide::recommend::{recommend, Constraints};
+use crate::exit::{Failure, SUCCESS};
+use crate::reports::decisions::recommend_markdown;
+use crate::reports::write_decision;
+
+/// Recommend profiles from one run.
+pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
+    let constraints = Constraints {
+        max_ttft_ms: args.max_ttft_ms,
+        min_tokens_per_s: args.min_tokens_per_s,
+        max_prompt_len: args.max_prompt_len,
+        max_rss_mb: args.max_rss_mb,
+        exact: args.exact,
+    };
+    let recs = recommend(&open(&args.run)?, &constraints);
+    let out = DecisionOutput { dir: args.out.dir.clone(), format: args.out.format };
+    let dir = out.dir.as_deref().unwrap_or(&args.run);
+    let md = recommend_markdown(&recs);
+    let value = serde_json::json!({ "constraints": constraints, "recommendations": recs });
+    write_decision(dir, "recommend", &value, &md, None).map_err(Failure::harness)?;
+    match out.format {
+        Format::Json => print_json(&value)?,
+        Format::Text => println!("{md}"),
+    }
+    Ok(SUCCESS)
+}

@@ -1,0 +1,489 @@
+//! Charts with plotters, each written as SVG (inlined by report.html) and PNG: decode
+//! tokens/s per cell with interval whiskers, inter-token latency percentiles per cell, TTFT
+//! and per-token cost against prompt length for both pipelines, and for compare / qualify
+//! the relative change per cell and metric with its interval.
+//!
+//! Two drawings serve them all: horizontal bars (rows of one or more bars, optional
+//! whiskers) and a scatter. Text is drawn with DejaVu Sans embedded in the binary, so
+//! charts look the same on a machine without fonts.
+
+use crate::decide::compare::Comparison;
+use crate::decide::stats::{quantile, PerfVerdict};
+use crate::pipelines::PipelineKind;
+use crate::results::folder::RunFolder;
+use crate::results::{CellStatus, SampleMetrics};
+use plotters::coord::Shift;
+use plotters::prelude::*;
+use std::path::Path;
+
+const FONT: &str = "sans-serif";
+const PALETTE: [RGBColor; 8] = [
+    RGBColor(31, 119, 180),
+    RGBColor(255, 127, 14),
+    RGBColor(44, 160, 44),
+    RGBColor(214, 39, 40),
+    RGBColor(148, 103, 189),
+    RGBColor(140, 86, 75),
+    RGBColor(227, 119, 194),
+    RGBColor(127, 127, 127),
+];
+
+fn register_font() {
+    static ONCE: std::sync::Once = std::sync::Once::new();
+    ONCE.call_once(|| {
+        plotters::style::register_font(FONT, FontStyle::Normal, include_bytes!("fonts/DejaVuSans.ttf"))
+            .unwrap_or_else(|_| panic!("the embedded DejaVu Sans is a valid font"));
+    });
+}
+
+/// One bar: a value, an optional interval, a series (color and legend entry).
+#[derive(Debug, Clone)]
+pub struct Bar {
+    /// Series index (color, legend).
+    pub series: usize,
+    /// The value.
+    pub value: f64,
+    /// The interval around it, drawn as a whisker.
+    pub interval: Option<(f64, f64)>,
+}
+
+/// One row of bars with its label.
+#[derive(Debug, Clone)]
+pub struct BarRow {
+    /// Row label (a cell).
+    pub label: String,
+    /// Its bars, drawn side by side within the row.
+    pub bars: Vec<Bar>,
+}
+
+/// A horizontal bar chart.
+#[derive(Debug, Clone)]
+pub struct Bars {
+    /// Title: what was run and what is shown.
+    pub title: String,
+    /// x axis label with unit.
+    pub x_label: String,
+    /// Legend names by series index.
+    pub series: Vec<String>,
+    /// Rows, top to bottom.
+    pub rows: Vec<BarRow>,
+    /// A line under the chart (whisker meaning, NPU:host note).
+    pub note: String,
+}
+
+/// One scatter series: its legend name, color index, filled markers (else hollow), points.
+#[derive(Debug, Clone)]
+pub struct Series {
+    /// Legend name.
+    pub name: String,
+    /// Color index.
+    pub color: usize,
+    /// Filled markers (else hollow).
+    pub filled: bool,
+    /// (x, y) points.
+    pub points: Vec<(f64, f64)>,
+}
+
+/// A scatter chart.
+#[derive(Debug, Clone)]
+pub struct Scatter {
+    /// Title.
+    pub title: String,
+    /// x axis label with unit.
+    pub x_label: String,
+    /// y axis label with unit.
+    pub y_label: String,
+    /// The series.
+    pub series: Vec<Series>,
+    /// A line under the chart.
+    pub note: String,
+}
+
+/// A chart ready to write.
+#[derive(Debug, Clone)]
+pub enum Chart {
+    /// Bars.
+    Bars(Bars),
+    /// Scatter.
+    Scatter(Scatter),
+}
+
+/// A written chart: its file stem and its SVG text (for report.html).
+#[derive(Debug, Clone)]
+pub struct Figure {
+    /// File stem (`<stem>.svg`, `<stem>.png`).
+    pub stem: String,
+    /// Title.
+    pub title: String,
+    /// The SVG.
+    pub svg: String,
+}
+
+type DrawResult = Result<(), String>;
+
+fn err<E: std::fmt::Debug>(e: E) -> String {
+    format!("{e:?}")
+}
+
+fn size(chart: &Chart) -> (u32, u32) {
+    match chart {
+        Chart::Bars(b) => {
+            let bars: usize = b.rows.iter().map(|r| r.bars.len().max(1)).sum();
+            (1100, (160 + 18 * bars + 10 * b.rows.len()).clamp(320, 4000) as u32)
+        }
+        Chart::Scatter(_) => (1000, 600),
+    }
+}
+
+fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> DrawResult {
+    root.fill(&WHITE).map_err(err)?;
+    match chart {
+        Chart::Bars(b) => draw_bars(&root, b)?,
+        Chart::Scatter(s) => draw_scatter(&root, s)?,
+    }
+    root.present().map_err(err)
+}
+
+fn title_and_note<DB: DrawingBackend>(
+    root: &DrawingArea<DB, Shift>,
+    title: &str,
+    note: &str,
+) -> Result<DrawingArea<DB, Shift>, String> {
+    let (w, h) = root.dim_in_pixel();
+    root.draw(&Text::new(title.to_string(), (12, 10), (FONT, 20).into_font())).map_err(err)?;
+    if !note.is_empty() {
+        root.draw(&Text::new(note.to_string(), (12, h as i32 - 22), (FONT, 13).into_font().color(&BLACK.mix(0.7))))
+            .map_err(err)?;
+    }
+    Ok(root.margin(40, 30, 10, 20).shrink((0, 0), (w - 30, h - 70)))
+}
+
+fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> DrawResult {
+    let area = title_and_note(root, &b.title, &b.note)?;
+    let values = b.rows.iter().flat_map(|r| r.bars.iter()).flat_map(|x| {
+        let (lo, hi) = x.interval.unwrap_or((x.value, x.value));
+        [x.value, lo, hi]
+    });
+    let (min, max) = values.fold((0.0f64, 0.0f64), |(a, z), v| (a.min(v), z.max(v)));
+    let pad = (max - min).abs().max(1e-9) * 0.08;
+    let (x0, x1) = (if min < 0.0 { min - pad } else { 0.0 }, max + pad);
+    let n = b.rows.len().max(1);
+    let labels: Vec<String> = b.rows.iter().map(|r| r.label.clone()).collect();
+    let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10).clamp(10, 60) as u32 * 7 + 10;
+    let mut chart = ChartBuilder::on(&area)
+        .x_label_area_size(40)
+        .y_label_area_size(label_width)
+        .build_cartesian_2d(x0..x1, -0.5f64..(n as f64 - 0.5))
+        .map_err(err)?;
+    let row_label = |y: &f64| {
+        let i = y.round();
+        if (y - i).abs() > 0.01 || i < 0.0 {
+            return String::new();
+        }
+        // Row 0 is drawn at the top.
+        labels.get(n - 1 - i as usize).cloned().unwrap_or_default()
+    };
+    chart
+        .configure_mesh()
+        .disable_y_mesh()
+        .y_labels(n)
+        .y_label_formatter(&row_label)
+        .x_desc(b.x_label.as_str())
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)?;
+    for (i, row) in b.rows.iter().enumerate() {
+        let center = (n - 1 - i) as f64;
+        let k = row.bars.len().max(1) as f64;
+        let slot = 0.8 / k;
+        for (j, bar) in row.bars.iter().enumerate() {
+            let top = center + 0.4 - slot * j as f64;
+            let (lo_y, hi_y) = (top - slot * 0.9, top);
+            let color = PALETTE[bar.series % PALETTE.len()];
+            chart
+                .draw_series(std::iter::once(Rectangle::new([(0.0, lo_y), (bar.value, hi_y)], color.filled())))
+                .map_err(err)?;
+            if let Some((lo, hi)) = bar.interval {
+                let mid = (lo_y + hi_y) / 2.0;
+                let tick = slot * 0.3;
+                let lines = [
+                    vec![(lo, mid), (hi, mid)],
+                    vec![(lo, mid - tick), (lo, mid + tick)],
+                    vec![(hi, mid - tick), (hi, mid + tick)],
+                ];
+                chart
+                    .draw_series(lines.into_iter().map(|l| PathElement::new(l, BLACK.stroke_width(2))))
+                    .map_err(err)?;
+            }
+        }
+    }
+    for (s, name) in b.series.iter().enumerate() {
+        let color = PALETTE[s % PALETTE.len()];
+        chart
+            .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], color.filled()));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::LowerRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(err)
+}
+
+fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Scatter) -> DrawResult {
+    let area = title_and_note(root, &s.title, &s.note)?;
+    let points = s.series.iter().flat_map(|x| x.points.iter());
+    let (mut xmax, mut ymax) = (1.0f64, 1.0f64);
+    for &(x, y) in points {
+        xmax = xmax.max(x);
+        ymax = ymax.max(y);
+    }
+    let mut chart = ChartBuilder::on(&area)
+        .x_label_area_size(40)
+        .y_label_area_size(60)
+        .build_cartesian_2d(0.0..xmax * 1.08, 0.0..ymax * 1.1)
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(s.x_label.as_str())
+        .y_desc(s.y_label.as_str())
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)?;
+    for Series { name, color, filled, points: pts } in &s.series {
+        let (color, filled) = (PALETTE[color % PALETTE.len()], *filled);
+        chart
+            .draw_series(pts.iter().map(move |&p| {
+                let style = if filled { color.filled() } else { color.stroke_width(2) };
+                Circle::new(p, 5, style)
+            }))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| {
+                Circle::new((x + 6, y), 5, if filled { color.filled() } else { color.stroke_width(2) })
+            });
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperLeft)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(err)
+}
+
+/// Write a chart as `<dir>/<stem>.svg` and `<dir>/<stem>.png`; returns the SVG text.
+pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<Figure, String> {
+    register_font();
+    let (w, h) = size(chart);
+    let mut svg = String::new();
+    draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area(), chart)?;
+    crate::results::write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())
+        .map_err(|e| format!("{}: {e}", dir.join(format!("{stem}.svg")).display()))?;
+    // The PNG is encoded in memory and written atomically like every other output.
+    let mut pixels = vec![0u8; (w * h * 3) as usize];
+    draw(BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area(), chart)?;
+    let png = encode_png(&pixels, w, h)?;
+    crate::results::write_atomic(&dir.join(format!("{stem}.png")), &png)
+        .map_err(|e| format!("{}: {e}", dir.join(format!("{stem}.png")).display()))?;
+    let title = match chart {
+        Chart::Bars(b) => b.title.clone(),
+        Chart::Scatter(s) => s.title.clone(),
+    };
+    Ok(Figure { stem: stem.to_string(), title, svg })
+}
+
+fn encode_png(rgb: &[u8], w: u32, h: u32) -> Result<Vec<u8>, String> {
+    let img = image::RgbImage::from_raw(w, h, rgb.to_vec()).ok_or("PNG buffer of the wrong size")?;
+    let mut out = std::io::Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).map_err(err)?;
+    Ok(out.into_inner())
+}
+
+// ---------------------------------------------------------------------------------------
+// The charts of a run and of a comparison
+// ---------------------------------------------------------------------------------------
+
+/// Row label of a cell: model, device, profile, cache (the pipeline is the bar's series).
+fn cell_label(key: &crate::plan::CellKey) -> String {
+    let star = if key.device.disclaimer().is_some() { "*" } else { "" };
+    format!("{} {}{star} {} {}", key.model, key.device, key.profile, key.cache.name())
+}
+
+const HOST_NOTE: &str = "* NPU:host = NPUW host execution: not NPU silicon.";
+
+fn pipeline_series() -> Vec<String> {
+    PipelineKind::ALL.iter().map(|p| p.to_string()).collect()
+}
+
+fn series_of(p: PipelineKind) -> usize {
+    PipelineKind::ALL.iter().position(|k| *k == p).unwrap_or(0)
+}
+
+/// Measured samples of every completed cell: (key, samples).
+fn completed(run: &RunFolder) -> Vec<(crate::plan::CellKey, Vec<SampleMetrics>)> {
+    run.attempts()
+        .iter()
+        .filter(|a| a.cell.status == CellStatus::Completed)
+        .map(|a| (a.cell.cell.clone(), a.samples.iter().filter(|s| !s.warmup).map(|s| s.metrics.clone()).collect()))
+        .collect()
+}
+
+/// Rows by cell label, one bar per pipeline.
+fn rows_by_label(bars: Vec<(String, Bar)>) -> Vec<BarRow> {
+    let mut rows: Vec<BarRow> = Vec::new();
+    for (label, bar) in bars {
+        match rows.iter_mut().find(|r| r.label == label) {
+            Some(r) => r.bars.push(bar),
+            None => rows.push(BarRow { label, bars: vec![bar] }),
+        }
+    }
+    rows
+}
+
+fn note(run: &RunFolder, base: &str) -> String {
+    let host = run.attempts().iter().any(|a| a.cell.cell.device.disclaimer().is_some());
+    if host {
+        format!("{base}  {HOST_NOTE}")
+    } else {
+        base.to_string()
+    }
+}
+
+/// Decode tokens/s per cell: the median, whiskers from the 10th to the 90th percentile.
+pub fn tokens_per_s_chart(run: &RunFolder) -> Chart {
+    let bars = completed(run)
+        .into_iter()
+        .filter_map(|(key, samples)| {
+            let v: Vec<f64> = samples.iter().filter_map(|s| s.decode_tokens_per_s).collect();
+            let median = quantile(&v, 0.5)?;
+            let interval = quantile(&v, 0.1).zip(quantile(&v, 0.9));
+            Some((cell_label(&key), Bar { series: series_of(key.pipeline), value: median, interval }))
+        })
+        .collect();
+    Chart::Bars(Bars {
+        title: format!("{}: decode tokens/s per cell (median)", run.scenario.name),
+        x_label: "decode throughput (tokens/s, higher is better)".into(),
+        series: pipeline_series(),
+        rows: rows_by_label(bars),
+        note: note(run, "Whiskers: 10th to 90th percentile of the samples."),
+    })
+}
+
+/// Inter-token latency p50 / p90 / p99 per cell and pipeline.
+pub fn itl_chart(run: &RunFolder) -> Chart {
+    let rows = completed(run)
+        .into_iter()
+        .filter_map(|(key, samples)| {
+            let steps: Vec<f64> = samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect();
+            let bars = [0.5, 0.9, 0.99]
+                .iter()
+                .enumerate()
+                .map(|(i, &q)| quantile(&steps, q).map(|value| Bar { series: i, value, interval: None }))
+                .collect::<Option<Vec<_>>>()?;
+            Some(BarRow { label: format!("{} {}", cell_label(&key), key.pipeline), bars })
+        })
+        .collect();
+    Chart::Bars(Bars {
+        title: format!("{}: inter-token latency percentiles per cell", run.scenario.name),
+        x_label: "inter-token latency (ms, lower is better)".into(),
+        series: vec!["p50".into(), "p90".into(), "p99".into()],
+        rows,
+        note: note(run, "Over every decode step of the measured samples."),
+    })
+}
+
+/// TTFT (filled) and per-token cost (hollow) against prompt length, one color per
+/// (device, pipeline).
+pub fn cost_chart(run: &RunFolder) -> Chart {
+    let cells = completed(run);
+    let mut groups: Vec<(crate::runtime::Device, PipelineKind)> = Vec::new();
+    for (k, _) in &cells {
+        if !groups.contains(&(k.device, k.pipeline)) {
+            groups.push((k.device, k.pipeline));
+        }
+    }
+    let mut series = Vec::new();
+    for (color, &(device, pipeline)) in groups.iter().enumerate() {
+        let (mut ttft, mut per_token) = (Vec::new(), Vec::new());
+        for (_, samples) in cells.iter().filter(|(k, _)| k.device == device && k.pipeline == pipeline) {
+            for s in samples {
+                ttft.push((s.prompt_tokens as f64, s.ttft_ms));
+                if let Some(itl) = quantile(&s.itl_ms, 0.5) {
+                    per_token.push((s.prompt_tokens as f64, itl));
+                }
+            }
+        }
+        series.push(Series { name: format!("{pipeline} {device} TTFT"), color, filled: true, points: ttft });
+        series.push(Series {
+            name: format!("{pipeline} {device} per-token (median ITL)"),
+            color,
+            filled: false,
+            points: per_token,
+        });
+    }
+    Chart::Scatter(Scatter {
+        title: format!("{}: TTFT and per-token cost against prompt length", run.scenario.name),
+        x_label: "prompt length (tokens)".into(),
+        y_label: "time (ms)".into(),
+        series,
+        note: note(run, "One point per measured sample, every completed cell; filled: TTFT, hollow: per token."),
+    })
+}
+
+/// The charts of a run folder.
+pub fn run_charts(run: &RunFolder) -> Vec<(&'static str, Chart)> {
+    vec![
+        ("chart_tokens_per_s", tokens_per_s_chart(run)),
+        ("chart_itl", itl_chart(run)),
+        ("chart_cost", cost_chart(run)),
+    ]
+}
+
+/// The metrics a comparison chart shows.
+const COMPARE_METRICS: [&str; 4] = ["decode_tokens_per_s", "ttft_p50_ms", "itl_p50_ms", "itl_p99_ms"];
+
+/// Relative change per cell and metric with its interval, colored by verdict.
+pub fn compare_chart(c: &Comparison) -> Option<Chart> {
+    let verdicts = [PerfVerdict::NoChange, PerfVerdict::Improved, PerfVerdict::Regressed];
+    let rows: Vec<BarRow> = c
+        .cells
+        .iter()
+        .flat_map(|cell| {
+            cell.metrics.iter().filter(|m| COMPARE_METRICS.contains(&m.metric)).filter_map(move |m| {
+                let change = m.change?;
+                let series = verdicts.iter().position(|v| *v == m.verdict).unwrap_or(0);
+                Some(BarRow {
+                    label: format!("{} {} {}", cell_label(&cell.cell), cell.cell.pipeline, m.metric),
+                    bars: vec![Bar {
+                        series,
+                        value: 100.0 * change.relative,
+                        interval: Some((100.0 * change.ci_low, 100.0 * change.ci_high)),
+                    }],
+                })
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return None;
+    }
+    let host = c.cells.iter().any(|x| x.cell.device.disclaimer().is_some());
+    Some(Chart::Bars(Bars {
+        title: "Relative change, candidate against baseline".into(),
+        x_label: "change (%)".into(),
+        series: verdicts.iter().map(|v| v.name().to_string()).collect(),
+        rows,
+        note: format!(
+            "Whiskers: 95% bootstrap interval. For tokens/s up is better; for latencies down is better.{}",
+            if host { format!("  {HOST_NOTE}") } else { String::new() }
+        ),
+    }))
+}

@@ -1,0 +1,160 @@
+//! Markdown for the decisions (compare, qualify, recommend): what they print and write as
+//! `compare.md`, `qualify.md` and `recommend.md`.
+
+use crate::cells::schedule::status_name;
+use crate::decide::compare::{describe, Comparison};
+use crate::decide::qualify::{Qualification, Severity};
+use crate::decide::recommend::Recommendation;
+use crate::decide::stats::PerfVerdict;
+
+fn opt(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+/// The comparison: warnings first, then every judged metric of every cell.
+pub fn compare_markdown(c: &Comparison) -> String {
+    let mut s = format!("# bakeoff compare\n\nbaseline `{}`, candidate `{}`\n\n", c.baseline, c.candidate);
+    for w in &c.warnings {
+        s += &format!("> **WARNING** {w}\n>\n");
+    }
+    let regressions = c.regressions();
+    s += &format!(
+        "\n{} cells compared, {} regression(s); a change counts when its 95% bootstrap interval excludes 0 \
+         and it is beyond the metric's noise threshold.\n\n",
+        c.cells.len(),
+        regressions.len()
+    );
+    for r in &regressions {
+        s += &format!("- **regressed** {r}\n");
+    }
+    s += "\n| cell | metric | baseline | candidate | change [95% interval] | threshold | verdict |\n";
+    s += "|---|---|---:|---:|---|---:|---|\n";
+    for cell in &c.cells {
+        if cell.baseline_status != cell.candidate_status {
+            s += &format!(
+                "| `{}` | status | {} | {} | | | {} |\n",
+                cell.cell,
+                status_name(cell.baseline_status),
+                status_name(cell.candidate_status),
+                if cell.status_regressed() { "**regressed**" } else { "changed" }
+            );
+        }
+        for m in &cell.metrics {
+            if m.baseline.is_none() && m.candidate.is_none() {
+                continue;
+            }
+            let verdict = match m.verdict {
+                PerfVerdict::Regressed => "**regressed**".to_string(),
+                v => v.name().to_string(),
+            };
+            s += &format!(
+                "| `{}` | {} ({}) | {} | {} | {} | {:.0}% | {verdict} |\n",
+                cell.cell,
+                m.metric,
+                m.unit,
+                opt(m.baseline),
+                opt(m.candidate),
+                describe(m),
+                100.0 * m.threshold
+            );
+        }
+    }
+    for (what, keys) in [("only in the baseline", &c.only_in_baseline), ("only in the candidate", &c.only_in_candidate)]
+    {
+        if !keys.is_empty() {
+            s += &format!("\nCells {what}: {}\n", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "));
+        }
+    }
+    if !c.fingerprint.is_empty() {
+        s += "\n## Fingerprint differences\n\n| field | baseline | candidate | matters |\n|---|---|---|---|\n";
+        for d in &c.fingerprint {
+            s += &format!(
+                "| {} | {} | {} | {} |\n",
+                d.field,
+                d.baseline.as_deref().unwrap_or("-"),
+                d.candidate.as_deref().unwrap_or("-"),
+                if d.matters { "yes" } else { "no" }
+            );
+        }
+    }
+    s
+}
+
+/// The qualification: the verdict and its reasons first, then cells, then fingerprints.
+pub fn qualify_markdown(q: &Qualification) -> String {
+    let mut s = format!(
+        "# bakeoff qualify: {}\n\nold stack `{}`, new stack `{}`\n\n",
+        if q.pass { "PASS" } else { "FAIL" },
+        q.comparison.baseline,
+        q.comparison.candidate
+    );
+    if q.reasons.is_empty() {
+        s += "No cell changed beyond noise.\n";
+    }
+    for r in &q.reasons {
+        let tag = match r.severity {
+            Severity::Fail => "**FAIL**",
+            Severity::Warn => "WARN",
+            Severity::Note => "note",
+        };
+        s += &format!("- {tag} `{}` {:?}: {}\n", r.cell, r.aspect, r.what);
+    }
+    for w in &q.comparison.warnings {
+        s += &format!("- WARN {w}\n");
+    }
+    s += "\n## Cells\n\n| cell | old status | new status | old outputs | new outputs | verdict |\n|---|---|---|---|---|---|\n";
+    for c in &q.cells {
+        let verdict = match c.worst {
+            Some(Severity::Fail) => "**FAIL**",
+            Some(Severity::Warn) => "WARN",
+            _ => "pass",
+        };
+        s += &format!(
+            "| `{}` | {} | {} | {} | {} | {verdict} |\n",
+            c.cell,
+            status_name(c.old_status),
+            status_name(c.new_status),
+            c.old_golden.as_deref().unwrap_or("-"),
+            c.new_golden.as_deref().unwrap_or("-")
+        );
+    }
+    s += "\n## Fingerprints\n\n| field | old stack | new stack |\n|---|---|---|\n";
+    for (field, old, new) in &q.fingerprints {
+        let mark = if old != new { " **≠**" } else { "" };
+        s += &format!("| {field}{mark} | {} | {} |\n", old.as_deref().unwrap_or("-"), new.as_deref().unwrap_or("-"));
+    }
+    s
+}
+
+/// The recommendation: the chosen profile per group, and every candidate with why it lost.
+pub fn recommend_markdown(recs: &[Recommendation]) -> String {
+    let mut s = String::from("# bakeoff recommend\n");
+    for r in recs {
+        s += &format!(
+            "\n## {} {} {} ({} cache): {}\n\n",
+            r.model,
+            r.device,
+            r.pipeline,
+            r.cache,
+            r.best.as_deref().map_or("no profile meets the constraints".to_string(), |b| format!("**{b}**"))
+        );
+        if let Some(note) = r.device.disclaimer() {
+            s += &format!("> {note}: the speeds below say nothing about an NPU.\n\n");
+        }
+        s += "| profile | decode tok/s | TTFT p50 (ms) | peak RSS (MiB) | max prompt | outputs | outcome |\n";
+        s += "|---|---:|---:|---:|---:|---|---|\n";
+        for c in &r.candidates {
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                c.profile,
+                opt(c.tokens_per_s),
+                opt(c.ttft_ms),
+                opt(c.peak_rss_mb),
+                c.max_prompt_len.map_or("no limit".into(), |v| v.to_string()),
+                c.golden.as_deref().unwrap_or("-"),
+                c.lost.as_deref().unwrap_or("**chosen**")
+            );
+        }
+    }
+    s
+}

@@ -1,0 +1,77 @@
+//! A run folder as the commands after a run see it (summaries, compare, qualify, recommend,
+//! reports): the scenario as run, the stack's fingerprint, every record, the goldens it was
+//! checked against, and what follows from them.
+
+use super::summary::{summarize_records, CellSummary};
+use super::{final_attempts, read_results, Attempt, Record};
+use crate::golden::check::{check_attempts, Correctness};
+use crate::golden::GoldenFile;
+use crate::scenario::{default_near_tie, Scenario};
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+/// The folder under a run folder holding the goldens its samples were checked against.
+pub const GOLDEN_SNAPSHOT: &str = "golden";
+
+/// A run folder, read.
+#[derive(Debug)]
+pub struct RunFolder {
+    /// The folder.
+    pub dir: PathBuf,
+    /// The scenario as run.
+    pub scenario: Scenario,
+    /// Its text.
+    pub scenario_text: String,
+    /// The stack's fingerprint.
+    pub fingerprint: serde_json::Value,
+    /// Every complete record of results.jsonl.
+    pub records: Vec<Record>,
+    /// The goldens the run was checked against, by model.
+    pub goldens: BTreeMap<String, GoldenFile>,
+}
+
+impl RunFolder {
+    /// Read a run folder; errors name the file and what is wrong.
+    pub fn open(dir: &Path) -> Result<RunFolder, String> {
+        let read = |name: &str| {
+            std::fs::read_to_string(dir.join(name))
+                .map_err(|e| format!("{}: not a run folder ({e})", dir.join(name).display()))
+        };
+        let scenario_text = read("scenario.toml")?;
+        let scenario: Scenario = toml::from_str(&scenario_text)
+            .map_err(|e| format!("{}: {}", dir.join("scenario.toml").display(), e.to_string().trim_end()))?;
+        let fingerprint = serde_json::from_str(&read("fingerprint.json")?)
+            .map_err(|e| format!("{}: {e}", dir.join("fingerprint.json").display()))?;
+        let records = read_results(&dir.join("results.jsonl"))?.records;
+        let goldens = read_golden_snapshot(dir)?;
+        Ok(RunFolder { dir: dir.to_path_buf(), scenario, scenario_text, fingerprint, records, goldens })
+    }
+
+    /// Each cell's final attempt.
+    pub fn attempts(&self) -> Vec<Attempt<'_>> {
+        final_attempts(&self.records)
+    }
+
+    /// Each cell's summary, in record order.
+    pub fn summaries(&self) -> Vec<CellSummary> {
+        summarize_records(&self.records)
+    }
+
+    /// Golden and cross-pipeline verdicts of every completed cell.
+    pub fn correctness(&self) -> Correctness {
+        let golden = self.scenario.golden.as_ref();
+        let near_tie = golden.map_or(default_near_tie(), |g| g.near_tie);
+        let enforce = golden.map(|g| g.enforce.clone()).unwrap_or_default();
+        check_attempts(&self.attempts(), &self.goldens, near_tie, self.scenario.generation.window, &enforce)
+    }
+}
+
+fn read_golden_snapshot(dir: &Path) -> Result<BTreeMap<String, GoldenFile>, String> {
+    let mut out = BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let file = GoldenFile::read(&path).map_err(|e| e.to_string())?;
+        out.insert(file.model.clone(), file);
+    }
+    Ok(out)
+}
