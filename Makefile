@@ -1,6 +1,6 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup demo test check fmt clippy clean-models speed
+.PHONY: setup demo test check fmt clippy clean-models speed bench bench-vs-genai
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -22,6 +22,14 @@ speed: setup
 	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
 	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
 	.venv/bin/python tools/genai_speed.py --model $(MODEL) --max-new-tokens 48
+
+# bakeoff's kvcache against openvino-genai (SDPA and PA backends), interleaved, with ratios.
+bench-vs-genai: setup
+	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 10
+
+# criterion benches of the harness's per-token work (argmax, window, filter, metrics).
+bench: setup
+	cargo bench --bench hot_paths
 
 check: fmt clippy
 

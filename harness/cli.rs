@@ -152,6 +152,12 @@ pub struct GenerateArgs {
     /// New tokens at most.
     #[arg(long, default_value_t = 64)]
     pub max_new_tokens: usize,
+    /// Generations run first and not reported (the first pays one-time costs).
+    #[arg(long, default_value_t = 0)]
+    pub warmup: usize,
+    /// Measured generations (the JSON lists each under `repeats`; the text is the first's).
+    #[arg(long, default_value_t = 1, value_parser = clap::value_parser!(u32).range(1..))]
+    pub repeat: u32,
     /// Keep generating past eos.
     #[arg(long)]
     pub ignore_eos: bool,

@@ -142,7 +142,12 @@ fn recording_never_replaces_a_golden_silently() {
     assert!(stderr(&o).contains("`code` replaced (hard mismatch at step 3"), "{}", stderr(&o));
     assert!(stderr(&o).contains("qwen3-tiny.json: `code` unchanged"), "{}", stderr(&o));
     let rerecorded = GoldenFile::read(&path).unwrap();
-    assert_eq!(rerecorded.transcripts, shipped().1.transcripts, "re-recording gives the shipped transcripts back");
+    for (new, old) in rerecorded.transcripts.iter().zip(&shipped().1.transcripts) {
+        // The ids come back exactly; margins to float noise (the lm_head may run as one row
+        // or as all of them, which rounds differently).
+        assert_eq!((&new.prompt_id, &new.output_ids), (&old.prompt_id, &old.output_ids));
+        assert!(new.margins.iter().zip(&old.margins).all(|(a, b)| (a - b).abs() < 1e-3), "{}", new.prompt_id);
+    }
 }
 
 #[test]

@@ -105,3 +105,31 @@ fn pipelines_agree_inside_the_window_and_static128_stops_when_it_is_full() {
     assert_eq!(kv.output_ids.len(), 120);
     assert_eq!(st.output_ids[..], kv.output_ids[..fits], "static128 and kvcache agree while the context fits");
 }
+
+#[test]
+fn sliced_and_full_lm_head_give_the_same_ids() {
+    // The bake slices the lm_head to the last position (as openvino-genai does at load
+    // time) and keeps the seeds' unsliced static IR beside it; right padding runs that one.
+    let model = common::smollm2();
+    assert!(model.static_full_xml(128).exists(), "the bake keeps the unsliced static IR");
+    let reference = common::reference(&model, "genai-cpu.json");
+    let rt = common::runtime();
+    let kv =
+        bakeoff::profiles::ProfileSet::builtin().resolve_for("reference", Device::Cpu, PipelineKind::Static128, None);
+    let props = kv.unwrap().pairs();
+    for padding in [bakeoff::pipelines::window::Padding::Left, bakeoff::pipelines::window::Padding::Right] {
+        let window = bakeoff::pipelines::static128::WindowOptions {
+            window: 128,
+            pad_id: model.pad_id(),
+            padding,
+            overflow: Default::default(),
+        };
+        let mut loaded = bakeoff::pipelines::load::load(&rt, &model, PipelineKind::Static128, "CPU", &props, window)
+            .unwrap_or_else(|e| panic!("{padding:?}: {e}"));
+        for p in reference.prompts.iter().take(3) {
+            let config = GenerationConfig { max_new_tokens: 24, eos_ids: model.eos_ids(), ignore_eos: true };
+            let t = loaded.pipeline.generate(&p.prompt_ids, &config, &mut NoObserver).unwrap();
+            assert_eq!(t.output_ids, p.ignore_eos_ids[..24], "{padding:?} {}", p.id);
+        }
+    }
+}

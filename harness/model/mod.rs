@@ -145,6 +145,23 @@ impl ModelDir {
         self.root.join(format!("openvino_model_static{window}.xml"))
     }
 
+    /// The static IR whose lm_head computes every window row (the seeds' variant), which
+    /// the bake writes beside a sliced one.
+    pub fn static_full_xml(&self, window: usize) -> PathBuf {
+        self.root.join(format!("openvino_model_static{window}_full.xml"))
+    }
+
+    /// The static IR static128 runs with this padding: right padding needs every row's
+    /// logits, so it takes the unsliced variant when the folder has one.
+    pub fn static_xml_for(&self, window: usize, padding: crate::pipelines::window::Padding) -> PathBuf {
+        let full = self.static_full_xml(window);
+        if padding == crate::pipelines::window::Padding::Right && full.exists() {
+            full
+        } else {
+            self.static_xml(window)
+        }
+    }
+
     /// `tokenizer.json`.
     pub fn tokenizer_json(&self) -> PathBuf {
         self.root.join("tokenizer.json")

@@ -2,7 +2,9 @@
 //! prompt once, then feed one token per step. On CPU the shapes are dynamic; on NPU the
 //! same IR is compiled with a profile's NPUW_LLM properties and the plugin splits it into
 //! prefill and generate models itself. The C API has no reset_state, so every generation
-//! gets a fresh infer request (reusing one gives wrong tokens; DESIGN.md section 10).
+//! gets a fresh infer request (reusing one gives wrong tokens; DESIGN.md section 10). The
+//! request is made ahead, between generations, as a serving loop keeps one ready:
+//! openvino-genai resets and reuses its request, so neither TTFT pays for an allocation.
 
 use super::names::{ATTENTION_MASK, BEAM_IDX, INPUT_IDS, POSITION_IDS};
 use super::{
@@ -14,6 +16,8 @@ use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 /// The kvcache pipeline over a compiled stateful IR.
 pub struct KvCache {
     compiled: CompiledModel,
+    /// The next generation's request, made after the previous generation ended.
+    spare: Option<InferRequest>,
 }
 
 /// One generation's request and the decode-step tensors it reuses every token.
@@ -28,12 +32,11 @@ impl Decoder {
     /// Prefill `prompt` on a fresh request (fresh KV state); returns the decoder, ready
     /// for one token per step, and the first token.
     fn prefill(
-        compiled: &CompiledModel,
+        mut request: InferRequest,
         prompt: &[i64],
         max_new: usize,
         clock: &mut StepClock,
     ) -> Result<(Decoder, i64, f32), GenerateError> {
-        let mut request = compiled.create_infer_request()?;
         let n = prompt.len() as i64;
         let mut ids = Tensor::new(ElementType::I64, &[1, n])?;
         ids.data_mut::<i64>()?.copy_from_slice(prompt);
@@ -78,7 +81,15 @@ impl Decoder {
 impl KvCache {
     /// Wrap a compiled stateful IR.
     pub fn new(compiled: CompiledModel) -> KvCache {
-        KvCache { compiled }
+        KvCache { compiled, spare: None }
+    }
+
+    /// The request for the next generation: the spare, or a new one.
+    fn take_request(&mut self) -> Result<InferRequest, GenerateError> {
+        match self.spare.take() {
+            Some(r) => Ok(r),
+            None => Ok(self.compiled.create_infer_request()?),
+        }
     }
 }
 
@@ -100,9 +111,9 @@ impl Pipeline for KvCache {
         if config.max_new_tokens == 0 {
             return Ok(greedy.into_transcript(prompt_ids, StopReason::MaxNewTokens, false));
         }
+        let request = self.take_request()?;
         let mut clock = StepClock::start();
-        let (mut decoder, mut id, margin) =
-            Decoder::prefill(&self.compiled, prompt_ids, config.max_new_tokens, &mut clock)?;
+        let (mut decoder, mut id, margin) = Decoder::prefill(request, prompt_ids, config.max_new_tokens, &mut clock)?;
         let mut stop = greedy.push(clock.finish(id, margin));
         let mut past = prompt_ids.len();
         while stop.is_none() {
@@ -111,6 +122,8 @@ impl Pipeline for KvCache {
             id = next;
             stop = greedy.push(clock.finish(id, margin));
         }
+        drop(decoder);
+        self.spare = Some(self.compiled.create_infer_request()?);
         Ok(greedy.into_transcript(prompt_ids, stop.expect("loop ends with a stop reason"), false))
     }
 }

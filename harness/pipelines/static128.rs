@@ -2,7 +2,7 @@
 //! into the `[1, W]` window, runs it, and takes the argmax at the last real position.
 //! Cost per step is constant (the full window), total O(N x W).
 
-use super::names::{ATTENTION_MASK, INPUT_IDS, POSITION_IDS};
+use super::names::{ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS};
 use super::window::{fill_window, Overflow, Padding};
 use super::{
     logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason,
@@ -34,6 +34,26 @@ pub struct Static128 {
     _compiled: CompiledModel,
 }
 
+/// The static IR's logits have W rows, or one row when the bake sliced the lm_head to the
+/// last window position (what openvino-genai does at load time). One row is only right
+/// with left padding, where the last real token always sits at W-1.
+fn check_logits_rows(request: &InferRequest, options: &WindowOptions) -> Result<(), GenerateError> {
+    let shape = request.tensor(LOGITS)?.shape()?;
+    match (shape.as_slice(), options.padding) {
+        ([1, 1, _], Padding::Left) => Ok(()),
+        ([1, 1, _], Padding::Right) => Err(GenerateError::Model(
+            "this static IR's lm_head is sliced to the last window position, which right padding does not \
+             hold; bake the unsliced variant (openvino_model_static{W}_full.xml, `tools/bake.py` writes it)"
+                .into(),
+        )),
+        ([1, rows, _], _) if *rows as usize == options.window => Ok(()),
+        (other, _) => Err(GenerateError::Model(format!(
+            "static IR logits have shape {other:?}, expected [1, {}, vocab] or [1, 1, vocab]",
+            options.window
+        ))),
+    }
+}
+
 impl Static128 {
     /// Bind the window's input tensors to a request of `compiled` (a static `[1, W]` IR).
     pub fn new(compiled: CompiledModel, options: WindowOptions) -> Result<Static128, GenerateError> {
@@ -45,6 +65,7 @@ impl Static128 {
         request.set_tensor(INPUT_IDS, &ids)?;
         request.set_tensor(ATTENTION_MASK, &mask)?;
         request.set_tensor(POSITION_IDS, &pos)?;
+        check_logits_rows(&request, &options)?;
         Ok(Static128 { request, ids, mask, pos, options, _compiled: compiled })
     }
 

@@ -1,0 +1,136 @@
+#!/usr/bin/env python3
+"""bakeoff's kvcache pipeline against openvino-genai's LLMPipeline, side by side.
+
+Same baked IR, same prompt ids (the chat prompt rendered and tokenized by GenAI), greedy,
+f32 (`reference` profile / the same CPU properties), the same number of new tokens with
+ignore_eos. Runs are interleaved A B C A B C ...: each A is one measured bakeoff generation
+(`bakeoff generate --warmup W`, a process of its own with a warm compile cache); B and C one
+measured generation of a GenAI pipeline loaded once and warmed up, with each of its two CPU
+attention backends: SDPA (the stateful IR as it is, what bakeoff runs) and PA (GenAI's
+default: the IR transformed to paged attention, faster prefill, slower decode here).
+Prints medians with 95% bootstrap intervals of decode tokens/s and TTFT, the ratios
+bakeoff/GenAI for each backend with their intervals, and whether the ids were identical.
+
+Goal (issue 5): decode tokens/s ratio >= 1.00 and TTFT ratio <= 1.00.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import random
+import statistics
+import subprocess
+import sys
+import tempfile
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+sys.path.insert(0, str(HERE))
+
+from reference import CPU_REFERENCE  # noqa: E402
+
+
+def bootstrap_median(values: list[float], resamples: int = 4000, seed: int = 7) -> tuple[float, float, float]:
+    rng = random.Random(seed)
+    meds = sorted(statistics.median(rng.choices(values, k=len(values))) for _ in range(resamples))
+    return statistics.median(values), meds[int(0.025 * resamples)], meds[int(0.975 * resamples)]
+
+
+def bootstrap_ratio(a: list[float], b: list[float], resamples: int = 4000, seed: int = 11) -> tuple[float, float, float]:
+    rng = random.Random(seed)
+    ratios = sorted(
+        statistics.median(rng.choices(a, k=len(a))) / statistics.median(rng.choices(b, k=len(b)))
+        for _ in range(resamples)
+    )
+    return statistics.median(a) / statistics.median(b), ratios[int(0.025 * resamples)], ratios[int(0.975 * resamples)]
+
+
+def genai_run(pipe, ids: list[int], max_new_tokens: int) -> tuple[float, float, list[int]]:
+    import numpy as np
+    import openvino as ov
+    import openvino_genai
+
+    config = openvino_genai.GenerationConfig()
+    config.max_new_tokens = max_new_tokens
+    config.ignore_eos = True
+    config.do_sample = False
+    inputs = openvino_genai.TokenizedInputs(
+        ov.Tensor(np.array([ids], dtype=np.int64)), ov.Tensor(np.ones((1, len(ids)), dtype=np.int64))
+    )
+    result = pipe.generate(inputs, config)
+    m = result.perf_metrics
+    return m.get_ttft().mean, 1000.0 / m.get_tpot().mean, [int(t) for t in result.tokens[0]]
+
+
+def bakeoff_run(exe: str, model: str, ids: list[int], max_new_tokens: int, warmup: int, cache: str):
+    cmd = [
+        exe, "generate", "--model", model, "--pipeline", "kvcache", "--profile", "reference",
+        "--prompt-ids", ",".join(map(str, ids)), "--max-new-tokens", str(max_new_tokens),
+        "--ignore-eos", "--warmup", str(warmup), "--cache-dir", cache, "--format", "json",
+    ]
+    out = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    return out["ttft_ms"], out["decode_tokens_per_s"], out["output_ids"], out["overhead_ms_per_token"], out["infer_ms_per_token"]
+
+
+def main() -> int:
+    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser.add_argument("--model", default="models/smollm2-135m")
+    parser.add_argument("--bakeoff", default="target/release/bakeoff")
+    parser.add_argument("--prompt", default="What is the capital of France?")
+    parser.add_argument("--max-new-tokens", type=int, default=48)
+    parser.add_argument("--pairs", type=int, default=10, help="interleaved rounds")
+    parser.add_argument("--warmup", type=int, default=2)
+    args = parser.parse_args()
+
+    import openvino_genai
+
+    backends = ["SDPA", "PA"]
+    pipes = {b: openvino_genai.LLMPipeline(args.model, "CPU", ATTENTION_BACKEND=b, **CPU_REFERENCE) for b in backends}
+    tok = pipes["SDPA"].get_tokenizer()
+    rendered = tok.apply_chat_template([{"role": "user", "content": args.prompt}], add_generation_prompt=True)
+    ids = tok.encode(rendered, add_special_tokens=False).input_ids.data[0].tolist()
+    for pipe in pipes.values():
+        for _ in range(args.warmup):
+            genai_run(pipe, ids, args.max_new_tokens)
+
+    ttft = {"bakeoff": [], **{b: [] for b in backends}}
+    tps = {"bakeoff": [], **{b: [] for b in backends}}
+    overhead = []
+    identical = True
+    with tempfile.TemporaryDirectory(prefix="bakeoff-vs-genai-") as cache:
+        for i in range(args.pairs):
+            t, r, a_ids, over, infer = bakeoff_run(args.bakeoff, args.model, ids, args.max_new_tokens, args.warmup, cache)
+            ttft["bakeoff"].append(t)
+            tps["bakeoff"].append(r)
+            overhead.append(100.0 * over / (over + infer))
+            for b in backends:
+                t, r, b_ids = genai_run(pipes[b], ids, args.max_new_tokens)
+                ttft[b].append(t)
+                tps[b].append(r)
+                identical &= a_ids == b_ids
+            print(f"round {i + 1}/{args.pairs}: " + " | ".join(
+                f"{k} {tps[k][-1]:.1f} tok/s TTFT {ttft[k][-1]:.1f} ms" for k in tps), flush=True)
+
+    def show(name: str, values: list[float], unit: str) -> None:
+        med, lo, hi = bootstrap_median(values)
+        print(f"  {name:<34} median {med:8.2f} {unit}  95% [{lo:.2f}, {hi:.2f}]")
+
+    print(f"\n{args.model}: {len(ids)} prompt tokens, {args.max_new_tokens} new tokens, {args.pairs} interleaved rounds,"
+          f" {args.warmup} warm-up each, reference CPU settings (f32)")
+    for k in tps:
+        label = "bakeoff kvcache" if k == "bakeoff" else f"openvino-genai {k}"
+        show(f"{label} decode", tps[k], "tok/s")
+        show(f"{label} TTFT", ttft[k], "ms")
+    show("bakeoff overhead share", overhead, "%")
+    for b in backends:
+        r, lo, hi = bootstrap_ratio(tps["bakeoff"], tps[b])
+        print(f"  decode tokens/s ratio bakeoff/genai-{b}: {r:.3f}  95% [{lo:.3f}, {hi:.3f}]  (goal >= 1.00)")
+        r, lo, hi = bootstrap_ratio(ttft["bakeoff"], ttft[b])
+        print(f"  TTFT ratio bakeoff/genai-{b}:            {r:.3f}  95% [{lo:.3f}, {hi:.3f}]  (goal <= 1.00)")
+    print(f"  identical ids in every round: {'yes' if identical else 'NO'}")
+    return 0 if identical else 1
+
+
+if __name__ == "__main__":
+    sys.exit(main())
