@@ -69,7 +69,21 @@ pub struct Bars {
     pub rows: Vec<BarRow>,
     /// A line under the chart (whisker meaning, NPU:host note).
     pub note: String,
+    /// Colors by series index (None: the default palette).
+    pub colors: Option<Vec<RGBColor>>,
 }
+
+impl Bars {
+    fn color(&self, series: usize) -> RGBColor {
+        match &self.colors {
+            Some(c) => c[series % c.len()],
+            None => PALETTE[series % PALETTE.len()],
+        }
+    }
+}
+
+/// Verdict colors: no change grey, improved green, regressed red.
+const VERDICT_COLORS: [RGBColor; 3] = [RGBColor(150, 150, 150), RGBColor(44, 160, 44), RGBColor(214, 39, 40)];
 
 /// One scatter series: its legend name, color index, filled markers (else hollow), points.
 #[derive(Debug, Clone)]
@@ -200,7 +214,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Dra
         for (j, bar) in row.bars.iter().enumerate() {
             let top = center + 0.4 - slot * j as f64;
             let (lo_y, hi_y) = (top - slot * 0.9, top);
-            let color = PALETTE[bar.series % PALETTE.len()];
+            let color = b.color(bar.series);
             chart
                 .draw_series(std::iter::once(Rectangle::new([(0.0, lo_y), (bar.value, hi_y)], color.filled())))
                 .map_err(err)?;
@@ -219,7 +233,7 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Dra
         }
     }
     for (s, name) in b.series.iter().enumerate() {
-        let color = PALETTE[s % PALETTE.len()];
+        let color = b.color(s);
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())
             .map_err(err)?
@@ -375,6 +389,7 @@ pub fn tokens_per_s_chart(run: &RunFolder) -> Chart {
         series: pipeline_series(),
         rows: rows_by_label(bars),
         note: note(run, "Whiskers: 10th to 90th percentile of the samples."),
+        colors: None,
     })
 }
 
@@ -398,6 +413,7 @@ pub fn itl_chart(run: &RunFolder) -> Chart {
         series: vec!["p50".into(), "p90".into(), "p99".into()],
         rows,
         note: note(run, "Over every decode step of the measured samples."),
+        colors: None,
     })
 }
 
@@ -485,5 +501,6 @@ pub fn compare_chart(c: &Comparison) -> Option<Chart> {
             "Whiskers: 95% bootstrap interval. For tokens/s up is better; for latencies down is better.{}",
             if host { format!("  {HOST_NOTE}") } else { String::new() }
         ),
+        colors: Some(VERDICT_COLORS.to_vec()),
     }))
 }
