@@ -30,17 +30,17 @@ ignore_eos = true
 warmup = 1
 repetitions = 4
 # Calibrated from A/A runs on the 2-vCPU CI VM, whose noisy neighbours move a run's
-# speed by up to 25% (README "Trust in the verdicts").
+# speed by up to 25%, and one hiccup moved ITL p99 by 58% (README "Trust in the verdicts").
 [compare.noise]
 decode_tokens_per_s = 0.25
 itl_p50_ms = 0.25
 itl_p90_ms = 0.30
-itl_p99_ms = 0.30
-itl_max_ms = 0.50
+itl_p99_ms = 1.00
+itl_max_ms = 2.00
 ttft_p50_ms = 0.30
 ttft_p90_ms = 0.30
-ttft_p99_ms = 0.30
-ttft_max_ms = 0.50
+ttft_p99_ms = 0.50
+ttft_max_ms = 1.00
 e2e_p50_ms = 0.25
 "#;
 

@@ -1,10 +1,13 @@
-//! The NPU plugin's NPUW LLM pipeline executed by the host CPU (DESIGN.md section 11):
-//! the baked stateful IR compiles on "NPU" with NPUW_DEVICES=CPU and generates.
+//! The NPU plugin's NPUW LLM pipeline executed by the host CPU (DESIGN.md section 11): the
+//! baked stateful IR compiles on "NPU" with NPUW_DEVICES=CPU and generates; its ids equal
+//! openvino-genai's own NPU path; its limits (MAX_PROMPT_LEN, the KV capacity) are handled
+//! as on silicon.
 
 mod common;
 
-use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind};
+use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind, StopReason};
 use bakeoff::runtime::Device;
+use serde_json::Value;
 
 #[test]
 fn stateful_ir_compiles_on_npu_with_npuw_on_the_host_and_generates() {
@@ -17,6 +20,82 @@ fn stateful_ir_compiles_on_npu_with_npuw_on_the_host_and_generates() {
     let config = GenerationConfig { max_new_tokens: 8, eos_ids: model.eos_ids(), ignore_eos: true };
     let t = loaded.pipeline.generate(prompt, &config, &mut NoObserver).unwrap();
     assert_eq!(t.output_ids.len(), 8);
-    // "The capital of France is" on every path seen so far: the NPUW path really ran the model.
-    assert_eq!(t.output_ids[..5], common::reference(&model, "genai-cpu.json").prompts[0].natural_ids[..5]);
+}
+
+#[test]
+fn kvcache_on_npu_host_equals_openvino_genai_npu_path() {
+    // GenAI: LLMPipeline(dir, "NPU", NPUW_DEVICES="CPU", MAX_PROMPT_LEN=1024,
+    // MIN_RESPONSE_LEN=128) (tools/reference.py --device NPU:host, written at setup);
+    // bakeoff: the conservative profile, whose NPUW_LLM lengths are the same.
+    let model = common::smollm2();
+    let reference = common::reference(&model, "genai-npu-host.json");
+    assert_eq!(reference.device, "NPU:host");
+    assert!(reference.prompts.len() >= 6 && reference.max_new_tokens >= 48);
+    let rt = common::runtime();
+    let mut loaded = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "conservative");
+    for p in &reference.prompts {
+        let config =
+            GenerationConfig { max_new_tokens: reference.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: true };
+        let t = loaded.pipeline.generate(&p.prompt_ids, &config, &mut NoObserver).unwrap();
+        assert_eq!(t.output_ids, p.ignore_eos_ids, "NPU:host ids of `{}` equal GenAI's NPU path", p.id);
+    }
+}
+
+#[test]
+fn generating_past_the_kv_capacity_stops_with_kv_full() {
+    // MAX_PROMPT_LEN 64 + MIN_RESPONSE_LEN 64: NPUW holds 127 tokens; a 40-token prompt gets
+    // 88 new tokens (the last one is produced, not stored) and the stop reason says why.
+    let model = common::smollm2();
+    let rt = common::runtime();
+    let limits = [("NPUW_LLM_MAX_PROMPT_LEN", "64"), ("NPUW_LLM_MIN_RESPONSE_LEN", "64")];
+    let mut loaded =
+        common::pipeline_with(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "conservative", &limits);
+    let prompt: Vec<i64> = (100..140).collect();
+    let config = GenerationConfig { max_new_tokens: 120, eos_ids: model.eos_ids(), ignore_eos: true };
+    let t = loaded.pipeline.generate(&prompt, &config, &mut NoObserver).unwrap();
+    assert_eq!(t.stop_reason, StopReason::KvFull);
+    assert_eq!(t.output_ids.len(), 127 - 40 + 1);
+    // The same pipeline runs the next generation normally.
+    let short = GenerationConfig { max_new_tokens: 4, ..config };
+    assert_eq!(loaded.pipeline.generate(&prompt, &short, &mut NoObserver).unwrap().output_ids.len(), 4);
+}
+
+#[test]
+fn a_prompt_over_max_prompt_len_makes_the_cell_unsupported_with_the_plugins_message() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "Repeat after me: ".to_string() + &"the quick brown fox jumps over the lazy dog ".repeat(8);
+    let scenario = tmp.path().join("limits.toml");
+    let text = format!(
+        r#"
+name = "limits"
+[[models]]
+path = "{model}"
+[prompts]
+inline = [{{ id = "short", prompt = "Hi" }}, {{ id = "long", prompt = "{long}" }}]
+[matrix]
+pipelines = ["kvcache"]
+devices = ["NPU:host"]
+profiles = ["conservative"]
+[generation]
+max_new_tokens = 4
+[measure]
+warmup = 0
+repetitions = 1
+[profiles.conservative.NPU.kvcache]
+NPUW_LLM_MAX_PROMPT_LEN = 64
+"#,
+        model = common::repo().join("models/smollm2-135m").display()
+    );
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let o = common::bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "unsupported is not a failure: {}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cell = &summary["cells"][0];
+    assert_eq!(cell["status"], "unsupported", "{cell}");
+    let reason = cell["reason"].as_str().unwrap();
+    assert!(reason.contains("prompt `long`"), "{reason}");
+    assert!(reason.contains("Input prompt is longer than configured \"NPUW_LLM_MAX_PROMPT_LEN\": 64"), "{reason}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("NPUW host execution: not NPU silicon"));
 }

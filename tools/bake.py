@@ -47,6 +47,7 @@ import fixtures  # noqa: E402  (the fixture sources: where each GGUF comes from)
 STATEFUL_XML = "openvino_model.xml"
 STATIC_XML_TEMPLATE = "openvino_model_static{window}.xml"
 STATIC_FULL_XML_TEMPLATE = "openvino_model_static{window}_full.xml"
+BAKE_SCRIPTS = ["bake.py", "fixtures.py", "qwen3_tiny.py"]
 TOOL_PACKAGES = [
     "openvino",
     "openvino-genai",
@@ -374,7 +375,8 @@ def recipe(spec, gguf_sha: str, args) -> dict:
         "weights": args.weights,
         "lm_head": args.lm_head,
         "window": args.window,
-        "scripts_sha256": {p.name: sha256_file(p) for p in sorted(HERE.glob("*.py"))},
+        # The scripts that decide what a bake writes (not the references' or benches').
+        "scripts_sha256": {name: sha256_file(HERE / name) for name in BAKE_SCRIPTS},
         "tools": tool_versions(),
     }
 

@@ -48,6 +48,16 @@ for m in $FIXTURES; do
     "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" \
       --prompts scenarios/prompts/parity.jsonl --out "$ref" --max-new-tokens 48
   fi
+  if [ "$m" = smollm2-135m ]; then
+    # GenAI's own NPU path executed by the host (NPUW_DEVICES=CPU): the NPU:host parity test.
+    npu="$MODELS/$m/reference/genai-npu-host.json"
+    if fresh "$npu" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/reference.py; then
+      say "reference transcripts $npu: up to date"
+    else
+      "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" --device NPU:host \
+        --prompts scenarios/prompts/parity.jsonl --out "$npu" --max-new-tokens 48
+    fi
+  fi
   chat="$MODELS/$m/reference/chat-templates.json"
   if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/reference.py; then
     say "reference chat renderings $chat: up to date"

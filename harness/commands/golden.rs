@@ -291,6 +291,6 @@ fn print_checks(c: &Correctness) {
     for p in &c.pipelines {
         println!("static128 vs kvcache  {} {:<12} {}", p.cell.model, p.prompt_id, p.verdict);
     }
-    let counts: Vec<String> = c.counts().iter().map(|(n, g, p)| format!("{n} {}", g + p)).collect();
+    let counts: Vec<String> = c.counts().iter().map(|(n, g, p, _)| format!("{n} {}", g + p)).collect();
     eprintln!("{} (near tie below {} logits)", counts.join(", "), c.near_tie);
 }

@@ -42,6 +42,19 @@ pub struct PipelineCheck {
     pub enforced: bool,
 }
 
+/// An NPU or NPU:host cell against the CPU cell of the same model, pipeline, profile and
+/// cache, for one prompt: where the devices part, and whether it was a near tie. Reported,
+/// never enforced: the devices compute at different precisions.
+#[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+pub struct DeviceCheck {
+    /// The NPU / NPU:host cell (its CPU twin differs only in the device).
+    pub cell: CellKey,
+    /// The prompt.
+    pub prompt_id: String,
+    /// The cell's transcript judged against the CPU cell's.
+    pub verdict: Verdict,
+}
+
 /// Every correctness check of a run.
 #[derive(Debug, Clone, Default, Serialize, Deserialize)]
 pub struct Correctness {
@@ -51,6 +64,9 @@ pub struct Correctness {
     pub golden: Vec<GoldenCheck>,
     /// Cross-pipeline checks.
     pub pipelines: Vec<PipelineCheck>,
+    /// Cross-device checks (NPU / NPU:host against CPU).
+    #[serde(default)]
+    pub devices: Vec<DeviceCheck>,
 }
 
 impl Correctness {
@@ -69,14 +85,16 @@ impl Correctness {
         golden.chain(pipelines).collect()
     }
 
-    /// How many checks got each verdict, in severity order: (name, golden, pipelines).
-    pub fn counts(&self) -> Vec<(&'static str, usize, usize)> {
+    /// How many checks got each verdict, in severity order: (name, golden, pipelines,
+    /// devices).
+    pub fn counts(&self) -> Vec<(&'static str, usize, usize, usize)> {
         ["identical", "near_tie", "hard_mismatch", "prompt_mismatch"]
             .into_iter()
             .map(|name| {
                 let g = self.golden.iter().filter(|c| c.verdict.name() == name).count();
                 let p = self.pipelines.iter().filter(|c| c.verdict.name() == name).count();
-                (name, g, p)
+                let d = self.devices.iter().filter(|c| c.verdict.name() == name).count();
+                (name, g, p, d)
             })
             .collect()
     }
@@ -138,6 +156,7 @@ pub fn check_attempts(
             });
         }
     }
+    out.devices = check_devices(&done, near_tie, window);
     for kv in done.iter().filter(|a| a.cell.cell.pipeline == PipelineKind::Kvcache) {
         let twin = CellKey { pipeline: PipelineKind::Static128, ..kv.cell.cell.clone() };
         let Some(st) = done.iter().find(|a| a.cell.cell == twin) else { continue };
@@ -154,6 +173,32 @@ pub fn check_attempts(
                 verdict: compare_pipelines(sample_side(s), sample_side(other), prompt_tokens, window, near_tie),
                 enforced: enforce.matches(&kv.cell.cell) && enforce.matches(&st.cell.cell),
             });
+        }
+    }
+    out
+}
+
+/// Each non-CPU cell's first measured sample per prompt against its CPU twin's (static128
+/// only inside the window, like the pipeline check).
+fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceCheck> {
+    let mut out = Vec::new();
+    for a in done.iter().filter(|a| a.cell.cell.device != crate::runtime::Device::Cpu) {
+        let twin = CellKey { device: crate::runtime::Device::Cpu, ..a.cell.cell.clone() };
+        let Some(cpu) = done.iter().find(|c| c.cell.cell == twin) else { continue };
+        let mut seen: Vec<&str> = Vec::new();
+        for s in a.samples.iter().filter(|s| !s.warmup) {
+            if seen.contains(&s.prompt_id.as_str()) {
+                continue;
+            }
+            seen.push(&s.prompt_id);
+            let Some(c) = cpu.samples.iter().find(|c| !c.warmup && c.prompt_id == s.prompt_id) else { continue };
+            let verdict = match a.cell.cell.pipeline {
+                PipelineKind::Static128 => {
+                    compare_pipelines(sample_side(c), sample_side(s), s.metrics.prompt_tokens, window, near_tie)
+                }
+                PipelineKind::Kvcache => compare(sample_side(c), sample_side(s), near_tie),
+            };
+            out.push(DeviceCheck { cell: a.cell.cell.clone(), prompt_id: s.prompt_id.clone(), verdict });
         }
     }
     out

@@ -18,6 +18,23 @@ pub struct KvCache {
     compiled: CompiledModel,
     /// The next generation's request, made after the previous generation ended.
     spare: Option<InferRequest>,
+    /// Tokens the KV cache holds at most (NPUW's static cache); None: dynamic (CPU).
+    capacity: Option<usize>,
+}
+
+/// The tokens NPUW's LLM pipeline can hold for these compile properties: its prompt window
+/// plus its response room, each rounded up to a multiple of 64 (the plugin's
+/// `align_to(..., 64)`, defaults 1024 and 128), less the one slot the plugin keeps (checked:
+/// 64 + 64 fails with "KV-Cache is full: num_stored_tokens=127 capacity=127"). None when
+/// NPUW_LLM is off.
+pub fn npuw_kv_capacity(properties: &[(String, String)]) -> Option<usize> {
+    let get = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+    if get("NPUW_LLM") != Some("YES") {
+        return None;
+    }
+    let align = |v: usize| v.div_ceil(64) * 64;
+    let num = |k: &str, default: usize| get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+    Some(align(num("NPUW_LLM_MAX_PROMPT_LEN", 1024)) + align(num("NPUW_LLM_MIN_RESPONSE_LEN", 128)) - 1)
 }
 
 /// One generation's request and the decode-step tensors it reuses every token.
@@ -80,8 +97,8 @@ impl Decoder {
 
 impl KvCache {
     /// Wrap a compiled stateful IR.
-    pub fn new(compiled: CompiledModel) -> KvCache {
-        KvCache { compiled, spare: None }
+    pub fn new(compiled: CompiledModel, capacity: Option<usize>) -> KvCache {
+        KvCache { compiled, spare: None, capacity }
     }
 
     /// The request for the next generation: the spare, or a new one.
@@ -117,6 +134,12 @@ impl Pipeline for KvCache {
         let mut stop = greedy.push(clock.finish(id, margin));
         let mut past = prompt_ids.len();
         while stop.is_none() {
+            // The next step stores one more token; a full static cache ends generation here
+            // (the plugin would fail or overwrite).
+            if self.capacity.is_some_and(|c| past >= c) {
+                stop = Some(StopReason::KvFull);
+                break;
+            }
             let (next, margin) = decoder.step(id, past, &mut clock)?;
             past += 1;
             id = next;
@@ -125,5 +148,22 @@ impl Pipeline for KvCache {
         drop(decoder);
         self.spare = Some(self.compiled.create_infer_request()?);
         Ok(greedy.into_transcript(prompt_ids, stop.expect("loop ends with a stop reason"), false))
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::npuw_kv_capacity;
+
+    fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
+        pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
+    }
+
+    #[test]
+    fn capacity_follows_the_plugin_rounding_and_defaults() {
+        assert_eq!(npuw_kv_capacity(&props(&[])), None);
+        assert_eq!(npuw_kv_capacity(&props(&[("NPUW_LLM", "YES")])), Some(1024 + 128 - 1));
+        let p = props(&[("NPUW_LLM", "YES"), ("NPUW_LLM_MAX_PROMPT_LEN", "100"), ("NPUW_LLM_MIN_RESPONSE_LEN", "16")]);
+        assert_eq!(npuw_kv_capacity(&p), Some(128 + 64 - 1));
     }
 }

@@ -88,7 +88,7 @@ pub fn load(
         compiled.property("LOADED_FROM_CACHE").ok().map(|v| v.eq_ignore_ascii_case("YES") || v == "true" || v == "1");
     let execution_devices = compiled.property("EXECUTION_DEVICES").ok();
     let pipeline: Box<dyn Pipeline> = match kind {
-        PipelineKind::Kvcache => Box::new(KvCache::new(compiled)),
+        PipelineKind::Kvcache => Box::new(KvCache::new(compiled, super::kvcache::npuw_kv_capacity(properties))),
         PipelineKind::Static128 => Box::new(Static128::new(compiled, window)?),
     };
     Ok(Loaded { pipeline, load_ms, compile_ms, from_cache, execution_devices })

@@ -81,6 +81,9 @@ pub enum StopReason {
     MaxNewTokens,
     /// static128: the context filled the window and truncation was not chosen.
     WindowFull,
+    /// kvcache on NPU: the KV cache NPUW allocates (MAX_PROMPT_LEN + MIN_RESPONSE_LEN, each
+    /// rounded up to 64) is full.
+    KvFull,
 }
 
 /// One generated token with its timings.

@@ -70,16 +70,20 @@ fn summary_table(run: &RunReport) -> String {
 
 fn correctness_section(run: &RunReport) -> String {
     let c = run.correctness;
-    if c.golden.is_empty() && c.pipelines.is_empty() {
+    if c.golden.is_empty() && c.pipelines.is_empty() && c.devices.is_empty() {
         return "<p>No golden set named by the scenario; kvcache against static128 had no pair to compare.</p>".into();
     }
     let mut s = format!("<p>Near tie: the expected top-2 margin below {} logits.</p>", c.near_tie);
     let counts: Vec<(String, Vec<String>)> = c
         .counts()
         .into_iter()
-        .map(|(name, g, p)| (String::new(), vec![name.to_string(), g.to_string(), p.to_string()]))
+        .map(|(name, g, p, d)| (String::new(), vec![name.to_string(), g.to_string(), p.to_string(), d.to_string()]))
         .collect();
-    s += &table(&["verdict".into(), "golden checks".into(), "kvcache vs static128".into()], &counts, 1);
+    s += &table(
+        &["verdict".into(), "golden checks".into(), "kvcache vs static128".into(), "NPU vs CPU (reported)".into()],
+        &counts,
+        1,
+    );
     let mut rows: Vec<(String, Vec<String>)> = Vec::new();
     for g in c.golden.iter().filter(|g| g.verdict.severity() > 0) {
         let class = if g.enforced && g.verdict.is_failure() { "failed" } else { "" };
@@ -100,6 +104,18 @@ fn correctness_section(run: &RunReport) -> String {
                 p.prompt_id.clone(),
                 p.verdict.to_string(),
                 enforced.into(),
+            ],
+        ));
+    }
+    for d in c.devices.iter().filter(|d| d.verdict.severity() > 0) {
+        rows.push((
+            String::new(),
+            vec![
+                "against the CPU cell".into(),
+                d.cell.to_string(),
+                d.prompt_id.clone(),
+                d.verdict.to_string(),
+                "no (reported only)".into(),
             ],
         ));
     }

@@ -173,13 +173,13 @@ impl Exporter for Markdown {
 
 /// The correctness section: verdict counts, then every check that was not identical.
 fn correctness_markdown(c: &Correctness) -> String {
-    if c.golden.is_empty() && c.pipelines.is_empty() {
+    if c.golden.is_empty() && c.pipelines.is_empty() && c.devices.is_empty() {
         return String::new();
     }
     let mut s = format!("\n## Correctness\n\nNear tie: the expected top-2 margin below {} logits.\n\n", c.near_tie);
-    s += "| verdict | golden checks | kvcache vs static128 |\n|---|---:|---:|\n";
-    for (name, golden, pipelines) in c.counts() {
-        s += &format!("| {name} | {golden} | {pipelines} |\n");
+    s += "| verdict | golden checks | kvcache vs static128 | NPU vs CPU (reported) |\n|---|---:|---:|---:|\n";
+    for (name, golden, pipelines, devices) in c.counts() {
+        s += &format!("| {name} | {golden} | {pipelines} | {devices} |\n");
     }
     let note = |enforced: bool| if enforced { "" } else { " (not enforced: reported only)" };
     let golden = c.golden.iter().filter(|g| g.verdict.severity() > 0).map(|g| {
@@ -196,7 +196,12 @@ fn correctness_markdown(c: &Correctness) -> String {
     let pipelines = c.pipelines.iter().filter(|p| p.verdict.severity() > 0).map(|p| {
         format!("- static128 against kvcache `{}` `{}`: {}{}", p.cell, p.prompt_id, p.verdict, note(p.enforced))
     });
-    let lines: Vec<String> = golden.chain(pipelines).collect();
+    let devices = c
+        .devices
+        .iter()
+        .filter(|d| d.verdict.severity() > 0)
+        .map(|d| format!("- `{}` against its CPU cell `{}`: {} (reported only)", d.cell, d.prompt_id, d.verdict));
+    let lines: Vec<String> = golden.chain(pipelines).chain(devices).collect();
     if !lines.is_empty() {
         s += "\n";
         s += &lines.join("\n");
