@@ -1,12 +1,20 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup demo test check fmt clippy clean-models speed bench bench-vs-genai
+.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
 
 setup:
 	@tools/setup.sh
+
+# The previous OpenVINO release (2026.3.1) in .venv-previous, for stack-upgrade qualification.
+setup-previous:
+	@tools/setup_previous.sh
+
+# scenarios/driver-qualification.toml on OpenVINO 2026.3.1 and 2026.4.1, then bakeoff qualify.
+qualify: setup setup-previous
+	tools/qualify.sh
 
 demo: setup
 	$(BAKEOFF) devices

@@ -44,6 +44,10 @@ pub struct Fingerprint {
     /// The models a run used, by name (weights, tokenizer and template hashes).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub models: std::collections::BTreeMap<String, crate::model::ModelFingerprint>,
+    /// Device labels a run used that are not what OpenVINO lists, with what they are
+    /// (`NPU:host`: the NPU plugin's NPUW pipeline executed by the host CPU).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub device_labels: std::collections::BTreeMap<String, String>,
 }
 
 /// NPU_COMPILER_VERSION packs major in the high 16 bits and minor in the low 16.
@@ -102,6 +106,7 @@ impl Fingerprint {
             host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             host_memory_mib: host_memory_mib(),
             models: Default::default(),
+            device_labels: Default::default(),
         })
     }
 }

@@ -35,6 +35,12 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
     }
     let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
     let plan = shard(expand(&scenario, npu_present), args.shard);
+    for cell in &plan {
+        if let Some(note) = cell.key.device.disclaimer() {
+            let what = format!("{note}: the NPU plugin's NPUW pipeline with NPUW_DEVICES=CPU");
+            fingerprint.device_labels.insert(cell.key.device.to_string(), what);
+        }
+    }
     let dir = run_dir(args, &scenario)?;
     let results_path = dir.join("results.jsonl");
     let done = prepare_results(&results_path, args.resume.is_some())?;

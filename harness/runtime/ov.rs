@@ -3,7 +3,8 @@
 //! Why not the `openvino` crate's high-level types: its `compile_model` passes no
 //! properties and its `Model` pointer is crate-private, while the NPU plugin honours the
 //! NPUW keys only when they are passed at compile time (checked: set on the core they are
-//! accepted and ignored). The C API's non-variadic `ov_core_compile_model_props` takes them.
+//! accepted and ignored). The C API's non-variadic `ov_core_compile_model_props` takes them;
+//! older releases (2026.3) have only the variadic `ov_core_compile_model`, called here too.
 
 use openvino_sys as sys;
 use std::ffi::{c_char, c_void, CStr, CString};
@@ -60,7 +61,9 @@ unsafe fn take_string(p: *mut c_char) -> String {
 
 /// Load `libopenvino_c` from a file. Must happen once, before any other call.
 pub fn load_library(path: &Path) -> Result<(), String> {
-    sys::library::load_from(path)
+    sys::library::load_from(path)?;
+    let _ = LIBRARY_PATH.set(path.to_path_buf());
+    Ok(())
 }
 
 /// The OpenVINO version the loaded library reports: (build number, description).
@@ -124,16 +127,6 @@ impl Core {
         }
     }
 
-    /// Set a property on a device for every later compile on this core.
-    pub fn set_device_property(&self, device: &str, key: &str, value: &str) -> OvResult<()> {
-        let (d, k, v) = (cstring(device), cstring(key), cstring(value));
-        let props = [sys::ov_property_t { key: k.as_ptr(), value: v.as_ptr().cast::<c_void>() }];
-        // SAFETY: the strings outlive the call.
-        check("ov_core_set_properties", unsafe {
-            sys::ov_core_set_properties(self.ptr, d.as_ptr(), props.len(), props.as_ptr())
-        })
-    }
-
     /// Read an IR (`.xml` + `.bin`).
     pub fn read_model(&self, xml: &Path, bin: &Path) -> OvResult<Model> {
         let (x, b) = (cstring(&xml.to_string_lossy()), cstring(&bin.to_string_lossy()));
@@ -157,19 +150,93 @@ impl Core {
             .map(|(k, v)| sys::ov_property_t { key: k.as_ptr(), value: v.as_ptr().cast::<c_void>() })
             .collect();
         let mut ptr = ptr::null_mut();
-        // SAFETY: the property strings live in `owned` until after the call.
-        check("ov_core_compile_model_props", unsafe {
-            sys::ov_core_compile_model_props(
-                self.ptr,
-                model.ptr,
-                d.as_ptr(),
-                props.len(),
-                if props.is_empty() { ptr::null() } else { props.as_ptr() },
-                &mut ptr,
-            )
-        })?;
+        let Some(variadic) = compile_variadic() else {
+            // SAFETY: the property strings live in `owned` until after the call.
+            check("ov_core_compile_model_props", unsafe {
+                sys::ov_core_compile_model_props(
+                    self.ptr,
+                    model.ptr,
+                    d.as_ptr(),
+                    props.len(),
+                    if props.is_empty() { ptr::null() } else { props.as_ptr() },
+                    &mut ptr,
+                )
+            })?;
+            return Ok(CompiledModel { ptr });
+        };
+        let kv: Vec<(*const c_char, *const c_char)> = owned.iter().map(|(k, v)| (k.as_ptr(), v.as_ptr())).collect();
+        // The variadic form takes its pairs as C varargs: one call shape per count.
+        macro_rules! call {
+            ($($i:tt)*) => {
+                // SAFETY: `variadic` is ov_core_compile_model of the loaded library; the
+                // strings live in `owned` until after the call; 2 x pairs args follow.
+                unsafe { variadic(self.ptr, model.ptr, d.as_ptr(), 2 * kv.len(), &mut ptr $(, kv[$i].0, kv[$i].1)*) }
+            };
+        }
+        let status = match kv.len() {
+            0 => call!(),
+            1 => call!(0),
+            2 => call!(0 1),
+            3 => call!(0 1 2),
+            4 => call!(0 1 2 3),
+            5 => call!(0 1 2 3 4),
+            6 => call!(0 1 2 3 4 5),
+            7 => call!(0 1 2 3 4 5 6),
+            8 => call!(0 1 2 3 4 5 6 7),
+            9 => call!(0 1 2 3 4 5 6 7 8),
+            10 => call!(0 1 2 3 4 5 6 7 8 9),
+            11 => call!(0 1 2 3 4 5 6 7 8 9 10),
+            12 => call!(0 1 2 3 4 5 6 7 8 9 10 11),
+            13 => call!(0 1 2 3 4 5 6 7 8 9 10 11 12),
+            14 => call!(0 1 2 3 4 5 6 7 8 9 10 11 12 13),
+            15 => call!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14),
+            16 => call!(0 1 2 3 4 5 6 7 8 9 10 11 12 13 14 15),
+            n => {
+                return Err(OvError {
+                    call: "ov_core_compile_model",
+                    status: "INVALID_C_PARAM".into(),
+                    message: format!("{n} compile properties; this OpenVINO's C API takes at most 16 in one call"),
+                })
+            }
+        };
+        check("ov_core_compile_model", status)?;
         Ok(CompiledModel { ptr })
     }
+}
+
+/// `ov_core_compile_model`: properties as C varargs (key, value, key, value, ...).
+type CompileVariadic = unsafe extern "C" fn(
+    *const sys::ov_core_t,
+    *const sys::ov_model_t,
+    *const c_char,
+    usize,
+    *mut *mut sys::ov_compiled_model_t,
+    ...
+) -> sys::ov_status_e;
+
+/// The loaded `libopenvino_c`, for symbols openvino-sys cannot call.
+static LIBRARY_PATH: std::sync::OnceLock<std::path::PathBuf> = std::sync::OnceLock::new();
+
+/// The variadic compile, when the loaded library lacks `ov_core_compile_model_props`
+/// (OpenVINO before 2026.4: checked on 2026.3.1, whose C API has only the variadic form).
+/// openvino-sys declares the variadic function without its `...`, so it is looked up here.
+fn compile_variadic() -> Option<CompileVariadic> {
+    static FOUND: std::sync::OnceLock<Option<usize>> = std::sync::OnceLock::new();
+    let addr = FOUND.get_or_init(|| {
+        let path = cstring(&LIBRARY_PATH.get()?.to_string_lossy());
+        // SAFETY: RTLD_NOLOAD returns the library openvino-sys already loaded (or null); the
+        // handle is never closed, the library stays for the process's life.
+        let handle = unsafe { libc::dlopen(path.as_ptr(), libc::RTLD_NOW | libc::RTLD_NOLOAD) };
+        if handle.is_null() {
+            return None;
+        }
+        // SAFETY: dlsym on a live handle with NUL-terminated names.
+        let has_props = !unsafe { libc::dlsym(handle, c"ov_core_compile_model_props".as_ptr()) }.is_null();
+        let variadic = unsafe { libc::dlsym(handle, c"ov_core_compile_model".as_ptr()) };
+        (!has_props && !variadic.is_null()).then_some(variadic as usize)
+    });
+    // SAFETY: the address is ov_core_compile_model, whose C signature CompileVariadic is.
+    addr.map(|a| unsafe { std::mem::transmute::<usize, CompileVariadic>(a) })
 }
 
 /// `ov_model_t`: a read, not yet compiled, model.
