@@ -109,12 +109,14 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
         .map(|(stem, chart)| charts::write_chart(dir, stem, chart))
         .collect::<Result<Vec<_>, _>>()
         .map_err(Failure::harness)?;
+    let by_length = crate::results::summary::cost_by_length(&run.attempts());
     let report = RunReport {
         scenario: &run.scenario.name,
         cells: &cells,
         fingerprint: &run.fingerprint,
         correctness: &correctness,
         figures: &figures,
+        by_length: &by_length,
     };
     write_all(dir, &report).map_err(Failure::harness)?;
     let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();

@@ -36,6 +36,8 @@ pub struct RunReport<'a> {
     pub correctness: &'a Correctness,
     /// The charts written for the run.
     pub figures: &'a [charts::Figure],
+    /// Per cell and prompt length, what a token cost.
+    pub by_length: &'a [crate::results::summary::LengthCost],
 }
 
 /// The key columns every tabular export starts with.
@@ -96,6 +98,7 @@ impl Exporter for Json {
             "fingerprint": run.fingerprint,
             "cells": run.cells,
             "correctness": run.correctness,
+            "cost_by_length": run.by_length,
         });
         serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())
     }
@@ -162,6 +165,7 @@ impl Exporter for Markdown {
             s += &notes.join("\n");
             s += "\n";
         }
+        s += &scaling_markdown(run.by_length);
         s += &correctness_markdown(run.correctness);
         if run.cells.iter().any(|c| c.cell.device.disclaimer().is_some()) {
             s += "\n> NPU:host cells: NPUW host execution: not NPU silicon. The NPU plugin's NPUW pipeline ran with the host CPU executing the parts; their speed says nothing about an NPU.\n";
@@ -169,6 +173,44 @@ impl Exporter for Markdown {
         s += "\nWarm-up samples are run and excluded from every metric.\n";
         Ok(s.into_bytes())
     }
+}
+
+/// The scaling table, when the run has prompts of at least 4 lengths: per prompt length,
+/// each cell's median TTFT and inter-token latency (ms) and the tokens it generated.
+fn scaling_markdown(rows: &[crate::results::summary::LengthCost]) -> String {
+    let mut lengths: Vec<usize> = rows.iter().map(|r| r.prompt_tokens).collect();
+    lengths.sort_unstable();
+    lengths.dedup();
+    if lengths.len() < 4 {
+        return String::new();
+    }
+    let mut cells: Vec<&crate::plan::CellKey> = Vec::new();
+    for r in rows {
+        if !cells.contains(&&r.cell) {
+            cells.push(&r.cell);
+        }
+    }
+    let mut s = String::from(
+        "\n## Cost against prompt length\n\nPer cell: median TTFT / median inter-token latency (ms), tokens generated.\n\n| prompt tokens |",
+    );
+    for c in &cells {
+        s += &format!(" {} {} {} |", c.pipeline, c.device, c.profile);
+    }
+    s += &format!("\n|---:|{}\n", "---|".repeat(cells.len()));
+    for len in lengths {
+        s += &format!("| {len} |");
+        for c in &cells {
+            match rows.iter().find(|r| r.prompt_tokens == len && &r.cell == *c) {
+                Some(r) => {
+                    let itl = r.itl_ms.map_or("-".into(), |v| format!("{v:.1}"));
+                    s += &format!(" {:.1} / {itl}, {} |", r.ttft_ms, r.output_tokens);
+                }
+                None => s += " - |",
+            }
+        }
+        s += "\n";
+    }
+    s
 }
 
 /// The correctness section: verdict counts, then every check that was not identical.

@@ -106,3 +106,90 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
 pub fn summarize_records(records: &[Record]) -> Vec<CellSummary> {
     final_attempts(records).iter().map(|a| summarize(a.cell, &a.samples)).collect()
 }
+
+/// One prompt length of one cell: what a token cost there (the scaling table).
+#[derive(Debug, Clone, Serialize)]
+pub struct LengthCost {
+    /// The cell.
+    pub cell: CellKey,
+    /// Prompt length, tokens.
+    pub prompt_tokens: usize,
+    /// Median time to first token, ms.
+    pub ttft_ms: f64,
+    /// Median inter-token latency, ms (None: one token only).
+    pub itl_ms: Option<f64>,
+    /// Tokens generated (the fewest over the samples: a full window or KV cache shows here).
+    pub output_tokens: usize,
+}
+
+/// Per cell and prompt length, the median TTFT and inter-token latency of the measured
+/// samples: how each pipeline's cost grows with the context.
+pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
+    let mut out = Vec::new();
+    for a in attempts.iter().filter(|a| a.cell.status == CellStatus::Completed) {
+        let mut by_len: BTreeMap<usize, Vec<&SampleMetrics>> = BTreeMap::new();
+        for s in a.samples.iter().filter(|s| !s.warmup) {
+            by_len.entry(s.metrics.prompt_tokens).or_default().push(&s.metrics);
+        }
+        for (prompt_tokens, samples) in by_len {
+            let itl: Vec<f64> = samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect();
+            out.push(LengthCost {
+                cell: a.cell.cell.clone(),
+                prompt_tokens,
+                ttft_ms: median(samples.iter().map(|s| s.ttft_ms).collect()).unwrap_or(0.0),
+                itl_ms: median(itl),
+                output_tokens: samples.iter().map(|s| s.output_tokens).min().unwrap_or(0),
+            });
+        }
+    }
+    out
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::pipelines::{Step, StopReason, Transcript};
+    use crate::results::{Attempt, SampleRecord};
+
+    fn sample(key: &CellKey, prompt: usize, steps: &[f64], warmup: bool) -> SampleRecord {
+        let steps: Vec<Step> = steps
+            .iter()
+            .enumerate()
+            .map(|(i, &ms)| Step { id: i as i64, margin: 1.0, step_ms: ms, infer_ms: ms })
+            .collect();
+        let t = Transcript {
+            prompt_ids: vec![0; prompt],
+            output_ids: steps.iter().map(|s| s.id).collect(),
+            steps,
+            stop_reason: StopReason::MaxNewTokens,
+            truncated: false,
+        };
+        SampleRecord::from_transcript(key, "p", 0, warmup, &t)
+    }
+
+    #[test]
+    fn cost_by_length_groups_measured_samples_by_prompt_length() {
+        let key: CellKey = serde_json::from_value(serde_json::json!({
+            "model": "m", "pipeline": "kvcache", "device": "CPU", "profile": "p", "cache": "warm"
+        }))
+        .unwrap();
+        let samples = [
+            sample(&key, 16, &[99.0, 99.0], true), // warm-up: excluded
+            sample(&key, 16, &[20.0, 8.0, 9.0], false),
+            sample(&key, 16, &[22.0, 8.0, 8.0], false),
+            sample(&key, 64, &[50.0, 8.0], false),
+        ];
+        let cell = CellRecord::new(&key, CellStatus::Completed);
+        let attempt = Attempt { cell: &cell, samples: samples.iter().collect() };
+        let rows = cost_by_length(&[attempt]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!(
+            (rows[0].prompt_tokens, rows[0].ttft_ms, rows[0].itl_ms, rows[0].output_tokens),
+            (16, 21.0, Some(8.0), 3)
+        );
+        assert_eq!(
+            (rows[1].prompt_tokens, rows[1].ttft_ms, rows[1].itl_ms, rows[1].output_tokens),
+            (64, 50.0, Some(8.0), 2)
+        );
+    }
+}
