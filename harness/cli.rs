@@ -170,6 +170,9 @@ pub struct GenerateArgs {
     /// static128: window length W (the IR `openvino_model_static{W}.xml`).
     #[arg(long, default_value_t = 128)]
     pub window: usize,
+    /// static128: run the unsliced static IR (`..._full.xml`, lm_head over all W rows).
+    #[arg(long)]
+    pub full_lm_head: bool,
     /// Compile cache folder (CACHE_DIR).
     #[arg(long)]
     pub cache_dir: Option<PathBuf>,

@@ -117,19 +117,21 @@ fn sliced_and_full_lm_head_give_the_same_ids() {
     let kv =
         bakeoff::profiles::ProfileSet::builtin().resolve_for("reference", Device::Cpu, PipelineKind::Static128, None);
     let props = kv.unwrap().pairs();
-    for padding in [bakeoff::pipelines::window::Padding::Left, bakeoff::pipelines::window::Padding::Right] {
+    use bakeoff::pipelines::window::Padding;
+    for (padding, full_lm_head) in [(Padding::Left, false), (Padding::Left, true), (Padding::Right, false)] {
         let window = bakeoff::pipelines::static128::WindowOptions {
             window: 128,
             pad_id: model.pad_id(),
             padding,
             overflow: Default::default(),
+            full_lm_head,
         };
         let mut loaded = bakeoff::pipelines::load::load(&rt, &model, PipelineKind::Static128, "CPU", &props, window)
             .unwrap_or_else(|e| panic!("{padding:?}: {e}"));
         for p in reference.prompts.iter().take(3) {
             let config = GenerationConfig { max_new_tokens: 24, eos_ids: model.eos_ids(), ignore_eos: true };
             let t = loaded.pipeline.generate(&p.prompt_ids, &config, &mut NoObserver).unwrap();
-            assert_eq!(t.output_ids, p.ignore_eos_ids[..24], "{padding:?} {}", p.id);
+            assert_eq!(t.output_ids, p.ignore_eos_ids[..24], "{padding:?} full {full_lm_head} {}", p.id);
         }
     }
 }

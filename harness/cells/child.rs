@@ -81,7 +81,7 @@ pub fn run(spec: &CellSpec) -> i32 {
         props.push(("CACHE_DIR".into(), dir.display().to_string()));
     }
     fault(spec, "compile");
-    let load_once = || load(&rt, &model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window.into());
+    let load_once = || load(&rt, &model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window);
     if spec.cache_mode == CacheMode::Warm {
         // Prime the shared cache so the measured compile is a cache load.
         if let Err(e) = load_once() {

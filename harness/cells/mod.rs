@@ -44,7 +44,7 @@ pub struct CellSpec {
     /// The model's eos ids.
     pub eos_ids: Vec<i64>,
     /// static128 window options.
-    pub window: WindowSpec,
+    pub window: WindowOptions,
     /// Warm-up and repetitions.
     pub measure: Measure,
     /// Timeouts (enforced by the parent).
@@ -55,25 +55,6 @@ pub struct CellSpec {
     pub cache_mode: CacheMode,
     /// The OpenVINO library the run uses.
     pub openvino_lib: Option<PathBuf>,
-}
-
-/// Serializable form of [`WindowOptions`].
-#[derive(Debug, Clone, Copy, Serialize, Deserialize)]
-pub struct WindowSpec {
-    /// W.
-    pub window: usize,
-    /// Padding id.
-    pub pad_id: i64,
-    /// Padding side.
-    pub padding: crate::pipelines::window::Padding,
-    /// Overflow policy.
-    pub overflow: crate::pipelines::window::Overflow,
-}
-
-impl From<WindowSpec> for WindowOptions {
-    fn from(w: WindowSpec) -> WindowOptions {
-        WindowOptions { window: w.window, pad_id: w.pad_id, padding: w.padding, overflow: w.overflow }
-    }
 }
 
 /// What a cell's process reports on stdout, one JSON line each.

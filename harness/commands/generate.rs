@@ -79,8 +79,13 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
     }
     let rt = open_runtime(&args.runtime)?;
-    let window =
-        WindowOptions { window: args.window, pad_id: model.pad_id(), padding: args.padding, overflow: args.overflow };
+    let window = WindowOptions {
+        window: args.window,
+        pad_id: model.pad_id(),
+        padding: args.padding,
+        overflow: args.overflow,
+        full_lm_head: args.full_lm_head,
+    };
     let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved.pairs(), window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };

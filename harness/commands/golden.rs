@@ -72,6 +72,7 @@ fn transcripts(
         pad_id: model.dir.pad_id(),
         padding: Default::default(),
         overflow: g.overflow,
+        full_lm_head: scenario.static_full_lm_head(model.name),
     };
     let mut loaded = compile_in_process(rt, &model.dir, kind, source.device, &properties.pairs(), window)?;
     let config = scenario.generation_config(model.dir.eos_ids());

@@ -3,12 +3,13 @@
 use super::open_runtime;
 use crate::cells::process::ProcessExecutor;
 use crate::cells::schedule::{finished_cells, run_cells, Progress};
-use crate::cells::{CellPrompt, CellSpec, WindowSpec};
+use crate::cells::{CellPrompt, CellSpec};
 use crate::cli::RunArgs;
 use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
 use crate::fingerprint::Fingerprint;
 use crate::golden;
 use crate::model::ModelDir;
+use crate::pipelines::static128::WindowOptions;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::reports::{charts, write_all, RunReport};
@@ -226,11 +227,12 @@ fn make_spec(
         max_new_tokens: g.max_new_tokens,
         ignore_eos: g.ignore_eos,
         eos_ids: model.dir.eos_ids(),
-        window: WindowSpec {
+        window: WindowOptions {
             window: g.window,
             pad_id: model.dir.pad_id(),
             padding: Default::default(),
             overflow: g.overflow,
+            full_lm_head: scenario.static_full_lm_head(&key.model),
         },
         measure: scenario.scenario.measure,
         timeouts: scenario.scenario.timeouts,

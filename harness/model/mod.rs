@@ -151,14 +151,15 @@ impl ModelDir {
         self.root.join(format!("openvino_model_static{window}_full.xml"))
     }
 
-    /// The static IR static128 runs with this padding: right padding needs every row's
-    /// logits, so it takes the unsliced variant when the folder has one.
-    pub fn static_xml_for(&self, window: usize, padding: crate::pipelines::window::Padding) -> PathBuf {
-        let full = self.static_full_xml(window);
-        if padding == crate::pipelines::window::Padding::Right && full.exists() {
+    /// The static IR static128 runs: the unsliced variant when asked for, or for right
+    /// padding (which needs every row's logits) when the folder has one; else the bake's.
+    pub fn static_xml_for(&self, options: &crate::pipelines::static128::WindowOptions) -> PathBuf {
+        let full = self.static_full_xml(options.window);
+        let right = options.padding == crate::pipelines::window::Padding::Right;
+        if options.full_lm_head || (right && full.exists()) {
             full
         } else {
-            self.static_xml(window)
+            self.static_xml(options.window)
         }
     }
 

@@ -63,7 +63,7 @@ pub fn load(
 ) -> Result<Loaded, LoadError> {
     let xml = match kind {
         PipelineKind::Kvcache => model.stateful_xml(),
-        PipelineKind::Static128 => model.static_xml_for(window.window, window.padding),
+        PipelineKind::Static128 => model.static_xml_for(&window),
     };
     if !xml.exists() {
         return Err(LoadError::MissingIr(xml.display().to_string()));

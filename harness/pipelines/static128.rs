@@ -10,8 +10,8 @@ use super::{
 };
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 
-/// How the window is built.
-#[derive(Debug, Clone, Copy)]
+/// How the window is built (and which static IR runs it).
+#[derive(Debug, Clone, Copy, serde::Serialize, serde::Deserialize)]
 pub struct WindowOptions {
     /// W, the static sequence length the IR was reshaped to.
     pub window: usize,
@@ -21,6 +21,11 @@ pub struct WindowOptions {
     pub padding: Padding,
     /// Stop at a full window (default) or drop the oldest tokens.
     pub overflow: Overflow,
+    /// Run the static IR whose lm_head computes all W rows (the seeds' variant,
+    /// `openvino_model_static{W}_full.xml`) even when a sliced one is there: what slicing
+    /// buys, measured.
+    #[serde(default)]
+    pub full_lm_head: bool,
 }
 
 /// The static128 pipeline over a compiled static IR. The IR is stateless, so one infer

@@ -116,6 +116,11 @@ pub struct ModelEntry {
     pub name: Option<String>,
     /// The baked model folder, relative to the scenario file.
     pub path: PathBuf,
+    /// static128 runs the folder's unsliced static IR (`openvino_model_static{W}_full.xml`:
+    /// the lm_head over all W rows, the seeds' variant). List the same folder twice, once
+    /// with this and another name, to measure what slicing buys.
+    #[serde(default)]
+    pub static_full_lm_head: bool,
 }
 
 /// Prompts: a JSONL file (`{"id": ..., "prompt": ...}` per line) and/or inline ones.
@@ -325,6 +330,11 @@ impl LoadedScenario {
         validate(&scenario, &profiles, &prompts).map_err(err)?;
         let golden_dir = scenario.golden.as_ref().map(|g| base.join(&g.dir));
         Ok(LoadedScenario { path: path.to_path_buf(), scenario, models, prompts, profiles, text, golden_dir })
+    }
+
+    /// Whether the model named `name` runs static128 on its unsliced static IR.
+    pub fn static_full_lm_head(&self, name: &str) -> bool {
+        self.scenario.models.iter().zip(&self.models).any(|(entry, (n, _))| n == name && entry.static_full_lm_head)
     }
 
     /// How a prompt of this scenario reaches the tokenizer: through the chat template (with

@@ -59,6 +59,7 @@ pub fn pipeline_with(
         pad_id: model.pad_id(),
         padding: Default::default(),
         overflow: Default::default(),
+        full_lm_head: false,
     };
     match load(rt, model, kind, device.ov_name(), &props.pairs(), window) {
         Ok(l) => l,
