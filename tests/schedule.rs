@@ -3,7 +3,8 @@
 
 use bakeoff::cells::mock::{MockExecutor, MockOutcome};
 use bakeoff::cells::schedule::{finished_cells, run_cells, Progress};
-use bakeoff::cells::{CellPrompt, CellSpec, WindowSpec};
+use bakeoff::cells::{CellPrompt, CellSpec};
+use bakeoff::pipelines::static128::WindowOptions;
 use bakeoff::plan::{expand, shard, PlannedCell, Shard};
 use bakeoff::profiles::ResolvedProfile;
 use bakeoff::results::summary::summarize_records;
@@ -46,7 +47,13 @@ fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
         max_new_tokens: 4,
         ignore_eos: true,
         eos_ids: vec![],
-        window: WindowSpec { window: 128, pad_id: 0, padding: Default::default(), overflow: Default::default() },
+        window: WindowOptions {
+            window: 128,
+            pad_id: 0,
+            padding: Default::default(),
+            overflow: Default::default(),
+            full_lm_head: false,
+        },
         measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 2 },
         timeouts: Default::default(),
         cache_dir: None,
