@@ -124,7 +124,9 @@ pub fn run(spec: &CellSpec) -> i32 {
 
 fn load_failure(e: LoadError) -> i32 {
     match e {
-        LoadError::MissingIr(_) | LoadError::Unsupported(_) => fail(FailureClass::InputError, e),
+        LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. } => {
+            fail(FailureClass::InputError, e)
+        }
         _ => fail(FailureClass::CompileError, e),
     }
 }

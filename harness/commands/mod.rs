@@ -56,7 +56,7 @@ pub fn compile_in_process(
         return Err(Failure::input("NPU not present: OpenVINO lists no NPU on this machine (use --device NPU:host to run the NPU plugin's NPUW pipeline on the host CPU)"));
     }
     load(rt, model, kind, device.ov_name(), properties, window).map_err(|e| match e {
-        LoadError::MissingIr(_) | LoadError::Unsupported(_) => Failure::input(e),
+        LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. } => Failure::input(e),
         _ => Failure::harness(e),
     })
 }

@@ -29,7 +29,7 @@ pub enum LoadError {
     #[error("{0}: missing; bake the model folder (`make setup`) or pick the other pipeline")]
     MissingIr(String),
     /// read_model failed.
-    #[error("reading {path} failed: {source}")]
+    #[error("reading {path} failed: {source} (is the .bin beside it complete? `bakeoff lint` the folder)")]
     Read {
         /// The IR.
         path: String,
