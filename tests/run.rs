@@ -159,6 +159,32 @@ policy = "cold"
 "#;
 
 #[test]
+fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_run() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("oom.toml");
+    let text = FAULT_SCENARIO
+        .replace("MODEL", model.root.to_str().unwrap())
+        .replace(
+            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
+            "profiles = [\"balanced\", \"conservative\"]",
+        )
+        .replace("generate_s = 4", "generate_s = 30")
+        + "[limits]\nmemory_mb = 4000\n";
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("oom@/balanced/"));
+    assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(&out);
+    let oom = cell(&cells, "kvcache/CPU/balanced/cold");
+    assert_eq!(oom["status"], "failed");
+    assert!(oom["reason"].as_str().unwrap().starts_with("out_of_memory (limit 4000 MiB)"), "{oom}");
+    assert_eq!(cell(&cells, "kvcache/CPU/conservative/cold")["status"], "completed", "under the same limit");
+    let read = read_results(&out.join("results.jsonl")).unwrap();
+    assert!(!read.torn_tail);
+}
+
+#[test]
 fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
     let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();

@@ -56,6 +56,7 @@ fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
         },
         measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 2 },
         timeouts: Default::default(),
+        limits: Default::default(),
         cache_dir: None,
         cache_mode: Default::default(),
         openvino_lib: None,

@@ -13,7 +13,7 @@ use crate::pipelines::static128::WindowOptions;
 use crate::plan::CellKey;
 use crate::profiles::ResolvedProfile;
 use crate::results::{CellRecord, FailureClass, SampleRecord};
-use crate::scenario::{CacheMode, Measure, Timeouts};
+use crate::scenario::{CacheMode, Limits, Measure, Timeouts};
 use serde::{Deserialize, Serialize};
 use std::path::PathBuf;
 
@@ -49,6 +49,9 @@ pub struct CellSpec {
     pub measure: Measure,
     /// Timeouts (enforced by the parent).
     pub timeouts: Timeouts,
+    /// Resource limits (set on the child before it starts).
+    #[serde(default)]
+    pub limits: Limits,
     /// The CACHE_DIR of this cell, and whether to prime it before the measured compile.
     pub cache_dir: Option<PathBuf>,
     /// Warm cells compile once before the measured compile.

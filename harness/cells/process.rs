@@ -39,6 +39,22 @@ fn wait4(pid: i32) -> Exit {
     Exit { signal, code, max_rss_kib: usage.ru_maxrss }
 }
 
+/// Cap the child's address space (RLIMIT_AS) before it runs.
+fn limit_address_space(command: &mut Command, mb: u64) {
+    use std::os::unix::process::CommandExt;
+    let bytes = mb.saturating_mul(1 << 20);
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
 fn kill(pid: i32) {
     // SAFETY: signalling our own child.
     unsafe {
@@ -53,8 +69,12 @@ impl Executor for ProcessExecutor {
         record.properties = Some(spec.properties.clone());
         let log = self.log_dir.join(format!("{}.log", spec.key.to_string().replace(['/', ':'], "_")));
         let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
-        let child =
-            Command::new(&self.exe).arg("cell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr).spawn();
+        let mut command = Command::new(&self.exe);
+        command.arg("cell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        if let Some(mb) = spec.limits.memory_mb {
+            limit_address_space(&mut command, mb);
+        }
+        let child = command.spawn();
         let mut child = match child {
             Ok(c) => c,
             Err(e) => {
@@ -89,7 +109,7 @@ impl Executor for ProcessExecutor {
         drop(child);
         record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
         record.wall_s = started.elapsed().as_secs_f64();
-        finish(&mut record, outcome, &exit, &log);
+        finish(&mut record, outcome, &exit, &log, spec.limits.memory_mb);
         record
     }
 }
@@ -150,7 +170,13 @@ fn watch(
 }
 
 /// Decide the cell's status from what it reported and how it exited.
-fn finish(record: &mut CellRecord, timeout: Option<FailureClass>, exit: &Exit, log: &std::path::Path) {
+fn finish(
+    record: &mut CellRecord,
+    timeout: Option<FailureClass>,
+    exit: &Exit,
+    log: &std::path::Path,
+    memory_mb: Option<u64>,
+) {
     let tail = || {
         let text = std::fs::read_to_string(log).unwrap_or_default();
         let lines: Vec<&str> = text.lines().rev().take(5).collect();
@@ -176,6 +202,16 @@ fn finish(record: &mut CellRecord, timeout: Option<FailureClass>, exit: &Exit, l
     }
     if record.status == CellStatus::Unsupported {
         return;
+    }
+    if let (Some(signal), Some(limit_mb)) = (exit.signal, memory_mb) {
+        // Rust aborts on a failed allocation after saying so on stderr.
+        let text = std::fs::read_to_string(log).unwrap_or_default();
+        if signal == libc::SIGABRT && text.contains("memory allocation of") {
+            record.status = CellStatus::Failed;
+            record.failure = Some(FailureClass::OutOfMemory { limit_mb });
+            record.reason = Some(format!("an allocation failed at the cell's memory limit{}", tail()));
+            return;
+        }
     }
     if let Some(signal) = exit.signal {
         record.status = CellStatus::Failed;

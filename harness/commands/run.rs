@@ -236,6 +236,7 @@ fn make_spec(
         },
         measure: scenario.scenario.measure,
         timeouts: scenario.scenario.timeouts,
+        limits: scenario.scenario.limits,
         cache_dir: Some(cache_dir),
         cache_mode: key.cache,
         openvino_lib: args.runtime.openvino_lib.clone(),

@@ -122,6 +122,11 @@ pub enum FailureClass {
     },
     /// A generation failed in the runtime.
     GenerateError,
+    /// An allocation failed at the cell's memory limit (`[limits] memory_mb`).
+    OutOfMemory {
+        /// The limit, MiB.
+        limit_mb: u64,
+    },
     /// Bad input the cell found (profile, model files).
     InputError,
 }
@@ -135,6 +140,7 @@ impl std::fmt::Display for FailureClass {
             FailureClass::Crashed { signal } => write!(f, "crashed (signal {signal})"),
             FailureClass::Exited { code } => write!(f, "exited (code {code})"),
             FailureClass::GenerateError => f.write_str("generate_error"),
+            FailureClass::OutOfMemory { limit_mb } => write!(f, "out_of_memory (limit {limit_mb} MiB)"),
             FailureClass::InputError => f.write_str("input_error"),
         }
     }

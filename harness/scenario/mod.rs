@@ -37,6 +37,9 @@ pub struct Scenario {
     /// Per-cell timeouts.
     #[serde(default)]
     pub timeouts: Timeouts,
+    /// Per-cell resource limits.
+    #[serde(default)]
+    pub limits: Limits,
     /// Compile-cache policy.
     #[serde(default)]
     pub cache: CachePolicy,
@@ -232,6 +235,17 @@ impl Default for Timeouts {
     fn default() -> Self {
         Timeouts { compile_s: 300.0, generate_s: 120.0 }
     }
+}
+
+/// Per-cell resource limits, enforced on the cell's process.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, Default, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct Limits {
+    /// Address space of the cell's process, MiB (RLIMIT_AS; OpenVINO reserves several GiB
+    /// of address space beyond what it touches, so leave room). An allocation past it fails
+    /// and the cell is `out_of_memory` instead of the machine swapping or the kernel's OOM
+    /// killer picking a process.
+    pub memory_mb: Option<u64>,
 }
 
 /// How cells use the compile cache (CACHE_DIR).
