@@ -296,3 +296,50 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
     assert_eq!(o.status.code(), Some(2));
     assert!(String::from_utf8_lossy(&o.stderr).contains("only shards of one scenario merge"));
 }
+
+#[test]
+fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
+    use std::os::unix::process::CommandExt;
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("interrupt.toml");
+    std::fs::write(&scenario, FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap())).unwrap();
+    let out = tmp.path().join("run");
+    // Its own process group, as a shell gives a foreground job: Ctrl-C reaches the parent
+    // and its cell process alike.
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .current_dir(common::repo())
+        .stderr(std::process::Stdio::null())
+        .process_group(0)
+        .spawn()
+        .unwrap();
+    let results = out.join("results.jsonl");
+    let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
+    while std::fs::read_to_string(&results).map_or(0, |t| t.matches("\"kind\":\"cell\"").count()) < 1 {
+        assert!(std::time::Instant::now() < deadline, "no cell finished in 2 minutes");
+        std::thread::sleep(std::time::Duration::from_millis(50));
+    }
+    // SAFETY: signalling the process group of our own child.
+    unsafe {
+        libc::kill(-(child.id() as i32), libc::SIGINT);
+    }
+    let status = child.wait().unwrap();
+    assert!(!status.success(), "interrupted");
+    let read = read_results(&results).unwrap();
+    let done: Vec<_> =
+        read.records.iter().filter(|r| matches!(r, Record::Cell(c) if c.status == CellStatus::Completed)).collect();
+    assert!(!done.is_empty() && done.len() < 4, "some but not all cells recorded before Ctrl-C: {}", done.len());
+    // Every line complete and valid but perhaps the last (a write cut by the signal).
+    let text = std::fs::read_to_string(&results).unwrap();
+    let lines: Vec<&str> = text.lines().collect();
+    for line in &lines[..lines.len().saturating_sub(1)] {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("a torn line before the end: {e}: {line}"));
+    }
+
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--resume", out.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(&out);
+    assert_eq!(cells.len(), 4);
+    assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 2), "{cells:?}");
+}
