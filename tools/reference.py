@@ -47,7 +47,8 @@ def pipeline(model: Path, device: str, max_prompt_len: int, min_response_len: in
     raise SystemExit(f"reference.py: unknown device {device!r}; allowed: CPU, NPU:host")
 
 
-def generate_ids(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool) -> list[int]:
+def generate(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool):
+    """One greedy generation from token ids; GenAI's result (tokens, perf_metrics)."""
     import numpy as np
     import openvino as ov
     import openvino_genai
@@ -59,8 +60,11 @@ def generate_ids(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool) ->
     inputs = openvino_genai.TokenizedInputs(
         ov.Tensor(np.array([ids], dtype=np.int64)), ov.Tensor(np.ones((1, len(ids)), dtype=np.int64))
     )
-    result = pipe.generate(inputs, config)
-    return [int(t) for t in result.tokens[0]]
+    return pipe.generate(inputs, config)
+
+
+def generate_ids(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool) -> list[int]:
+    return [int(t) for t in generate(pipe, ids, max_new_tokens, ignore_eos).tokens[0]]
 
 
 def render_chat_cases(model: Path, cases_path: Path, out_path: Path) -> None:
