@@ -128,15 +128,6 @@ fn measured<'a>(a: &Attempt<'a>) -> Vec<&'a SampleMetrics> {
     a.samples.iter().filter(|s| !s.warmup).map(|s| &s.metrics).collect()
 }
 
-fn cell_value(metric: &Metric, a: &Attempt) -> Option<f64> {
-    match metric.name {
-        "load_ms" => a.cell.load_ms,
-        "compile_ms" => a.cell.compile_ms,
-        "peak_rss_mb" => a.cell.peak_rss_mb,
-        _ => None,
-    }
-}
-
 /// Compare every judged metric of one cell.
 pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String, f64>) -> CellComparison {
     let (bs, cs) = (measured(base), measured(cand));
@@ -146,7 +137,7 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
         .map(|m| {
             let threshold = threshold(m, overrides);
             let (baseline, candidate, change) = match m.statistic {
-                Statistic::Cell => (cell_value(m, base), cell_value(m, cand), None),
+                Statistic::Cell { field } => (field.of(base.cell), field.of(cand.cell), None),
                 stat => {
                     let change = bootstrap(&bs, &cs, |s: &[&SampleMetrics]| stat.compute(s));
                     (stat.compute(&bs), stat.compute(&cs), change)

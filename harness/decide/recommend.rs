@@ -63,11 +63,11 @@ pub struct Recommendation {
 
 /// The longest prompt a cell accepts: NPUW's MAX_PROMPT_LEN for NPU kvcache, the window for
 /// static128, no limit for CPU kvcache (dynamic shapes).
-fn prompt_limit(key: &CellKey, run: &RunFolder, summary: &CellSummary) -> Option<u64> {
+fn prompt_limit(key: &CellKey, run: &RunFolder, attempts: &[crate::results::Attempt]) -> Option<u64> {
     if key.pipeline == PipelineKind::Static128 {
         return Some(run.scenario.generation.window as u64);
     }
-    let attempt = run.attempts().into_iter().find(|a| a.cell.cell == summary.cell)?;
+    let attempt = attempts.iter().find(|a| a.cell.cell == *key)?;
     let props = attempt.cell.properties.as_ref()?;
     props.get("NPUW_LLM_MAX_PROMPT_LEN").and_then(|v| v.parse().ok())
 }
@@ -103,6 +103,7 @@ fn violation(c: &Candidate, k: &Constraints) -> Option<String> {
 pub fn recommend(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
     let summaries = run.summaries();
     let correctness = run.correctness();
+    let attempts = run.attempts();
     let mut groups: Vec<(CellKey, Vec<&CellSummary>)> = Vec::new();
     for s in &summaries {
         let group = CellKey { profile: String::new(), ..s.cell.clone() };
@@ -129,7 +130,7 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
                         tokens_per_s: s.metrics.get("decode_tokens_per_s").copied(),
                         ttft_ms: s.metrics.get("ttft_p50_ms").copied(),
                         peak_rss_mb: s.metrics.get("peak_rss_mb").copied(),
-                        max_prompt_len: prompt_limit(&s.cell, run, s),
+                        max_prompt_len: prompt_limit(&s.cell, run, &attempts),
                         golden,
                         lost: None,
                     };

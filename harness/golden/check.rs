@@ -69,20 +69,91 @@ pub struct Correctness {
     pub devices: Vec<DeviceCheck>,
 }
 
+/// Which kind of check a [`Finding`] is.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum CheckKind {
+    /// A transcript against its golden.
+    Golden,
+    /// static128 against kvcache.
+    Pipelines,
+    /// An NPU / NPU:host cell against its CPU twin (never enforced).
+    Devices,
+}
+
+impl CheckKind {
+    /// How reports name it.
+    pub fn label(self) -> &'static str {
+        match self {
+            CheckKind::Golden => "golden",
+            CheckKind::Pipelines => "static128 vs kvcache",
+            CheckKind::Devices => "against the CPU cell",
+        }
+    }
+}
+
+/// One check of any kind, as every report lists it.
+#[derive(Debug, Clone, Copy)]
+pub struct Finding<'a> {
+    /// The kind of check.
+    pub kind: CheckKind,
+    /// The cell.
+    pub cell: &'a CellKey,
+    /// The prompt.
+    pub prompt_id: &'a str,
+    /// The verdict.
+    pub verdict: &'a Verdict,
+    /// Whether a failing verdict fails the run.
+    pub enforced: bool,
+    /// Golden checks: (samples differing, samples checked).
+    pub samples: Option<(usize, usize)>,
+}
+
+impl Finding<'_> {
+    /// The verdict fails the run.
+    pub fn fails(&self) -> bool {
+        self.enforced && self.verdict.is_failure()
+    }
+}
+
 impl Correctness {
+    /// Every check, golden first, then pipelines, then devices.
+    pub fn findings(&self) -> impl Iterator<Item = Finding<'_>> {
+        let golden = self.golden.iter().map(|c| Finding {
+            kind: CheckKind::Golden,
+            cell: &c.cell,
+            prompt_id: &c.prompt_id,
+            verdict: &c.verdict,
+            enforced: c.enforced,
+            samples: Some((c.differing, c.samples)),
+        });
+        let pipelines = self.pipelines.iter().map(|c| Finding {
+            kind: CheckKind::Pipelines,
+            cell: &c.cell,
+            prompt_id: &c.prompt_id,
+            verdict: &c.verdict,
+            enforced: c.enforced,
+            samples: None,
+        });
+        let devices = self.devices.iter().map(|c| Finding {
+            kind: CheckKind::Devices,
+            cell: &c.cell,
+            prompt_id: &c.prompt_id,
+            verdict: &c.verdict,
+            enforced: false,
+            samples: None,
+        });
+        golden.chain(pipelines).chain(devices)
+    }
+
     /// Every verdict that fails the run, as lines for a report.
     pub fn failures(&self) -> Vec<String> {
-        let golden = self
-            .golden
-            .iter()
-            .filter(|c| c.enforced && c.verdict.is_failure())
-            .map(|c| format!("{} `{}`: {}", c.cell, c.prompt_id, c.verdict));
-        let pipelines = self
-            .pipelines
-            .iter()
-            .filter(|c| c.enforced && c.verdict.is_failure())
-            .map(|c| format!("{} `{}`: static128 against kvcache: {}", c.cell, c.prompt_id, c.verdict));
-        golden.chain(pipelines).collect()
+        self.findings()
+            .filter(Finding::fails)
+            .map(|f| match f.kind {
+                CheckKind::Golden => format!("{} `{}`: {}", f.cell, f.prompt_id, f.verdict),
+                _ => format!("{} `{}`: static128 against kvcache: {}", f.cell, f.prompt_id, f.verdict),
+            })
+            .collect()
     }
 
     /// How many checks got each verdict, in severity order: (name, golden, pipelines,
@@ -160,11 +231,7 @@ pub fn check_attempts(
     for kv in done.iter().filter(|a| a.cell.cell.pipeline == PipelineKind::Kvcache) {
         let twin = CellKey { pipeline: PipelineKind::Static128, ..kv.cell.cell.clone() };
         let Some(st) = done.iter().find(|a| a.cell.cell == twin) else { continue };
-        for s in kv.samples.iter().filter(|s| !s.warmup) {
-            if out.pipelines.iter().any(|c| c.cell == kv.cell.cell && c.prompt_id == s.prompt_id) {
-                continue;
-            }
-            let Some(other) = st.samples.iter().find(|o| !o.warmup && o.prompt_id == s.prompt_id) else { continue };
+        for (s, other) in paired_samples(kv, st) {
             let prompt_tokens = s.metrics.prompt_tokens;
             out.pipelines.push(PipelineCheck {
                 cell: kv.cell.cell.clone(),
@@ -178,6 +245,23 @@ pub fn check_attempts(
     out
 }
 
+/// Each prompt's first measured sample in `a`, with the first measured sample of the same
+/// prompt in its twin `b` (prompts `b` lacks are left out).
+fn paired_samples<'a>(a: &Attempt<'a>, b: &Attempt<'a>) -> Vec<(&'a SampleRecord, &'a SampleRecord)> {
+    let first =
+        |att: &Attempt<'a>, prompt: &str| att.samples.iter().copied().find(|s| !s.warmup && s.prompt_id == prompt);
+    let mut out: Vec<(&SampleRecord, &SampleRecord)> = Vec::new();
+    for s in a.samples.iter().copied().filter(|s| !s.warmup) {
+        if out.iter().any(|(x, _)| x.prompt_id == s.prompt_id) {
+            continue;
+        }
+        if let Some(t) = first(b, &s.prompt_id) {
+            out.push((s, t));
+        }
+    }
+    out
+}
+
 /// Each non-CPU cell's first measured sample per prompt against its CPU twin's (static128
 /// only inside the window, like the pipeline check).
 fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceCheck> {
@@ -185,13 +269,7 @@ fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceC
     for a in done.iter().filter(|a| a.cell.cell.device != crate::runtime::Device::Cpu) {
         let twin = CellKey { device: crate::runtime::Device::Cpu, ..a.cell.cell.clone() };
         let Some(cpu) = done.iter().find(|c| c.cell.cell == twin) else { continue };
-        let mut seen: Vec<&str> = Vec::new();
-        for s in a.samples.iter().filter(|s| !s.warmup) {
-            if seen.contains(&s.prompt_id.as_str()) {
-                continue;
-            }
-            seen.push(&s.prompt_id);
-            let Some(c) = cpu.samples.iter().find(|c| !c.warmup && c.prompt_id == s.prompt_id) else { continue };
+        for (s, c) in paired_samples(a, cpu) {
             let verdict = match a.cell.cell.pipeline {
                 PipelineKind::Static128 => {
                     compare_pipelines(sample_side(c), sample_side(s), s.metrics.prompt_tokens, window, near_tie)

@@ -84,41 +84,22 @@ fn correctness_section(run: &RunReport) -> String {
         &counts,
         1,
     );
-    let mut rows: Vec<(String, Vec<String>)> = Vec::new();
-    for g in c.golden.iter().filter(|g| g.verdict.severity() > 0) {
-        let class = if g.enforced && g.verdict.is_failure() { "failed" } else { "" };
-        let enforced = if g.enforced { "yes" } else { "no (reported only)" };
-        rows.push((
-            class.into(),
-            vec!["golden".into(), g.cell.to_string(), g.prompt_id.clone(), g.verdict.to_string(), enforced.into()],
-        ));
-    }
-    for p in c.pipelines.iter().filter(|p| p.verdict.severity() > 0) {
-        let class = if p.enforced && p.verdict.is_failure() { "failed" } else { "" };
-        let enforced = if p.enforced { "yes" } else { "no (reported only)" };
-        rows.push((
-            class.into(),
-            vec![
-                "static128 vs kvcache".into(),
-                p.cell.to_string(),
-                p.prompt_id.clone(),
-                p.verdict.to_string(),
+    let rows: Vec<(String, Vec<String>)> = c
+        .findings()
+        .filter(|f| f.verdict.severity() > 0)
+        .map(|f| {
+            let class = if f.fails() { "failed" } else { "" };
+            let enforced = if f.enforced { "yes" } else { "no (reported only)" };
+            let row = vec![
+                f.kind.label().into(),
+                f.cell.to_string(),
+                f.prompt_id.to_string(),
+                f.verdict.to_string(),
                 enforced.into(),
-            ],
-        ));
-    }
-    for d in c.devices.iter().filter(|d| d.verdict.severity() > 0) {
-        rows.push((
-            String::new(),
-            vec![
-                "against the CPU cell".into(),
-                d.cell.to_string(),
-                d.prompt_id.clone(),
-                d.verdict.to_string(),
-                "no (reported only)".into(),
-            ],
-        ));
-    }
+            ];
+            (class.to_string(), row)
+        })
+        .collect();
     if !rows.is_empty() {
         s += &table(
             &["check".into(), "cell".into(), "prompt".into(), "verdict".into(), "enforced".into()],

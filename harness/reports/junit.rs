@@ -6,6 +6,7 @@
 use super::html::esc;
 use super::{Exporter, RunReport};
 use crate::cells::schedule::status_name;
+use crate::golden::check::CheckKind;
 use crate::results::CellStatus;
 
 /// The JUnit exporter.
@@ -50,24 +51,16 @@ fn cases(run: &RunReport) -> Vec<Case> {
         let out_text = c.cell.device.disclaimer().map(str::to_string);
         out.push(Case { class: c.cell.to_string(), name: "status".into(), failure, skipped, out: out_text });
     }
-    for g in &run.correctness.golden {
-        let failing = g.enforced && g.verdict.is_failure();
+    // Device checks are reported in the other outputs, not as test cases: never enforced.
+    for f in run.correctness.findings().filter(|f| f.kind != CheckKind::Devices) {
+        let failing = f.fails();
+        let unenforced = if f.enforced || f.kind != CheckKind::Golden { "" } else { " (not enforced)" };
         out.push(Case {
-            class: g.cell.to_string(),
-            name: format!("golden {}", g.prompt_id),
-            failure: failing.then(|| g.verdict.to_string()),
+            class: f.cell.to_string(),
+            name: format!("{} {}", f.kind.label(), f.prompt_id),
+            failure: failing.then(|| f.verdict.to_string()),
             skipped: None,
-            out: (!failing).then(|| format!("{}{}", g.verdict, if g.enforced { "" } else { " (not enforced)" })),
-        });
-    }
-    for p in &run.correctness.pipelines {
-        let failing = p.enforced && p.verdict.is_failure();
-        out.push(Case {
-            class: p.cell.to_string(),
-            name: format!("static128 vs kvcache {}", p.prompt_id),
-            failure: failing.then(|| p.verdict.to_string()),
-            skipped: None,
-            out: (!failing).then(|| p.verdict.to_string()),
+            out: (!failing).then(|| format!("{}{unenforced}", f.verdict)),
         });
     }
     out

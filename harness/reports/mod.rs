@@ -10,7 +10,7 @@ pub mod html;
 pub mod junit;
 
 use crate::cells::schedule::status_name;
-use crate::golden::check::Correctness;
+use crate::golden::check::{CheckKind, Correctness};
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::summary::CellSummary;
 use crate::results::write_atomic;
@@ -223,27 +223,23 @@ fn correctness_markdown(c: &Correctness) -> String {
     for (name, golden, pipelines, devices) in c.counts() {
         s += &format!("| {name} | {golden} | {pipelines} | {devices} |\n");
     }
-    let note = |enforced: bool| if enforced { "" } else { " (not enforced: reported only)" };
-    let golden = c.golden.iter().filter(|g| g.verdict.severity() > 0).map(|g| {
-        format!(
-            "- golden `{}` `{}` ({} of {} samples differ): {}{}",
-            g.cell,
-            g.prompt_id,
-            g.differing,
-            g.samples,
-            g.verdict,
-            note(g.enforced)
-        )
-    });
-    let pipelines = c.pipelines.iter().filter(|p| p.verdict.severity() > 0).map(|p| {
-        format!("- static128 against kvcache `{}` `{}`: {}{}", p.cell, p.prompt_id, p.verdict, note(p.enforced))
-    });
-    let devices = c
-        .devices
-        .iter()
-        .filter(|d| d.verdict.severity() > 0)
-        .map(|d| format!("- `{}` against its CPU cell `{}`: {} (reported only)", d.cell, d.prompt_id, d.verdict));
-    let lines: Vec<String> = golden.chain(pipelines).chain(devices).collect();
+    let lines: Vec<String> = c
+        .findings()
+        .filter(|f| f.verdict.severity() > 0)
+        .map(|f| {
+            let note = if f.enforced { "" } else { " (not enforced: reported only)" };
+            match (f.kind, f.samples) {
+                (CheckKind::Golden, Some((differing, samples))) => format!(
+                    "- golden `{}` `{}` ({differing} of {samples} samples differ): {}{note}",
+                    f.cell, f.prompt_id, f.verdict
+                ),
+                (CheckKind::Devices, _) => {
+                    format!("- `{}` against its CPU cell `{}`: {} (reported only)", f.cell, f.prompt_id, f.verdict)
+                }
+                _ => format!("- static128 against kvcache `{}` `{}`: {}{note}", f.cell, f.prompt_id, f.verdict),
+            }
+        })
+        .collect();
     if !lines.is_empty() {
         s += "\n";
         s += &lines.join("\n");

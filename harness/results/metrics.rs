@@ -41,12 +41,38 @@ impl SampleField {
     }
 }
 
+/// A value the cell's outcome record holds once per cell.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum CellField {
+    /// read_model time.
+    Load,
+    /// compile_model time.
+    Compile,
+    /// Peak RSS of the cell's process.
+    PeakRss,
+}
+
+impl CellField {
+    /// The field's value in a cell record.
+    pub fn of(self, c: &super::CellRecord) -> Option<f64> {
+        match self {
+            CellField::Load => c.load_ms,
+            CellField::Compile => c.compile_ms,
+            CellField::PeakRss => c.peak_rss_mb,
+        }
+    }
+}
+
 /// How a metric comes out of a cell's measured samples: what the comparison resamples.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Statistic {
     /// One value per cell (from the cell's record): nothing to resample.
-    Cell,
+    Cell {
+        /// Which value.
+        field: CellField,
+    },
     /// A quantile (0.5 = median, 1 = max) of a per-sample quantity.
     SampleQuantile {
         /// The quantity.
@@ -71,7 +97,7 @@ impl Statistic {
     pub fn compute(&self, samples: &[&SampleMetrics]) -> Option<f64> {
         use crate::decide::stats::quantile;
         match *self {
-            Statistic::Cell | Statistic::Descriptive => None,
+            Statistic::Cell { .. } | Statistic::Descriptive => None,
             Statistic::SampleQuantile { field, q } => {
                 quantile(&samples.iter().filter_map(|s| field.of(s)).collect::<Vec<_>>(), q)
             }
@@ -120,6 +146,10 @@ const fn sq(field: SampleField, q: f64) -> Statistic {
     Statistic::SampleQuantile { field, q }
 }
 
+const fn cell(field: CellField) -> Statistic {
+    Statistic::Cell { field }
+}
+
 const fn itl(q: f64) -> Statistic {
     Statistic::StepQuantile { q }
 }
@@ -129,8 +159,8 @@ use SampleField::{DecodeTokensPerS, E2e, Ttft};
 
 /// Every metric, in output order.
 pub const METRICS: &[Metric] = &[
-    m("load_ms", "ms", Lower, "read_model time of the cell's IR", Statistic::Cell, 0.25),
-    m("compile_ms", "ms", Lower, "compile_model time (a cache load for warm cells)", Statistic::Cell, 0.25),
+    m("load_ms", "ms", Lower, "read_model time of the cell's IR", cell(CellField::Load), 0.25),
+    m("compile_ms", "ms", Lower, "compile_model time (a cache load for warm cells)", cell(CellField::Compile), 0.25),
     m("ttft_p50_ms", "ms", Lower, "time to first token, median over samples", sq(Ttft, 0.5), 0.10),
     m("ttft_p90_ms", "ms", Lower, "time to first token, 90th percentile", sq(Ttft, 0.9), 0.15),
     m("ttft_p99_ms", "ms", Lower, "time to first token, 99th percentile", sq(Ttft, 0.99), 0.25),
@@ -156,7 +186,7 @@ pub const METRICS: &[Metric] = &[
         Statistic::OverheadShare,
         1.0,
     ),
-    m("peak_rss_mb", "MiB", Lower, "peak resident memory of the cell's process", Statistic::Cell, 0.10),
+    m("peak_rss_mb", "MiB", Lower, "peak resident memory of the cell's process", cell(CellField::PeakRss), 0.10),
     m("prompt_tokens", "tokens", Neither, "mean prompt length", Statistic::Descriptive, 0.0),
     m("output_tokens", "tokens", Neither, "mean generated tokens per sample", Statistic::Descriptive, 0.0),
     m(

@@ -2,6 +2,7 @@
 //! measured (non-warm-up) samples. Percentiles come from hdrhistogram (microsecond
 //! resolution, 3 significant digits).
 
+use super::metrics::{Statistic, METRICS};
 use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
 use hdrhistogram::Histogram;
@@ -71,9 +72,11 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
             m.insert(name, v);
         }
     };
-    put("load_ms", cell.load_ms);
-    put("compile_ms", cell.compile_ms);
-    put("peak_rss_mb", cell.peak_rss_mb);
+    for metric in METRICS {
+        if let Statistic::Cell { field } = metric.statistic {
+            put(metric.name, field.of(cell));
+        }
+    }
     put("decode_tokens_per_s", median(measured.iter().filter_map(|s| s.decode_tokens_per_s).collect()));
     put("e2e_p50_ms", median(measured.iter().map(|s| s.e2e_ms).collect()));
     put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
