@@ -1,5 +1,6 @@
 //! `bakeoff run` end to end on the real model: the shipped smoke scenario, and a cell that
-//! crashes or hangs (the test-only fault hook) leaving every other cell's results intact.
+//! crashes or hangs (the test-only fault hook) leaving every other cell's results intact,
+//! Ctrl-C and a full disk mid-run.
 
 mod common;
 
@@ -342,4 +343,104 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
     let cells = summary(&out);
     assert_eq!(cells.len(), 4);
     assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 2), "{cells:?}");
+}
+
+#[test]
+fn a_full_disk_stops_the_run_keeping_every_complete_record_and_resume_completes_it() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("full.toml");
+    let text = FAULT_SCENARIO
+        .replace("MODEL", model.root.to_str().unwrap())
+        .replace("policy = \"cold\"", "policy = \"warm\"")
+        .replace("generate_s = 4", "generate_s = 30")
+        + "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
+    std::fs::write(&scenario, text).unwrap();
+    let (mnt, keep) = (tmp.path().join("mnt"), tmp.path().join("keep"));
+    std::fs::create_dir_all(&mnt).unwrap();
+    std::fs::create_dir_all(&keep).unwrap();
+    // 16 KiB free: the scenario and fingerprint take a page each, results.jsonl fills the
+    // other two mid-run (4 cells of 4 samples need about 15 KB).
+    let status = std::process::Command::new("unshare")
+        .args(["-rm", "sh", common::repo().join("tests/data/disk_full.sh").to_str().unwrap()])
+        .args([&mnt, &keep, Path::new(env!("CARGO_BIN_EXE_bakeoff")), &scenario])
+        .arg("16")
+        .current_dir(common::repo())
+        .status()
+        .expect("this test needs unshare (util-linux) to mount a private tmpfs");
+    assert!(status.success(), "a private tmpfs (unshare -rm, mount -t tmpfs) is needed: {status}");
+    let read = |name: &str| std::fs::read_to_string(keep.join(name)).unwrap();
+
+    // The full disk: a harness error naming the file, the cause and the way out.
+    let err = read("full.err");
+    assert_eq!(read("full.rc").trim(), "1", "{err}");
+    let results = keep.join("full/results.jsonl");
+    assert!(
+        err.contains(&format!(
+            "{}: writing results failed: No space left on device",
+            mnt.join("run/results.jsonl").display()
+        )) && err.contains("--resume"),
+        "{err}"
+    );
+    let full = read_results(&results).unwrap();
+    let cells_before = full.records.iter().filter(|r| matches!(r, Record::Cell(_))).count();
+    assert!((1..4).contains(&cells_before), "the disk filled mid-run: {cells_before} cells recorded before it");
+    let full_bytes = std::fs::read(&results).unwrap();
+    let complete = full_bytes.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
+
+    // Resumed with room: every record from before is there unchanged, byte for byte, the
+    // torn line is gone, and every cell has all its samples.
+    assert_eq!(read("resumed.rc").trim(), "0", "{}", read("resumed.err"));
+    if full.torn_tail {
+        assert!(read("resumed.err").contains("ignored a torn last line"), "{}", read("resumed.err"));
+    }
+    let resumed_bytes = std::fs::read(keep.join("resumed/results.jsonl")).unwrap();
+    assert_eq!(resumed_bytes[..complete], full_bytes[..complete], "records before the full disk are kept");
+    let resumed = read_results(&keep.join("resumed/results.jsonl")).unwrap();
+    assert!(!resumed.torn_tail);
+    let cells = summary(&keep.join("resumed"));
+    assert_eq!(cells.len(), 4);
+    assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 4), "{cells:?}");
+}
+
+#[test]
+fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_memory() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("soak.toml");
+    let text = FAULT_SCENARIO
+        .replace("MODEL", model.root.to_str().unwrap())
+        .replace(
+            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
+            "profiles = [\"balanced\", \"reference\"]",
+        )
+        .replace("policy = \"cold\"", "policy = \"warm\"")
+        .replace("generate_s = 4", "generate_s = 30")
+        + "[soak]\nrounds = 3\n";
+    std::fs::write(&scenario, &text).unwrap();
+    let out = tmp.path().join("run");
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    for round in ["round-01", "round-02", "round-03"] {
+        let cells = summary(&out.join(round));
+        assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 2), "{round}: {cells:?}");
+    }
+    let soak: Value = serde_json::from_slice(&std::fs::read(out.join("soak.json")).unwrap()).unwrap();
+    let rounds = soak["rounds"].as_array().unwrap();
+    assert_eq!(rounds.len(), 3);
+    for r in rounds {
+        assert_eq!(r["samples_recorded"], 4, "{r}");
+        assert_eq!(r["samples_expected"], 4, "{r}");
+        assert!(r["harness_peak_rss_mb"].as_f64().unwrap() > 1.0, "{r}");
+    }
+    assert_eq!(soak["samples_lost"], 0);
+    assert!(soak["harness_peak_growth_mb"].as_f64().unwrap() <= 8.0, "{soak}");
+    assert!(std::fs::read_to_string(out.join("soak.md")).unwrap().contains("**Verdict: pass.**"));
+
+    // A soak of one round is no soak.
+    std::fs::write(&scenario, text.replace("rounds = 3", "rounds = 1")).unwrap();
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", tmp.path().join("one").to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.contains("soak.toml") && err.contains("soak.rounds: must be at least 2"), "{err}");
 }

@@ -14,8 +14,9 @@ use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::reports::{charts, write_all, RunReport};
 use crate::results::folder::{RunFolder, GOLDEN_SNAPSHOT};
+use crate::results::soak::{SoakReport, SoakRound};
 use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
-use crate::scenario::{CacheMode, LoadedScenario};
+use crate::scenario::{CacheMode, LoadedScenario, Soak};
 use crate::text::TextLayer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -43,37 +44,92 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         }
     }
     let dir = run_dir(args, &scenario)?;
+    let setup = RunSetup { scenario: &scenario, fingerprint: &fingerprint, goldens: &goldens, plan: &plan, args };
+    match scenario.scenario.soak {
+        None => run_folder(&setup, &mut ModelCache::default(), &dir),
+        Some(soak) => run_soak(&setup, &dir, soak),
+    }
+}
+
+/// What every run folder of one `bakeoff run` shares (one folder, or a soak's rounds).
+struct RunSetup<'a> {
+    scenario: &'a LoadedScenario,
+    fingerprint: &'a Fingerprint,
+    goldens: &'a BTreeMap<String, golden::GoldenFile>,
+    plan: &'a [PlannedCell],
+    args: &'a RunArgs,
+}
+
+/// A soak: every round is a run folder of its own under `dir`, run by this one process;
+/// `soak.md` and `soak.json` say how bakeoff's own memory and the records held up. A leak
+/// beyond `max_harness_growth_mb` or a lost sample is a harness error.
+fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
+    write_atomic(&dir.join("scenario.toml"), setup.scenario.text.as_bytes())
+        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    let mut codes = Vec::new();
+    let mut rounds = Vec::new();
+    // Models are prepared (tokenizer loaded, prompts tokenized) once for every round.
+    let mut models = ModelCache::default();
+    for round in 1..=soak.rounds {
+        eprintln!("soak round {round}/{}", soak.rounds);
+        let round_dir = dir.join(format!("round-{round:02}"));
+        codes.push(run_folder(setup, &mut models, &round_dir)?);
+        let memory = crate::cells::schedule::own_memory_mb();
+        let folder = RunFolder::open(&round_dir).map_err(Failure::input)?;
+        rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory));
+    }
+    let report = SoakReport::new(rounds, soak.max_harness_growth_mb);
+    let json = serde_json::to_string_pretty(&report).map_err(Failure::harness)?;
+    write_atomic(&dir.join("soak.json"), json.as_bytes())
+        .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
+    write_atomic(&dir.join("soak.md"), report.markdown().as_bytes())
+        .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
+    println!("{}", dir.join("soak.md").display());
+    for problem in report.problems() {
+        eprintln!("soak: {problem}");
+        codes.push(crate::exit::HARNESS_ERROR);
+    }
+    Ok(crate::exit::worst(codes))
+}
+
+/// Run the plan into one run folder (resuming what it holds when `--resume` was given),
+/// then summarize it.
+fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i32, Failure> {
+    let RunSetup { scenario, fingerprint, goldens, plan, args } = *setup;
+    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("output folder {}: {e}", dir.display())))?;
     let results_path = dir.join("results.jsonl");
     let done = prepare_results(&results_path, args.resume.is_some())?;
     write_atomic(&dir.join("scenario.toml"), scenario.text.as_bytes())
         .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    let fp_json = serde_json::to_value(&fingerprint).map_err(Failure::harness)?;
+    let fp_json = serde_json::to_value(fingerprint).map_err(Failure::harness)?;
     write_atomic(
         &dir.join("fingerprint.json"),
         serde_json::to_string_pretty(&fp_json).map_err(Failure::harness)?.as_bytes(),
     )
     .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    write_golden_snapshot(&dir, goldens)?;
+    write_golden_snapshot(dir, goldens)?;
     if let Some(s) = args.shard {
         write_atomic(&dir.join("shard.txt"), s.to_string().as_bytes()).map_err(Failure::harness)?;
     }
     eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), dir.display());
     let log_dir = dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| Failure::input(format!("{}: {e}", log_dir.display())))?;
-    let mut models = ModelCache::default();
-    let mut make_spec = |cell: &PlannedCell| make_spec(&scenario, &mut models, &dir, cell, args);
+    let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, dir, cell, args);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
     let mut executor = ProcessExecutor { exe, log_dir };
     let mut writer =
         ResultsWriter::append(&results_path).map_err(|e| Failure::input(format!("{}: {e}", results_path.display())))?;
     let mut progress = Progress::new(plan.iter().filter(|c| !done.contains(&c.key)).count());
-    run_cells(&plan, &done, &mut make_spec, &mut executor, &mut writer, &mut progress).map_err(|e| {
+    run_cells(plan, &done, &mut make_spec, &mut executor, &mut writer, &mut progress).map_err(|e| {
         Failure::harness(format!(
-            "{}: writing results failed: {e} (everything before it is kept)",
-            results_path.display()
+            "{}: writing results failed: {e}. Every record before it is kept; make room, then \
+             `bakeoff run {} --resume {}` completes the run",
+            results_path.display(),
+            scenario.path.display(),
+            dir.display()
         ))
     })?;
-    summarize(&dir)
+    summarize(dir)
 }
 
 /// A golden that cannot check this scenario: bad input, or (same prompt and settings, other
@@ -87,9 +143,9 @@ pub fn unusable_golden(u: golden::Unusable) -> Failure {
 
 /// The golden files a run checks against, copied into the run folder (`golden/`), so the
 /// run's verdicts can be re-derived from the folder alone (merge, later reports).
-fn write_golden_snapshot(dir: &Path, goldens: BTreeMap<String, golden::GoldenFile>) -> Result<(), Failure> {
-    for (name, mut file) in goldens {
-        file.write(&golden::golden_path(&dir.join(GOLDEN_SNAPSHOT), &name)).map_err(Failure::input)?;
+fn write_golden_snapshot(dir: &Path, goldens: &BTreeMap<String, golden::GoldenFile>) -> Result<(), Failure> {
+    for (name, file) in goldens {
+        file.clone().write(&golden::golden_path(&dir.join(GOLDEN_SNAPSHOT), name)).map_err(Failure::input)?;
     }
     Ok(())
 }

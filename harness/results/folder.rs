@@ -26,6 +26,8 @@ pub struct RunFolder {
     pub fingerprint: serde_json::Value,
     /// Every complete record of results.jsonl.
     pub records: Vec<Record>,
+    /// results.jsonl ended in a torn line (ignored).
+    pub torn_tail: bool,
     /// The goldens the run was checked against, by model.
     pub goldens: BTreeMap<String, GoldenFile>,
 }
@@ -42,9 +44,17 @@ impl RunFolder {
             .map_err(|e| format!("{}: {}", dir.join("scenario.toml").display(), e.to_string().trim_end()))?;
         let fingerprint = serde_json::from_str(&read("fingerprint.json")?)
             .map_err(|e| format!("{}: {e}", dir.join("fingerprint.json").display()))?;
-        let records = read_results(&dir.join("results.jsonl"))?.records;
+        let results = read_results(&dir.join("results.jsonl"))?;
         let goldens = read_golden_snapshot(dir)?;
-        Ok(RunFolder { dir: dir.to_path_buf(), scenario, scenario_text, fingerprint, records, goldens })
+        Ok(RunFolder {
+            dir: dir.to_path_buf(),
+            scenario,
+            scenario_text,
+            fingerprint,
+            records: results.records,
+            torn_tail: results.torn_tail,
+            goldens,
+        })
     }
 
     /// Each cell's final attempt.

@@ -4,6 +4,7 @@
 
 pub mod folder;
 pub mod metrics;
+pub mod soak;
 pub mod summary;
 
 use crate::pipelines::{StopReason, Transcript};
@@ -167,6 +168,13 @@ pub struct CellRecord {
     pub execution_devices: Option<String>,
     /// Peak resident memory of the cell's process, MiB.
     pub peak_rss_mb: Option<f64>,
+    /// Resident memory of bakeoff's own (parent) process once the cell was over, MiB: what
+    /// a soak watches for a leak across cells.
+    #[serde(default)]
+    pub harness_rss_mb: Option<f64>,
+    /// bakeoff's own peak resident memory so far (VmHWM) once the cell was over, MiB.
+    #[serde(default)]
+    pub harness_peak_rss_mb: Option<f64>,
     /// Warm-up samples run and excluded.
     pub warmup_samples: usize,
     /// Measured samples.
@@ -190,6 +198,8 @@ impl CellRecord {
             from_cache: None,
             execution_devices: None,
             peak_rss_mb: None,
+            harness_rss_mb: None,
+            harness_peak_rss_mb: None,
             warmup_samples: 0,
             measured_samples: 0,
             properties: None,
@@ -328,13 +338,17 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
     std::fs::OpenOptions::new().write(true).open(path)?.set_len(keep as u64)
 }
 
-/// Rewrite a file atomically: write a temporary file beside it, then rename.
+/// Rewrite a file atomically: write a temporary file beside it, then rename. On failure (a
+/// full disk) the old file is untouched and the temporary one removed.
 pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
     let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    {
-        let mut f = std::fs::File::create(&tmp)?;
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
         f.write_all(contents)?;
-        f.sync_data()?;
+        f.sync_data()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
     }
-    std::fs::rename(&tmp, path)
+    renamed
 }

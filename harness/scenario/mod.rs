@@ -54,6 +54,26 @@ pub struct Scenario {
     /// How `compare` and `qualify` judge changes of this scenario's runs.
     #[serde(default)]
     pub compare: CompareSettings,
+    /// Run the whole matrix several times in one bakeoff process (optional).
+    pub soak: Option<Soak>,
+}
+
+/// A soak: the matrix run `rounds` times by one bakeoff process, each round a run folder of
+/// its own (`round-01/`, ...), to show that the harness holds up over hours: its own memory
+/// stays flat across cells and every sample is recorded.
+#[derive(Debug, Clone, Copy, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields)]
+pub struct Soak {
+    /// How many times the matrix runs (at least 2).
+    pub rounds: usize,
+    /// How much bakeoff's own peak resident memory may grow from the end of the first round
+    /// to the end of the last, MiB, before the soak fails as a leak.
+    #[serde(default = "default_max_harness_growth_mb")]
+    pub max_harness_growth_mb: f64,
+}
+
+fn default_max_harness_growth_mb() -> f64 {
+    8.0
 }
 
 /// Comparison settings of a scenario.
@@ -455,6 +475,14 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
         }
         if v.is_nan() || *v < 0.0 {
             return Err(format!("compare.noise.{name}: must be a fraction >= 0 (0.05 = 5%), got {v}"));
+        }
+    }
+    if let Some(soak) = &s.soak {
+        if soak.rounds < 2 {
+            return Err(format!("soak.rounds: must be at least 2 (a soak repeats the matrix), got {}", soak.rounds));
+        }
+        if soak.max_harness_growth_mb.is_nan() || soak.max_harness_growth_mb < 0.0 {
+            return Err(format!("soak.max_harness_growth_mb: must be MiB >= 0, got {}", soak.max_harness_growth_mb));
         }
     }
     for (field, v) in [("timeouts.compile_s", s.timeouts.compile_s), ("timeouts.generate_s", s.timeouts.generate_s)] {

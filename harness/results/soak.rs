@@ -1,0 +1,198 @@
+//! What a soak shows: per round, the records it holds against what its completed cells
+//! must hold, and bakeoff's own memory once the round was over. A harness that leaks across
+//! cells or drops a sample fails the soak.
+
+use super::folder::RunFolder;
+use super::{CellStatus, Record};
+use serde::Serialize;
+
+/// One round of a soak.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakRound {
+    /// 1-based.
+    pub round: usize,
+    /// Cells completed.
+    pub completed: usize,
+    /// Cells failed.
+    pub failed: usize,
+    /// Samples in results.jsonl for the completed cells' final attempts, warm-ups included.
+    pub samples_recorded: usize,
+    /// Samples those cells must have: prompts x (warm-up + repetitions) each.
+    pub samples_expected: usize,
+    /// Lines of results.jsonl that are not complete records (a torn last line; any other
+    /// invalid line makes the folder unreadable).
+    pub torn_lines: usize,
+    /// The lowest and highest of bakeoff's resident memory after each of the round's cells,
+    /// MiB: flat within a round means nothing accumulates from cell to cell.
+    pub harness_rss_range_mb: Option<(f64, f64)>,
+    /// bakeoff's resident memory once the round was over (its summaries written), MiB.
+    pub harness_rss_mb: Option<f64>,
+    /// bakeoff's peak resident memory so far once the round was over, MiB.
+    pub harness_peak_rss_mb: Option<f64>,
+}
+
+impl SoakRound {
+    /// Read one round's run folder, whose scenario has `prompts` prompts; `memory` is
+    /// bakeoff's (resident, peak) memory once the round was over.
+    pub fn of(round: usize, folder: &RunFolder, prompts: usize, memory: (Option<f64>, Option<f64>)) -> SoakRound {
+        let per_cell = prompts * (folder.scenario.measure.warmup + folder.scenario.measure.repetitions);
+        let attempts = folder.attempts();
+        let completed: Vec<_> = attempts.iter().filter(|a| a.cell.status == CellStatus::Completed).collect();
+        let per_cell_rss: Vec<f64> = folder
+            .records
+            .iter()
+            .filter_map(|r| match r {
+                Record::Cell(c) => c.harness_rss_mb,
+                _ => None,
+            })
+            .collect();
+        let range = per_cell_rss
+            .iter()
+            .fold(None, |acc: Option<(f64, f64)>, &v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))));
+        SoakRound {
+            round,
+            completed: completed.len(),
+            failed: attempts.iter().filter(|a| a.cell.status == CellStatus::Failed).count(),
+            samples_recorded: completed.iter().map(|a| a.samples.len()).sum(),
+            samples_expected: completed.len() * per_cell,
+            torn_lines: usize::from(folder.torn_tail),
+            harness_rss_range_mb: range,
+            harness_rss_mb: memory.0,
+            harness_peak_rss_mb: memory.1,
+        }
+    }
+}
+
+/// A soak's rounds and what they add up to.
+#[derive(Debug, Clone, Serialize)]
+pub struct SoakReport {
+    /// Every round, in order.
+    pub rounds: Vec<SoakRound>,
+    /// Peak resident memory growth from the end of the first round to the end of the last, MiB.
+    pub harness_peak_growth_mb: Option<f64>,
+    /// Resident memory growth over the same span, MiB.
+    pub harness_rss_growth_mb: Option<f64>,
+    /// The growth allowed (`soak.max_harness_growth_mb`).
+    pub max_harness_growth_mb: f64,
+    /// Samples missing from completed cells, over all rounds.
+    pub samples_lost: usize,
+    /// Torn or invalid lines, over all rounds.
+    pub torn_lines: usize,
+}
+
+impl SoakReport {
+    /// Sum up the rounds.
+    pub fn new(rounds: Vec<SoakRound>, max_harness_growth_mb: f64) -> SoakReport {
+        let growth = |f: fn(&SoakRound) -> Option<f64>| Some(f(rounds.last()?)? - f(rounds.first()?)?);
+        SoakReport {
+            harness_peak_growth_mb: growth(|r| r.harness_peak_rss_mb),
+            harness_rss_growth_mb: growth(|r| r.harness_rss_mb),
+            max_harness_growth_mb,
+            samples_lost: rounds.iter().map(|r| r.samples_expected.saturating_sub(r.samples_recorded)).sum(),
+            torn_lines: rounds.iter().map(|r| r.torn_lines).sum(),
+            rounds,
+        }
+    }
+
+    /// What fails the soak, one line each: a leak, a lost sample, a torn line.
+    pub fn problems(&self) -> Vec<String> {
+        let mut out = Vec::new();
+        for (what, growth) in [("peak", self.harness_peak_growth_mb), ("resident", self.harness_rss_growth_mb)] {
+            match growth {
+                Some(g) if g > self.max_harness_growth_mb => out.push(format!(
+                    "bakeoff's {what} memory grew {g:.1} MiB from the first round to the last \
+                     (soak.max_harness_growth_mb = {})",
+                    self.max_harness_growth_mb
+                )),
+                None => out.push(format!("bakeoff's {what} memory was not recorded")),
+                _ => {}
+            }
+        }
+        if self.samples_lost > 0 {
+            out.push(format!("{} samples of completed cells are missing from results.jsonl", self.samples_lost));
+        }
+        if self.torn_lines > 0 {
+            out.push(format!("{} lines of results.jsonl are torn or invalid", self.torn_lines));
+        }
+        out
+    }
+
+    /// soak.md.
+    pub fn markdown(&self) -> String {
+        let mb = |v: Option<f64>| v.map_or("-".to_string(), |v| format!("{v:.1}"));
+        let mut s = String::from("# Soak\n\n");
+        s += "bakeoff's own memory, MiB: after each cell (the range over the round), and once the round \
+              was over with its summaries and reports written.\n\n";
+        s += "| round | completed | failed | samples recorded | samples expected | torn lines | RSS after each cell | RSS after the round | peak RSS after the round |\n";
+        s += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        for r in &self.rounds {
+            let range = r.harness_rss_range_mb.map_or("-".to_string(), |(lo, hi)| format!("{lo:.1} - {hi:.1}"));
+            s += &format!(
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                r.round,
+                r.completed,
+                r.failed,
+                r.samples_recorded,
+                r.samples_expected,
+                r.torn_lines,
+                range,
+                mb(r.harness_rss_mb),
+                mb(r.harness_peak_rss_mb)
+            );
+        }
+        s += &format!(
+            "\nFrom the end of round 1 to the end of round {}: bakeoff's peak RSS grew {} MiB, its RSS {} MiB \
+             (allowed: {} MiB). Samples lost: {}. Torn lines: {}.\n",
+            self.rounds.len(),
+            mb(self.harness_peak_growth_mb),
+            mb(self.harness_rss_growth_mb),
+            self.max_harness_growth_mb,
+            self.samples_lost,
+            self.torn_lines
+        );
+        let problems = self.problems();
+        s += &if problems.is_empty() {
+            "\n**Verdict: pass.**\n".to_string()
+        } else {
+            format!("\n**Verdict: fail.** {}\n", problems.join("; "))
+        };
+        s
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn round(n: usize, recorded: usize, peak: f64) -> SoakRound {
+        SoakRound {
+            round: n,
+            completed: 2,
+            failed: 0,
+            samples_recorded: recorded,
+            samples_expected: 6,
+            torn_lines: 0,
+            harness_rss_range_mb: Some((peak - 3.0, peak - 2.0)),
+            harness_rss_mb: Some(peak - 2.0),
+            harness_peak_rss_mb: Some(peak),
+        }
+    }
+
+    #[test]
+    fn flat_memory_and_every_sample_pass() {
+        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)], 8.0);
+        assert_eq!(report.harness_peak_growth_mb, Some(1.5));
+        assert!(report.problems().is_empty(), "{:?}", report.problems());
+        assert!(report.markdown().contains("**Verdict: pass.**"));
+    }
+
+    #[test]
+    fn growth_beyond_the_allowance_and_lost_samples_fail() {
+        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)], 8.0);
+        let problems = report.problems();
+        assert_eq!(report.samples_lost, 1);
+        assert!(problems.iter().any(|p| p.contains("peak memory grew 10.5 MiB")), "{problems:?}");
+        assert!(problems.iter().any(|p| p.contains("1 samples of completed cells are missing")), "{problems:?}");
+        assert!(report.markdown().contains("**Verdict: fail.**"));
+    }
+}
