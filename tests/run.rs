@@ -261,6 +261,10 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
         err.contains("bad.toml") && err.contains("line 10") && err.contains("GPU") && err.contains("NPU:host"),
         "{err}"
     );
+    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("max_new_tokens = 8", "max_new_tokens = "))
+        .unwrap();
+    let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
+    assert!(err.contains("bad.toml") && err.contains("line 13, column 18") && err.contains("max_new_tokens"), "{err}");
     std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("[measure]", "[measure]\nwarmups = 1")).unwrap();
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("unknown field `warmups`") && err.contains("repetitions"), "{err}");
@@ -443,4 +447,32 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
     assert!(err.contains("soak.toml") && err.contains("soak.rounds: must be at least 2"), "{err}");
+}
+
+#[test]
+fn a_compile_failure_is_a_failed_cell_with_the_plugins_message_and_the_run_goes_on() {
+    let model = common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("compile.toml");
+    // NPUW refuses a zero prompt window when it builds its prefill model: a real compile
+    // failure in the plugin, past every check bakeoff makes of the profile.
+    let text = FAULT_SCENARIO
+        .replace("MODEL", model.root.to_str().unwrap())
+        .replace("devices = [\"CPU\"]", "devices = [\"CPU\", \"NPU:host\"]")
+        .replace(
+            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
+            "profiles = [\"broken\"]",
+        )
+        .replace("generate_s = 4", "generate_s = 60")
+        + "[profiles.broken]\ninherits = \"reference\"\n[profiles.broken.NPU.kvcache]\nNPUW_LLM_MAX_PROMPT_LEN = 0\n";
+    std::fs::write(&scenario, text).unwrap();
+    let out = tmp.path().join("run");
+    let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));
+    let cells = summary(&out);
+    let failed = cell(&cells, "kvcache/NPU:host/broken/cold");
+    assert_eq!(failed["status"], "failed");
+    let reason = failed["reason"].as_str().unwrap();
+    assert!(reason.starts_with("compile_error") && reason.contains("compiling for NPU failed"), "{reason}");
+    assert_eq!(cell(&cells, "kvcache/CPU/broken/cold")["status"], "completed");
 }
