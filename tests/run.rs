@@ -135,6 +135,20 @@ fn check_reports(out: &Path) {
     assert!(csv.lines().next().unwrap().contains("decode_tokens_per_s"));
 }
 
+/// Every line of a run's results.jsonl read on its own: valid JSON, newline-terminated (no
+/// torn line), and `profile`'s healthy cell holding `samples` samples.
+fn assert_every_line_intact(out: &Path, profile: &str, samples: usize) {
+    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert!(text.ends_with('\n'), "the last line is torn");
+    for (i, line) in text.lines().enumerate() {
+        serde_json::from_str::<Value>(line).unwrap_or_else(|e| panic!("line {}: {e}: {line}", i + 1));
+    }
+    let read = read_results(&out.join("results.jsonl")).unwrap();
+    assert!(!read.torn_tail);
+    let healthy = read.records.iter().filter(|r| matches!(r, Record::Sample(s) if s.cell.profile == profile)).count();
+    assert_eq!(healthy, samples, "the healthy {profile} cell's samples");
+}
+
 const FAULT_SCENARIO: &str = r#"
 name = "faults"
 [[models]]
@@ -181,8 +195,7 @@ fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_
     assert_eq!(oom["status"], "failed");
     assert!(oom["reason"].as_str().unwrap().starts_with("out_of_memory (limit 4000 MiB)"), "{oom}");
     assert_eq!(cell(&cells, "kvcache/CPU/conservative/cold")["status"], "completed", "under the same limit");
-    let read = read_results(&out.join("results.jsonl")).unwrap();
-    assert!(!read.torn_tail);
+    assert_every_line_intact(&out, "conservative", 2);
 }
 
 #[test]
@@ -209,12 +222,8 @@ fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
     let ok = cell(&cells, "kvcache/CPU/conservative/cold");
     assert_eq!(ok["status"], "completed");
     assert_eq!(ok["measured_samples"], 2);
-    // Line by line: every record valid, none torn, the healthy cell's samples all there.
+    assert_every_line_intact(&out, "conservative", 2);
     let read = read_results(&out.join("results.jsonl")).unwrap();
-    assert!(!read.torn_tail);
-    let healthy =
-        read.records.iter().filter(|r| matches!(r, Record::Sample(s) if s.cell.profile == "conservative")).count();
-    assert_eq!(healthy, 2);
     assert!(read.records.iter().any(|r| matches!(r, Record::Cell(c) if c.status == CellStatus::Failed)));
 
     // Resume without the faults completes the failed cells and keeps the healthy one.
@@ -246,6 +255,7 @@ fn hang_in_compile_is_a_compile_timeout() {
     let cells = summary(&out);
     assert!(cell(&cells, "kvcache/CPU/balanced/cold")["reason"].as_str().unwrap().contains("timeout_compile"));
     assert_eq!(cell(&cells, "kvcache/CPU/reference/cold")["status"], "completed");
+    assert_every_line_intact(&out, "reference", 2);
 }
 
 #[test]
