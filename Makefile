@@ -1,6 +1,6 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai
+.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -31,9 +31,18 @@ speed: setup
 	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
 	.venv/bin/python tools/genai_speed.py --model $(MODEL) --max-new-tokens 48
 
-# bakeoff's kvcache against openvino-genai (SDPA and PA backends), interleaved, with ratios.
+# bakeoff's kvcache against openvino-genai (SDPA, PA, PA with prefix caching), interleaved,
+# with ratios.
 bench-vs-genai: setup
-	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 10
+	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 40
+
+# Where one prefill's time goes, per node type: the stateful IR against paged attention.
+profile-prefill: setup
+	.venv/bin/python tools/profile_prefill.py --model $(MODEL)
+
+# The smoke matrix ten times in one bakeoff process (about 20 minutes): soak.md.
+soak: setup
+	$(BAKEOFF) run scenarios/soak.toml
 
 # criterion benches of the harness's per-token work (argmax, window, filter, metrics).
 bench: setup
