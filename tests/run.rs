@@ -359,43 +359,57 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
     assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 2), "{cells:?}");
 }
 
-#[test]
-fn a_full_disk_stops_the_run_keeping_every_complete_record_and_resume_completes_it() {
+/// The scenario of the full-disk tests: 4 warm CPU cells of 2 prompts x 2 repetitions.
+fn full_disk_scenario(dir: &Path) -> std::path::PathBuf {
     let model = common::smollm2();
-    let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("full.toml");
+    let scenario = dir.join("full.toml");
     let text = FAULT_SCENARIO
         .replace("MODEL", model.root.to_str().unwrap())
         .replace("policy = \"cold\"", "policy = \"warm\"")
         .replace("generate_s = 4", "generate_s = 30")
         + "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
     std::fs::write(&scenario, text).unwrap();
-    let (mnt, keep) = (tmp.path().join("mnt"), tmp.path().join("keep"));
+    scenario
+}
+
+/// Run `tests/data/disk_full.sh` in a private mount namespace: the run folder on a tmpfs with
+/// `free_kib` free (see the script). Returns (the tmpfs mount point, the folder of copies).
+fn on_a_full_disk(dir: &Path, scenario: &Path, free_kib: u32, mode: &str) -> (std::path::PathBuf, std::path::PathBuf) {
+    let (mnt, keep) = (dir.join("mnt"), dir.join("keep"));
     std::fs::create_dir_all(&mnt).unwrap();
     std::fs::create_dir_all(&keep).unwrap();
-    // 16 KiB free: the scenario and fingerprint take a page each, results.jsonl fills the
-    // other two mid-run (4 cells of 4 samples need about 15 KB).
     let status = std::process::Command::new("unshare")
         .args(["-rm", "sh", common::repo().join("tests/data/disk_full.sh").to_str().unwrap()])
-        .args([&mnt, &keep, Path::new(env!("CARGO_BIN_EXE_bakeoff")), &scenario])
-        .arg("16")
+        .args([&mnt, &keep, Path::new(env!("CARGO_BIN_EXE_bakeoff")), scenario])
+        .args([free_kib.to_string().as_str(), mode])
         .current_dir(common::repo())
         .status()
         .expect("this test needs unshare (util-linux) to mount a private tmpfs");
     assert!(status.success(), "a private tmpfs (unshare -rm, mount -t tmpfs) is needed: {status}");
+    (mnt, keep)
+}
+
+/// Files a failed atomic write would leave behind.
+fn temporaries(dir: &Path) -> Vec<String> {
+    let names = std::fs::read_dir(dir).unwrap().flatten().map(|e| e.file_name().to_string_lossy().to_string());
+    names.filter(|n| n.ends_with(".tmp")).collect()
+}
+
+#[test]
+fn a_full_disk_stops_the_run_keeping_every_complete_record_and_resume_completes_it() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = full_disk_scenario(tmp.path());
+    // 16 KiB free: the scenario and fingerprint take a page each, results.jsonl fills the
+    // other two mid-run (4 cells of 4 samples need about 15 KB).
+    let (mnt, keep) = on_a_full_disk(tmp.path(), &scenario, 16, "records");
     let read = |name: &str| std::fs::read_to_string(keep.join(name)).unwrap();
 
     // The full disk: a harness error naming the file, the cause and the way out.
     let err = read("full.err");
     assert_eq!(read("full.rc").trim(), "1", "{err}");
     let results = keep.join("full/results.jsonl");
-    assert!(
-        err.contains(&format!(
-            "{}: writing results failed: No space left on device",
-            mnt.join("run/results.jsonl").display()
-        )) && err.contains("--resume"),
-        "{err}"
-    );
+    let named = format!("{}: writing results failed: No space left on device", mnt.join("run/results.jsonl").display());
+    assert!(err.contains(&named) && err.contains("--resume"), "{err}");
     let full = read_results(&results).unwrap();
     let cells_before = full.records.iter().filter(|r| matches!(r, Record::Cell(_))).count();
     assert!((1..4).contains(&cells_before), "the disk filled mid-run: {cells_before} cells recorded before it");
@@ -414,6 +428,38 @@ fn a_full_disk_stops_the_run_keeping_every_complete_record_and_resume_completes_
     assert!(!resumed.torn_tail);
     let cells = summary(&keep.join("resumed"));
     assert_eq!(cells.len(), 4);
+    assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 4), "{cells:?}");
+}
+
+#[test]
+fn a_full_disk_while_writing_summaries_keeps_the_previous_ones_whole() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = full_disk_scenario(tmp.path());
+    // One page free: the small files are rewritten (each replaces its own page), the charts
+    // and reports are not.
+    let (_, keep) = on_a_full_disk(tmp.path(), &scenario, 4, "summaries");
+    let read = |name: &str| std::fs::read_to_string(keep.join(name)).unwrap();
+    assert_eq!(read("before.rc").trim(), "0", "{}", read("before.err"));
+
+    let err = read("full.err");
+    assert_eq!(read("full.rc").trim(), "1", "{err}");
+    assert!(
+        err.contains("No space left on device (os error 28). results.jsonl is whole") && err.contains("--resume"),
+        "{err}"
+    );
+    // Nothing half-written: no temporary file left, and every output of the first summary
+    // is still there, byte for byte, records included.
+    assert_eq!(temporaries(&keep.join("full")), Vec::<String>::new());
+    for name in ["results.jsonl", "summary.md", "summary.json", "report.html", "chart_itl.svg", "chart_itl.png"] {
+        let (before, after) =
+            (std::fs::read(keep.join("before").join(name)), std::fs::read(keep.join("full").join(name)));
+        assert_eq!(before.unwrap(), after.unwrap(), "{name} is whole after the full disk");
+    }
+
+    // With room again, resume writes them anew and the run is whole.
+    assert_eq!(read("resumed.rc").trim(), "0", "{}", read("resumed.err"));
+    assert!(temporaries(&keep.join("resumed")).is_empty());
+    let cells = summary(&keep.join("resumed"));
     assert!(cells.iter().all(|c| c["status"] == "completed" && c["measured_samples"] == 4), "{cells:?}");
 }
 

@@ -156,16 +156,25 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     let run = RunFolder::open(dir).map_err(Failure::input)?;
     let cells = run.summaries();
     let correctness = run.correctness();
+    // A write that fails (a full disk) leaves the previous file whole; the records are
+    // untouched, so resuming writes everything again.
+    let unwritten = |e: String| {
+        Failure::harness(format!(
+            "{e}. results.jsonl is whole; make room, then `bakeoff run SCENARIO --resume {}` writes the \
+             summaries again",
+            dir.display()
+        ))
+    };
     write_atomic(
         &dir.join("correctness.json"),
         serde_json::to_string_pretty(&correctness).map_err(Failure::harness)?.as_bytes(),
     )
-    .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
+    .map_err(|e| unwritten(format!("{}: {e}", dir.join("correctness.json").display())))?;
     let figures = charts::run_charts(&run)
         .iter()
         .map(|(stem, chart)| charts::write_chart(dir, stem, chart))
         .collect::<Result<Vec<_>, _>>()
-        .map_err(Failure::harness)?;
+        .map_err(unwritten)?;
     let by_length = crate::results::summary::cost_by_length(&run.attempts());
     let report = RunReport {
         scenario: &run.scenario.name,
@@ -175,7 +184,7 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
         figures: &figures,
         by_length: &by_length,
     };
-    write_all(dir, &report).map_err(Failure::harness)?;
+    write_all(dir, &report).map_err(unwritten)?;
     let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();
     let completed = cells.iter().filter(|c| c.status == CellStatus::Completed).count();
     println!("{}", dir.join("summary.md").display());
