@@ -35,6 +35,13 @@ pub struct RunFolder {
 impl RunFolder {
     /// Read a run folder; errors name the file and what is wrong.
     pub fn open(dir: &Path) -> Result<RunFolder, String> {
+        if dir.join("soak.json").exists() {
+            return Err(format!(
+                "{}: a soak, not a run folder; its rounds are run folders ({})",
+                dir.display(),
+                dir.join("round-01").display()
+            ));
+        }
         let read = |name: &str| {
             std::fs::read_to_string(dir.join(name))
                 .map_err(|e| format!("{}: not a run folder ({e})", dir.join(name).display()))
