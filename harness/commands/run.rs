@@ -78,7 +78,7 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
         let folder = RunFolder::open(&round_dir).map_err(Failure::input)?;
         rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory));
     }
-    let report = SoakReport::new(rounds, soak.max_harness_growth_mb);
+    let report = SoakReport::new(rounds, soak.max_harness_growth_mb, setup.args.resume.is_some());
     let json = serde_json::to_string_pretty(&report).map_err(Failure::harness)?;
     write_atomic(&dir.join("soak.json"), json.as_bytes())
         .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;

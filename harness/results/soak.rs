@@ -78,11 +78,14 @@ pub struct SoakReport {
     pub samples_lost: usize,
     /// Torn or invalid lines, over all rounds.
     pub torn_lines: usize,
+    /// This soak was resumed: its rounds ran in more than one bakeoff process, so memory
+    /// figures of different rounds come from different processes.
+    pub resumed: bool,
 }
 
 impl SoakReport {
-    /// Sum up the rounds.
-    pub fn new(rounds: Vec<SoakRound>, max_harness_growth_mb: f64) -> SoakReport {
+    /// Sum up the rounds (`resumed`: not all of them ran in this process).
+    pub fn new(rounds: Vec<SoakRound>, max_harness_growth_mb: f64, resumed: bool) -> SoakReport {
         let growth = |f: fn(&SoakRound) -> Option<f64>| Some(f(rounds.last()?)? - f(rounds.first()?)?);
         SoakReport {
             harness_peak_growth_mb: growth(|r| r.harness_peak_rss_mb),
@@ -90,6 +93,7 @@ impl SoakReport {
             max_harness_growth_mb,
             samples_lost: rounds.iter().map(|r| r.samples_expected.saturating_sub(r.samples_recorded)).sum(),
             torn_lines: rounds.iter().map(|r| r.torn_lines).sum(),
+            resumed,
             rounds,
         }
     }
@@ -150,6 +154,10 @@ impl SoakReport {
             self.samples_lost,
             self.torn_lines
         );
+        if self.resumed {
+            s += "\nThis soak was resumed: its rounds ran in more than one bakeoff process, so the memory \
+                  figures of different rounds may come from different processes.\n";
+        }
         let problems = self.problems();
         s += &if problems.is_empty() {
             "\n**Verdict: pass.**\n".to_string()
@@ -180,7 +188,7 @@ mod tests {
 
     #[test]
     fn flat_memory_and_every_sample_pass() {
-        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)], 8.0);
+        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)], 8.0, false);
         assert_eq!(report.harness_peak_growth_mb, Some(1.5));
         assert!(report.problems().is_empty(), "{:?}", report.problems());
         assert!(report.markdown().contains("**Verdict: pass.**"));
@@ -188,7 +196,7 @@ mod tests {
 
     #[test]
     fn growth_beyond_the_allowance_and_lost_samples_fail() {
-        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)], 8.0);
+        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)], 8.0, false);
         let problems = report.problems();
         assert_eq!(report.samples_lost, 1);
         assert!(problems.iter().any(|p| p.contains("peak memory grew 10.5 MiB")), "{problems:?}");
