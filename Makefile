@@ -32,9 +32,10 @@ speed: setup
 	.venv/bin/python tools/genai_speed.py --model $(MODEL) --max-new-tokens 48
 
 # bakeoff's kvcache against openvino-genai (SDPA, PA, PA with prefix caching), interleaved,
-# with ratios.
+# with ratios: one prompt repeated, then a new question every round (about 2 minutes each).
 bench-vs-genai: setup
 	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 40
+	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 40 --fresh-prompts
 
 # Where one prefill's time goes, per node type: the stateful IR against paged attention.
 profile-prefill: setup
