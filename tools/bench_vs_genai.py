@@ -160,9 +160,9 @@ def main() -> int:
         note = "(goal >= 1.00)" if goal else "(information)"
         print(f"  decode tokens/s ratio bakeoff/genai-{b}: {r:.3f}  95% [{lo:.3f}, {hi:.3f}]  {note}")
         r, lo, hi = bootstrap_ratio(ttft["bakeoff"], ttft[b])
-        cached = "the template's common start from its prefix cache" if args.fresh_prompts else (
-            "a prefix-cache hit, not a prefill")
-        note = "(goal <= 1.00)" if goal else f"(information: GenAI as it comes; its TTFT is {cached})"
+        cached = "its prefix cache serves only the template's common start" if args.fresh_prompts else (
+            "its TTFT is a prefix-cache hit, not a prefill")
+        note = "(goal <= 1.00)" if goal else f"(information: GenAI as it comes; {cached})"
         print(f"  TTFT ratio bakeoff/genai-{b}:            {r:.3f}  95% [{lo:.3f}, {hi:.3f}]  {note}")
     print(f"  identical ids in every round: {'yes' if identical else 'NO'}")
     return 0 if identical else 1
