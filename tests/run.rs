@@ -173,20 +173,28 @@ generate_s = 4
 policy = "cold"
 "#;
 
+/// The matrix line of FAULT_SCENARIO: its four profiles.
+const ALL_PROFILES: &str = r#"profiles = ["aggressive", "balanced", "conservative", "reference"]"#;
+
+/// FAULT_SCENARIO on the SmolLM2 fixture, written to `dir/name`: each (from, to) of `edits`
+/// replaced (every `from` must be there), then `extra` TOML appended.
+fn fault_scenario(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> std::path::PathBuf {
+    let mut text = FAULT_SCENARIO.replace("MODEL", common::smollm2().root.to_str().unwrap());
+    for (from, to) in edits {
+        assert!(text.contains(from), "FAULT_SCENARIO has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text.push_str(extra);
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
 #[test]
 fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_run() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("oom.toml");
-    let text = FAULT_SCENARIO
-        .replace("MODEL", model.root.to_str().unwrap())
-        .replace(
-            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
-            "profiles = [\"balanced\", \"conservative\"]",
-        )
-        .replace("generate_s = 4", "generate_s = 30")
-        + "[limits]\nmemory_mb = 4000\n";
-    std::fs::write(&scenario, text).unwrap();
+    let edits = [(ALL_PROFILES, r#"profiles = ["balanced", "conservative"]"#), ("generate_s = 4", "generate_s = 30")];
+    let scenario = fault_scenario(tmp.path(), "oom.toml", &edits, "[limits]\nmemory_mb = 4000\n");
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("oom@/balanced/"));
     assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));
@@ -200,10 +208,8 @@ fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_
 
 #[test]
 fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("faults.toml");
-    std::fs::write(&scenario, FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap())).unwrap();
+    let scenario = fault_scenario(tmp.path(), "faults.toml", &[], "");
     let out = tmp.path().join("run");
     let o = bakeoff(
         &["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
@@ -237,17 +243,9 @@ fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
 
 #[test]
 fn hang_in_compile_is_a_compile_timeout() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("hang.toml");
-    let text = FAULT_SCENARIO
-        .replace("MODEL", model.root.to_str().unwrap())
-        .replace("compile_s = 60", "compile_s = 3")
-        .replace(
-            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
-            "profiles = [\"balanced\", \"reference\"]",
-        );
-    std::fs::write(&scenario, text).unwrap();
+    let edits = [("compile_s = 60", "compile_s = 3"), (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
+    let scenario = fault_scenario(tmp.path(), "hang.toml", &edits, "");
     let out = tmp.path().join("run");
     let o =
         bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("hang_compile@/balanced/"));
@@ -285,12 +283,8 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
 
 #[test]
 fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("s.toml");
-    let text =
-        FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap()).replace("repetitions = 2", "repetitions = 1");
-    std::fs::write(&scenario, &text).unwrap();
+    let scenario = fault_scenario(tmp.path(), "s.toml", &[("repetitions = 2", "repetitions = 1")], "");
     let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     for k in ["1/2", "2/2"] {
         let o = bakeoff(&["run", scenario.to_str().unwrap(), "--shard", k, "--out", &dir(&k.replace('/', "of"))], None);
@@ -303,8 +297,8 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
     assert_eq!(cells.len(), 4);
     assert!(cells.iter().all(|c| c["status"] == "completed"));
 
-    let other = tmp.path().join("other.toml");
-    std::fs::write(&other, text.replace("max_new_tokens = 8", "max_new_tokens = 9")).unwrap();
+    let edits = [("repetitions = 2", "repetitions = 1"), ("max_new_tokens = 8", "max_new_tokens = 9")];
+    let other = fault_scenario(tmp.path(), "other.toml", &edits, "");
     let o = bakeoff(&["run", other.to_str().unwrap(), "--shard", "1/2", "--out", &dir("other")], None);
     assert_eq!(o.status.code(), Some(0));
     let o = bakeoff(&["merge", "--out", &dir("bad"), &dir("1of2"), &dir("other")], None);
@@ -315,10 +309,8 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
 #[test]
 fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
     use std::os::unix::process::CommandExt;
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("interrupt.toml");
-    std::fs::write(&scenario, FAULT_SCENARIO.replace("MODEL", model.root.to_str().unwrap())).unwrap();
+    let scenario = fault_scenario(tmp.path(), "interrupt.toml", &[], "");
     let out = tmp.path().join("run");
     // Its own process group, as a shell gives a foreground job: Ctrl-C reaches the parent
     // and its cell process alike.
@@ -361,15 +353,9 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
 
 /// The scenario of the full-disk tests: 4 warm CPU cells of 2 prompts x 2 repetitions.
 fn full_disk_scenario(dir: &Path) -> std::path::PathBuf {
-    let model = common::smollm2();
-    let scenario = dir.join("full.toml");
-    let text = FAULT_SCENARIO
-        .replace("MODEL", model.root.to_str().unwrap())
-        .replace("policy = \"cold\"", "policy = \"warm\"")
-        .replace("generate_s = 4", "generate_s = 30")
-        + "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
-    std::fs::write(&scenario, text).unwrap();
-    scenario
+    let edits = [(r#"policy = "cold""#, r#"policy = "warm""#), ("generate_s = 4", "generate_s = 30")];
+    let sky = "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
+    fault_scenario(dir, "full.toml", &edits, sky)
 }
 
 /// Run `tests/data/disk_full.sh` in a private mount namespace: the run folder on a tmpfs with
@@ -465,19 +451,13 @@ fn a_full_disk_while_writing_summaries_keeps_the_previous_ones_whole() {
 
 #[test]
 fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_memory() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("soak.toml");
-    let text = FAULT_SCENARIO
-        .replace("MODEL", model.root.to_str().unwrap())
-        .replace(
-            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
-            "profiles = [\"balanced\", \"reference\"]",
-        )
-        .replace("policy = \"cold\"", "policy = \"warm\"")
-        .replace("generate_s = 4", "generate_s = 30")
-        + "[soak]\nrounds = 3\n";
-    std::fs::write(&scenario, &text).unwrap();
+    let edits = [
+        (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#),
+        (r#"policy = "cold""#, r#"policy = "warm""#),
+        ("generate_s = 4", "generate_s = 30"),
+    ];
+    let scenario = fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 3\n");
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -498,7 +478,7 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
     assert!(std::fs::read_to_string(out.join("soak.md")).unwrap().contains("**Verdict: pass.**"));
 
     // A soak of one round is no soak.
-    std::fs::write(&scenario, text.replace("rounds = 3", "rounds = 1")).unwrap();
+    fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 1\n");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", tmp.path().join("one").to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -507,21 +487,17 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
 
 #[test]
 fn a_compile_failure_is_a_failed_cell_with_the_plugins_message_and_the_run_goes_on() {
-    let model = common::smollm2();
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = tmp.path().join("compile.toml");
     // NPUW refuses a zero prompt window when it builds its prefill model: a real compile
     // failure in the plugin, past every check bakeoff makes of the profile.
-    let text = FAULT_SCENARIO
-        .replace("MODEL", model.root.to_str().unwrap())
-        .replace("devices = [\"CPU\"]", "devices = [\"CPU\", \"NPU:host\"]")
-        .replace(
-            "profiles = [\"aggressive\", \"balanced\", \"conservative\", \"reference\"]",
-            "profiles = [\"broken\"]",
-        )
-        .replace("generate_s = 4", "generate_s = 60")
-        + "[profiles.broken]\ninherits = \"reference\"\n[profiles.broken.NPU.kvcache]\nNPUW_LLM_MAX_PROMPT_LEN = 0\n";
-    std::fs::write(&scenario, text).unwrap();
+    let edits = [
+        (r#"devices = ["CPU"]"#, r#"devices = ["CPU", "NPU:host"]"#),
+        (ALL_PROFILES, r#"profiles = ["broken"]"#),
+        ("generate_s = 4", "generate_s = 60"),
+    ];
+    let broken =
+        "[profiles.broken]\ninherits = \"reference\"\n[profiles.broken.NPU.kvcache]\nNPUW_LLM_MAX_PROMPT_LEN = 0\n";
+    let scenario = fault_scenario(tmp.path(), "compile.toml", &edits, broken);
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));

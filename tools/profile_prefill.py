@@ -94,7 +94,8 @@ def pa_prefill(compiled, inputs: dict):
     return (time.perf_counter() - t) * 1000.0, request
 
 
-def measure(name: str, run, warmup: int, runs: int) -> tuple[list[float], dict[str, float]]:
+def measure(name: str, run, warmup: int, runs: int) -> dict[str, float]:
+    """Print the median infer() time; return the mean per-node-type time of one run, ms."""
     for _ in range(warmup):
         run()
     times, totals = [], defaultdict(float)
@@ -103,7 +104,7 @@ def measure(name: str, run, warmup: int, runs: int) -> tuple[list[float], dict[s
         times.append(ms)
         by_type(request.profiling_info, totals)
     print(f"{name}: prefill infer() median {statistics.median(times):.1f} ms (min {min(times):.1f}, n={runs})")
-    return times, {k: v / runs for k, v in totals.items()}
+    return {k: v / runs for k, v in totals.items()}
 
 
 def main() -> int:
@@ -125,13 +126,13 @@ def main() -> int:
     props = {**CPU_REFERENCE, "PERF_COUNT": True}
 
     stateful = core.compile_model(core.read_model(model / "openvino_model.xml"), "CPU", props)
-    _, sdpa = measure("SDPA (stateful, bakeoff)", lambda: stateful_prefill(stateful, ids), args.warmup, args.runs)
+    sdpa = measure("SDPA (stateful, bakeoff)", lambda: stateful_prefill(stateful, ids), args.warmup, args.runs)
 
     pa_model = core.read_model(model / "openvino_model.xml")
     paged_attention_transformation(pa_model)
     paged = core.compile_model(pa_model, "CPU", props)
     inputs = pa_inputs(paged, ids)
-    _, pa = measure("PA (GenAI's default backend)", lambda: pa_prefill(paged, inputs), args.warmup, args.runs)
+    pa = measure("PA (GenAI's default backend)", lambda: pa_prefill(paged, inputs), args.warmup, args.runs)
 
     print(f"\nper-node-type time of one prefill, ms (plugin counters; top {args.top} by difference)")
     print(f"{'node type':<28}{'SDPA':>9}{'PA':>9}{'SDPA-PA':>10}")

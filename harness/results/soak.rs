@@ -38,17 +38,14 @@ impl SoakRound {
         let per_cell = prompts * (folder.scenario.measure.warmup + folder.scenario.measure.repetitions);
         let attempts = folder.attempts();
         let completed: Vec<_> = attempts.iter().filter(|a| a.cell.status == CellStatus::Completed).collect();
-        let per_cell_rss: Vec<f64> = folder
+        let range = folder
             .records
             .iter()
             .filter_map(|r| match r {
                 Record::Cell(c) => c.harness_rss_mb,
                 _ => None,
             })
-            .collect();
-        let range = per_cell_rss
-            .iter()
-            .fold(None, |acc: Option<(f64, f64)>, &v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))));
+            .fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))));
         SoakRound {
             round,
             completed: completed.len(),
