@@ -1,6 +1,10 @@
-//! The fingerprint: everything that identifies the stack a number came from (DESIGN.md
-//! section 2): OpenVINO version and build, devices with their names, architectures and NPU
-//! driver / compiler versions, host CPU, harness version.
+//! The fingerprint: everything that identifies the stack a number came from: OpenVINO
+//! version and build, devices with their names, architectures, optimization capabilities and
+//! NPU driver / compiler versions, and the host: CPU model, the ISA extensions OpenVINO's CPU
+//! plugin picks its kernels by (the same build runs 2-5x slower on an AVX2-only CPU than on
+//! one with AVX-512 VNNI), whether it is virtualized, the kernel, and bakeoff's own commit.
+//! Two runs whose host fields differ measured different machines: their figures are not
+//! comparable, and compare and qualify say so loudly.
 
 use crate::runtime::Runtime;
 use serde::{Deserialize, Serialize};
@@ -20,6 +24,10 @@ pub struct DeviceInfo {
     /// NPU only: NPU_COMPILER_VERSION as major.minor (major in the high 16 bits).
     #[serde(skip_serializing_if = "Option::is_none")]
     pub npu_compiler_version: Option<String>,
+    /// OPTIMIZATION_CAPABILITIES (on CPU: `BF16` and `FP16` appear only where the ISA has
+    /// them, so this tells which precisions the plugin can run fast).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub optimization_capabilities: Option<String>,
 }
 
 /// The stack a run ran on.
@@ -41,6 +49,27 @@ pub struct Fingerprint {
     pub host_cpus: usize,
     /// The host's memory, MiB.
     pub host_memory_mib: u64,
+    /// The host CPU's ISA extensions that decide which kernels OpenVINO's CPU plugin runs
+    /// (from /proc/cpuinfo, in [`ISA_FLAGS`] order, space-separated).
+    #[serde(default)]
+    pub host_cpu_isa: String,
+    /// `ONEDNN_MAX_CPU_ISA` when set: oneDNN (inside the CPU plugin) then uses no ISA above
+    /// it, so the run measured an older CPU's kernels on this one.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub host_isa_limit: Option<String>,
+    /// Whether the host is a virtual machine, and its hypervisor where the CPU names it.
+    #[serde(default)]
+    pub host_virtualized: String,
+    /// The kernel release.
+    #[serde(default)]
+    pub host_kernel: String,
+    /// The git commit bakeoff was built from (`-dirty` when the tree had changes).
+    #[serde(default)]
+    pub harness_commit: String,
+    /// The test-only slowdown this run was made with (never set by scenarios; a run that
+    /// has it measured an injected delay).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_slowdown: Option<String>,
     /// The models a run used, by name (weights, tokenizer and template hashes).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub models: std::collections::BTreeMap<String, crate::model::ModelFingerprint>,
@@ -67,7 +96,79 @@ fn device_info(rt: &Runtime, name: &str) -> DeviceInfo {
         architecture: get("DEVICE_ARCHITECTURE"),
         npu_driver_version: if is_npu { get("NPU_DRIVER_VERSION") } else { None },
         npu_compiler_version: if is_npu { get("NPU_COMPILER_VERSION").map(|v| compiler_version(&v)) } else { None },
+        optimization_capabilities: get("OPTIMIZATION_CAPABILITIES"),
     }
+}
+
+/// The /proc/cpuinfo flags that change which kernels OpenVINO's CPU plugin (oneDNN) runs:
+/// the vector width (AVX2, AVX-512), the INT8 dot products (VNNI), the bf16/fp16 paths and
+/// the AMX tiles.
+pub const ISA_FLAGS: &[&str] = &[
+    "sse4_2",
+    "avx",
+    "avx2",
+    "fma",
+    "f16c",
+    "avx_vnni",
+    "avx512f",
+    "avx512bw",
+    "avx512vl",
+    "avx512_vnni",
+    "avx512_bf16",
+    "avx512_fp16",
+    "amx_tile",
+    "amx_int8",
+    "amx_bf16",
+    "amx_fp16",
+];
+
+/// The first `flags` line of a /proc/cpuinfo text.
+fn cpu_flags(cpuinfo: &str) -> Vec<&str> {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("flags"))
+        .and_then(|l| l.split_once(':'))
+        .map_or_else(Vec::new, |(_, flags)| flags.split_whitespace().collect())
+}
+
+/// The [`ISA_FLAGS`] present in a /proc/cpuinfo text, space-separated, in that order.
+pub fn isa_extensions(cpuinfo: &str) -> String {
+    let flags = cpu_flags(cpuinfo);
+    ISA_FLAGS.iter().filter(|f| flags.contains(f)).copied().collect::<Vec<_>>().join(" ")
+}
+
+/// `no`, or `yes` with the hypervisor's vendor id where the CPU reports one (CPUID leaf
+/// 0x40000000: `KVMKVMKVM`, `Microsoft Hv`, ...).
+pub fn virtualized(cpuinfo: &str) -> String {
+    if !cpu_flags(cpuinfo).contains(&"hypervisor") {
+        return "no".into();
+    }
+    match hypervisor_vendor() {
+        Some(vendor) => format!("yes ({vendor})"),
+        None => "yes".into(),
+    }
+}
+
+#[cfg(target_arch = "x86_64")]
+fn hypervisor_vendor() -> Option<String> {
+    // SAFETY: CPUID exists on every x86-64 CPU; leaf 0x40000000 is reserved for hypervisors
+    // and reads as zeros or garbage-free ASCII elsewhere, both handled below. (Newer Rust
+    // made __cpuid safe; the block stays for the older toolchains rust-version allows.)
+    #[allow(unused_unsafe)]
+    let r = unsafe { std::arch::x86_64::__cpuid(0x4000_0000) };
+    let bytes: Vec<u8> = [r.ebx, r.ecx, r.edx].iter().flat_map(|w| w.to_le_bytes()).collect();
+    let text: String = bytes.iter().take_while(|b| **b != 0).map(|b| *b as char).collect();
+    let text = text.trim().to_string();
+    (!text.is_empty() && text.chars().all(|c| c.is_ascii_graphic() || c == ' ')).then_some(text)
+}
+
+#[cfg(not(target_arch = "x86_64"))]
+fn hypervisor_vendor() -> Option<String> {
+    None
+}
+
+fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "unknown".into(), |s| s.trim().to_string())
 }
 
 /// The host CPU's model name from /proc/cpuinfo.
@@ -96,6 +197,7 @@ impl Fingerprint {
     /// Collect the fingerprint of the loaded runtime and this host.
     pub fn collect(rt: &Runtime) -> Result<Fingerprint, crate::runtime::OvError> {
         let devices = rt.core.available_devices()?.iter().map(|d| device_info(rt, d)).collect();
+        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
         Ok(Fingerprint {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             openvino_version: rt.version.clone(),
@@ -105,6 +207,12 @@ impl Fingerprint {
             host_cpu: host_cpu(),
             host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             host_memory_mib: host_memory_mib(),
+            host_cpu_isa: isa_extensions(&cpuinfo),
+            host_isa_limit: std::env::var("ONEDNN_MAX_CPU_ISA").ok().filter(|v| !v.is_empty()),
+            host_virtualized: virtualized(&cpuinfo),
+            host_kernel: kernel_release(),
+            harness_commit: env!("BAKEOFF_COMMIT").to_string(),
+            test_slowdown: std::env::var(crate::pipelines::SLOWDOWN_ENV).ok(),
             models: Default::default(),
             device_labels: Default::default(),
         })
@@ -182,6 +290,39 @@ pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) 
         .collect()
 }
 
+/// A fingerprint field that describes the machine (CPU model and count, ISA extensions,
+/// virtualization, kernel, the CPU plugin's view of the CPU): when one differs, two runs'
+/// figures are not comparable, whatever else is equal.
+pub fn is_host_field(field: &str) -> bool {
+    matches!(field, "host_cpu" | "host_cpus" | "host_cpu_isa" | "host_isa_limit" | "host_virtualized" | "host_kernel")
+        || field.starts_with("devices.CPU.")
+}
+
+/// The loud warning for two runs taken on different machines, or None when the machine
+/// fields agree.
+pub fn host_warning(diffs: &[FieldDiff]) -> Option<String> {
+    let host: Vec<String> = diffs
+        .iter()
+        .filter(|d| is_host_field(&d.field))
+        .map(|d| {
+            format!(
+                "{}: {} -> {}",
+                d.field,
+                d.baseline.as_deref().unwrap_or("(absent)"),
+                d.candidate.as_deref().unwrap_or("(absent)")
+            )
+        })
+        .collect();
+    (!host.is_empty()).then(|| {
+        format!(
+            "NOT COMPARABLE: the two runs measured different machines ({}). The same build runs 2-5x \
+             slower on a CPU without AVX-512/VNNI, so speed verdicts between these runs say more about \
+             the machines than about the change; compare runs taken on one machine, ideally interleaved",
+            host.join("; ")
+        )
+    })
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -196,6 +337,34 @@ mod tests {
             fields,
             [("devices.NPU.npu_driver_version", true), ("openvino_library", false), ("openvino_version", true)]
         );
+    }
+
+    #[test]
+    fn isa_extensions_and_virtualization_come_from_the_flags_line() {
+        let avx512 = "processor\t: 0\nmodel name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma avx512f \
+                      avx512bw avx512vl avx512_vnni avx512_bf16 hypervisor\n";
+        let avx2 = "model name\t: AMD EPYC\nflags\t\t: fpu sse4_2 avx avx2 fma\n";
+        assert_eq!(
+            super::isa_extensions(avx512),
+            "sse4_2 avx avx2 fma avx512f avx512bw avx512vl avx512_vnni avx512_bf16"
+        );
+        assert_eq!(super::isa_extensions(avx2), "sse4_2 avx avx2 fma");
+        assert!(super::virtualized(avx512).starts_with("yes"));
+        assert_eq!(super::virtualized(avx2), "no");
+        assert_eq!(super::isa_extensions("no flags here"), "");
+    }
+
+    #[test]
+    fn a_cpu_feature_difference_is_a_loud_not_comparable_warning() {
+        let a = serde_json::json!({"host_cpu": "AMD EPYC", "host_cpu_isa": "avx2 avx512f avx512_vnni",
+            "openvino_version": "2026.4.1", "devices": [{"name": "CPU", "optimization_capabilities": "FP32 INT8 BF16"}]});
+        let b = serde_json::json!({"host_cpu": "AMD EPYC", "host_cpu_isa": "avx2",
+            "openvino_version": "2026.4.1", "devices": [{"name": "CPU", "optimization_capabilities": "FP32 INT8"}]});
+        let w = super::host_warning(&super::differences(&a, &b)).expect("a warning");
+        assert!(w.starts_with("NOT COMPARABLE"), "{w}");
+        assert!(w.contains("host_cpu_isa: avx2 avx512f avx512_vnni -> avx2"), "{w}");
+        assert!(w.contains("devices.CPU.optimization_capabilities: FP32 INT8 BF16 -> FP32 INT8"), "{w}");
+        assert_eq!(super::host_warning(&super::differences(&a, &a)), None);
     }
 
     #[test]

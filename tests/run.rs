@@ -48,6 +48,8 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
     }
     let cells = summary(&out);
     assert_eq!(cells.len(), 18);
+    let weights = std::fs::metadata(common::smollm2().root.join("openvino_model.bin")).unwrap().len();
+    let weights_mib = weights as f64 / f64::from(1 << 20);
     let count = |device: &str, status: &str| {
         cells.iter().filter(|c| c["cell"]["device"] == device && c["status"] == status).count()
     };
@@ -59,9 +61,11 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
         let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {c}"));
         assert!(f("ttft_p50_ms") > 0.0);
         assert!(f("itl_p50_ms") > 0.0 && f("itl_p50_ms") <= f("itl_p99_ms") && f("itl_p99_ms") <= f("itl_max_ms"));
-        assert!(f("decode_tokens_per_s") > 1.0);
-        assert!(f("peak_rss_mb") > 100.0);
-        assert_eq!(f("output_tokens"), 16.0);
+        assert!(f("decode_tokens_per_s") > 0.0);
+        // Every weight is read by a generation, so its pages were resident at some point:
+        // a fact of the model's size, not of the machine's speed.
+        assert!(f("peak_rss_mb") > weights_mib, "peak RSS below the weights' {weights_mib:.0} MiB: {c}");
+        assert_eq!(f("output_tokens"), 8.0);
         assert_eq!(c["measured_samples"], 6);
         assert_eq!(c["warmup_samples"], 3);
         assert_eq!(c["from_cache"], true, "warm cells load from the primed cache: {c}");
@@ -166,9 +170,12 @@ ignore_eos = true
 [measure]
 warmup = 0
 repetitions = 2
+# A healthy cold compile of the 135M fixture takes 1-3 s and a generation of 8 tokens well
+# under a second on any x86-64 CPU the plugin supports (AVX2 included); these timeouts are
+# ten times that and more, so only the fault hook's hangs reach them.
 [timeouts]
 compile_s = 60
-generate_s = 4
+generate_s = 10
 [cache]
 policy = "cold"
 "#;
@@ -193,7 +200,7 @@ fn fault_scenario(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -
 #[test]
 fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let edits = [(ALL_PROFILES, r#"profiles = ["balanced", "conservative"]"#), ("generate_s = 4", "generate_s = 30")];
+    let edits = [(ALL_PROFILES, r#"profiles = ["balanced", "conservative"]"#), ("generate_s = 10", "generate_s = 30")];
     let scenario = fault_scenario(tmp.path(), "oom.toml", &edits, "[limits]\nmemory_mb = 4000\n");
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("oom@/balanced/"));
@@ -244,7 +251,7 @@ fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
 #[test]
 fn hang_in_compile_is_a_compile_timeout() {
     let tmp = tempfile::tempdir().unwrap();
-    let edits = [("compile_s = 60", "compile_s = 3"), (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
+    let edits = [("compile_s = 60", "compile_s = 20"), (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
     let scenario = fault_scenario(tmp.path(), "hang.toml", &edits, "");
     let out = tmp.path().join("run");
     let o =
@@ -353,7 +360,7 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
 
 /// The scenario of the full-disk tests: 4 warm CPU cells of 2 prompts x 2 repetitions.
 fn full_disk_scenario(dir: &Path) -> std::path::PathBuf {
-    let edits = [(r#"policy = "cold""#, r#"policy = "warm""#), ("generate_s = 4", "generate_s = 30")];
+    let edits = [(r#"policy = "cold""#, r#"policy = "warm""#), ("generate_s = 10", "generate_s = 30")];
     let sky = "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
     fault_scenario(dir, "full.toml", &edits, sky)
 }
@@ -455,7 +462,7 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
     let edits = [
         (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#),
         (r#"policy = "cold""#, r#"policy = "warm""#),
-        ("generate_s = 4", "generate_s = 30"),
+        ("generate_s = 10", "generate_s = 30"),
     ];
     let scenario = fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 3\n");
     let out = tmp.path().join("run");
@@ -493,7 +500,7 @@ fn a_compile_failure_is_a_failed_cell_with_the_plugins_message_and_the_run_goes_
     let edits = [
         (r#"devices = ["CPU"]"#, r#"devices = ["CPU", "NPU:host"]"#),
         (ALL_PROFILES, r#"profiles = ["broken"]"#),
-        ("generate_s = 4", "generate_s = 60"),
+        ("generate_s = 10", "generate_s = 60"),
     ];
     let broken =
         "[profiles.broken]\ninherits = \"reference\"\n[profiles.broken.NPU.kvcache]\nNPUW_LLM_MAX_PROMPT_LEN = 0\n";

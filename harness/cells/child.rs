@@ -12,8 +12,8 @@ use crate::scenario::CacheMode;
 use std::io::Write;
 
 /// Environment variable of the test-only fault hook: comma-separated `KIND@MATCH`, where
-/// KIND is abort, segfault, hang_compile, hang_generate or oom and MATCH a substring of the
-/// cell key. Only the test suite sets it.
+/// KIND is abort, segfault, hang_compile, hang_generate, oom or close_stdout (close the
+/// output, then hang) and MATCH a substring of the cell key. Only the test suite sets it.
 pub const FAULT_ENV: &str = "BAKEOFF_FAULT";
 
 fn emit(event: &ChildEvent) {
@@ -47,6 +47,15 @@ fn fault(spec: &CellSpec, stage: &str) {
         ("hang_compile", "compile") | ("hang_generate", "generate") => loop {
             std::thread::sleep(std::time::Duration::from_secs(3600));
         },
+        ("close_stdout", "generate") => {
+            // SAFETY: closing our own stdout; nothing writes to it afterwards.
+            unsafe {
+                libc::close(1);
+            }
+            loop {
+                std::thread::sleep(std::time::Duration::from_secs(3600));
+            }
+        }
         ("oom", "generate") => {
             let mut hog: Vec<Vec<u8>> = Vec::new();
             loop {
@@ -79,6 +88,9 @@ pub fn run(spec: &CellSpec) -> i32 {
     let mut props = spec.properties.pairs();
     if let Some(dir) = &spec.cache_dir {
         props.push(("CACHE_DIR".into(), dir.display().to_string()));
+    }
+    if let Err(e) = crate::pipelines::apply_slowdown_env(&spec.key.to_string()) {
+        return fail(FailureClass::InputError, e);
     }
     fault(spec, "compile");
     let load_once = || load(&rt, &model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window);

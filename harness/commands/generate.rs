@@ -66,8 +66,18 @@ fn prompt_input(args: &GenerateArgs) -> PromptInput {
     }
 }
 
+/// The size-like flags within the bounds scenarios have.
+fn check_sizes(args: &GenerateArgs) -> Result<(), String> {
+    use crate::scenario::bounds::*;
+    check("--max-new-tokens", args.max_new_tokens, 1, MAX_NEW_TOKENS, "the longest context of the models")?;
+    check("--window", args.window, 1, MAX_WINDOW, "the longest context of the models")?;
+    check("--warmup", args.warmup, 0, MAX_WARMUP, "warm-up needs a handful")?;
+    check("--repeat", args.repeat as usize, 1, MAX_REPETITIONS, "days of generation")
+}
+
 /// Run one generation and print it.
 pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
+    check_sizes(args).map_err(Failure::input)?;
     let model = ModelDir::open(&args.model).map_err(Failure::input)?;
     let mut text = TextLayer::open(&model).map_err(Failure::input)?;
     let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
@@ -79,6 +89,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
     }
     let rt = open_runtime(&args.runtime)?;
+    let key = format!("{}/{}/{}", args.pipeline, args.device, args.profile);
+    crate::pipelines::apply_slowdown_env(&key).map_err(Failure::input)?;
     let window = WindowOptions {
         window: args.window,
         pad_id: model.pad_id(),

@@ -20,6 +20,9 @@ pub fn run(old: &Path, new: &Path, out: &DecisionOutput) -> Result<i32, Failure>
         Format::Json => print_json(&q)?,
         Format::Text => println!("{md}"),
     }
+    for w in &q.comparison.warnings {
+        eprintln!("WARNING: {w}");
+    }
     eprintln!("qualify: {}", if q.pass { "PASS" } else { "FAIL" });
     Ok(q.exit_code())
 }

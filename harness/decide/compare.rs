@@ -3,7 +3,7 @@
 //! by key (an `NPU:host` cell never matches an `NPU` one: the device label is in the key).
 
 use super::stats::{bootstrap, decide, Change, PerfVerdict};
-use crate::fingerprint::{differences, FieldDiff};
+use crate::fingerprint::{differences, host_warning, is_host_field, FieldDiff};
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
 use crate::results::metrics::{Direction, Metric, Statistic, METRICS};
@@ -191,7 +191,8 @@ pub fn compare_runs(baseline: &RunFolder, candidate: &RunFolder) -> Result<Compa
     let only_in_baseline =
         ba.iter().filter(|b| !ca.iter().any(|c| c.cell.cell == b.cell.cell)).map(|b| b.cell.cell.clone()).collect();
     let fingerprint = differences(&baseline.fingerprint, &candidate.fingerprint);
-    for d in fingerprint.iter().filter(|d| d.matters) {
+    warnings.extend(host_warning(&fingerprint));
+    for d in fingerprint.iter().filter(|d| d.matters && !is_host_field(&d.field)) {
         warnings.push(format!(
             "fingerprint {} differs: {} -> {}",
             d.field,

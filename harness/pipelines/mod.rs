@@ -207,6 +207,46 @@ pub(crate) fn logits_top2(request: &InferRequest, row: Option<usize>) -> Result<
     Ok(top2(&data[row * vocab..(row + 1) * vocab]))
 }
 
+/// Environment variable of the test-only slowdown: `PCT` or `PCT@MATCH` (MATCH a substring
+/// of the cell key, as for the fault hook). After every measured `infer()` the process sleeps
+/// PCT percent of that call's own duration, counted as inference, so a test or the power
+/// script can inject a slowdown of a size bakeoff controls on any CPU, however fast. Only
+/// tests and `tools/` set it; a run made with it says so in its fingerprint.
+pub const SLOWDOWN_ENV: &str = "BAKEOFF_TEST_SLOWDOWN";
+
+/// The injected slowdown, as a fraction of each infer's duration, in millionths (0: none).
+static SLOWDOWN_PPM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
+
+/// Parse a [`SLOWDOWN_ENV`] value: the fraction to add (3.0 for `300`) and the optional
+/// cell-key pattern.
+pub fn parse_slowdown(value: &str) -> Result<(f64, Option<&str>), String> {
+    let (pct, pattern) = match value.split_once('@') {
+        Some((pct, pattern)) => (pct, Some(pattern)),
+        None => (value, None),
+    };
+    match pct.trim().parse::<f64>() {
+        Ok(p) if p.is_finite() && (0.0..=10_000.0).contains(&p) => Ok((p / 100.0, pattern)),
+        _ => Err(format!("{SLOWDOWN_ENV}={value}: expected PCT or PCT@MATCH, PCT a number from 0 to 10000")),
+    }
+}
+
+/// Turn the test-only slowdown on for this process (`fraction` of each infer's duration).
+pub fn inject_slowdown(fraction: f64) {
+    SLOWDOWN_PPM.store((fraction * 1e6).round() as u64, std::sync::atomic::Ordering::Relaxed);
+}
+
+/// Apply [`SLOWDOWN_ENV`] to this process if it is set and its pattern (if any) is part of
+/// `key` (a cell key, `pipeline/device/profile/cache`). An unreadable value is an error, so
+/// a test with a typo fails instead of measuring no slowdown.
+pub fn apply_slowdown_env(key: &str) -> Result<(), String> {
+    let Ok(value) = std::env::var(SLOWDOWN_ENV) else { return Ok(()) };
+    let (fraction, pattern) = parse_slowdown(&value)?;
+    if pattern.map_or(true, |p| key.contains(p)) {
+        inject_slowdown(fraction);
+    }
+    Ok(())
+}
+
 /// Times one step: wall time since the previous token and time inside infer.
 pub(crate) struct StepClock {
     last: Instant,
@@ -222,6 +262,11 @@ impl StepClock {
     pub(crate) fn infer<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
         let out = f();
+        let took = t.elapsed();
+        let ppm = SLOWDOWN_PPM.load(std::sync::atomic::Ordering::Relaxed);
+        if ppm > 0 {
+            std::thread::sleep(took.mul_f64(ppm as f64 / 1e6));
+        }
         self.infer += t.elapsed();
         out
     }
@@ -250,7 +295,9 @@ pub(crate) struct Greedy<'a> {
 
 impl<'a> Greedy<'a> {
     pub(crate) fn new(config: &'a GenerationConfig, observer: &'a mut dyn Observer) -> Self {
-        Greedy { config, observer, steps: Vec::with_capacity(config.max_new_tokens) }
+        // Sized for a typical generation, never by max_new_tokens alone: a huge bound must
+        // not allocate up front.
+        Greedy { config, observer, steps: Vec::with_capacity(config.max_new_tokens.min(4096)) }
     }
 
     /// Record `step`; returns the stop reason if generation ends with it.
