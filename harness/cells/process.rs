@@ -3,6 +3,7 @@
 //! a crash, and peak RSS comes from the kernel's accounting of the child (wait4).
 
 use super::{CellSpec, ChildEvent, Executor};
+use crate::platform::{self, Exit};
 use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
 use std::io::{BufRead, BufReader, Write};
 use std::path::PathBuf;
@@ -18,50 +19,6 @@ pub struct ProcessExecutor {
     pub log_dir: PathBuf,
 }
 
-/// How the child ended, from wait4.
-struct Exit {
-    signal: Option<i32>,
-    code: Option<i32>,
-    max_rss_kib: i64,
-}
-
-fn wait4(pid: i32) -> Exit {
-    let mut status = 0;
-    // SAFETY: rusage is plain data filled by the kernel.
-    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
-    // SAFETY: pid is our child; status and usage are valid out-pointers.
-    let r = unsafe { libc::wait4(pid, &mut status, 0, &mut usage) };
-    if r < 0 {
-        return Exit { signal: None, code: None, max_rss_kib: 0 };
-    }
-    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
-    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
-    Exit { signal, code, max_rss_kib: usage.ru_maxrss }
-}
-
-/// Cap the child's address space (RLIMIT_AS) before it runs.
-fn limit_address_space(command: &mut Command, mb: u64) {
-    use std::os::unix::process::CommandExt;
-    let bytes = mb.saturating_mul(1 << 20);
-    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
-    unsafe {
-        command.pre_exec(move || {
-            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
-            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
-                return Err(std::io::Error::last_os_error());
-            }
-            Ok(())
-        });
-    }
-}
-
-fn kill(pid: i32) {
-    // SAFETY: signalling our own child.
-    unsafe {
-        libc::kill(pid, libc::SIGKILL);
-    }
-}
-
 impl Executor for ProcessExecutor {
     fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
         let started = Instant::now();
@@ -71,8 +28,9 @@ impl Executor for ProcessExecutor {
         let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
         let mut command = Command::new(&self.exe);
         command.arg("cell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        platform::die_with_parent(&mut command);
         if let Some(mb) = spec.limits.memory_mb {
-            limit_address_space(&mut command, mb);
+            platform::limit_address_space(&mut command, mb);
         }
         let child = command.spawn();
         let mut child = match child {
@@ -99,13 +57,26 @@ impl Executor for ProcessExecutor {
                 }
             }
         });
-        let outcome = watch(spec, &rx, &mut record, on_sample);
+        let mut outcome = watch(spec, &rx, &mut record, on_sample);
         if outcome.is_some() {
-            kill(pid);
+            platform::kill(pid);
         }
-        let exit = wait4(pid);
+        let exit = match outcome {
+            Some(_) => platform::wait(pid),
+            // The child closed its output: it should exit now. One that lives on (a hang
+            // after closing stdout) is waited for no longer than a generation may take.
+            None => {
+                platform::wait_within(pid, Duration::from_secs_f64(spec.timeouts.generate_s)).unwrap_or_else(|| {
+                    platform::kill(pid);
+                    outcome = Some(FailureClass::TimeoutGenerate);
+                    record.failure = Some(FailureClass::TimeoutGenerate);
+                    record.reason = Some("the cell's process closed its output and did not exit".into());
+                    platform::wait(pid)
+                })
+            }
+        };
         let _ = reader.join();
-        // wait4 reaped the child; dropping the handle neither waits nor kills.
+        // The child is reaped; dropping the handle neither waits nor kills.
         drop(child);
         record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
         record.wall_s = started.elapsed().as_secs_f64();

@@ -29,6 +29,7 @@ pub fn run(out: &Path, dirs: &[PathBuf]) -> Result<i32, Failure> {
         return Err(Failure::input(format!("{}: already holds results.jsonl; merge into a new folder", out.display())));
     }
     std::fs::create_dir_all(out).map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
+    let _lock = crate::results::folder::WriterLock::acquire(out).map_err(Failure::input)?;
     let mut writer = ResultsWriter::append(&out.join("results.jsonl"))
         .map_err(|e| Failure::input(format!("{}: {e}", out.display())))?;
     let mut seen = std::collections::HashSet::new();

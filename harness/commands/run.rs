@@ -13,6 +13,7 @@ use crate::pipelines::static128::WindowOptions;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::reports::{charts, write_all, RunReport};
+use crate::results::folder::WriterLock;
 use crate::results::folder::{RunFolder, GOLDEN_SNAPSHOT};
 use crate::results::soak::{SoakReport, SoakRound};
 use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
@@ -44,6 +45,8 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         }
     }
     let dir = run_dir(args, &scenario)?;
+    // One writer per run folder for as long as this run lives.
+    let _lock = WriterLock::acquire(&dir).map_err(Failure::input)?;
     let setup = RunSetup { scenario: &scenario, fingerprint: &fingerprint, goldens: &goldens, plan: &plan, args };
     match scenario.scenario.soak {
         None => run_folder(&setup, &mut ModelCache::default(), &dir),

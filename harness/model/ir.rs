@@ -89,7 +89,7 @@ impl IrSummary {
     /// Read the summary of an IR `.xml`.
     pub fn read(xml: &Path) -> Result<IrSummary, IrError> {
         let err = |reason: String| IrError { path: xml.display().to_string(), reason };
-        let text = std::fs::read_to_string(xml).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = crate::io::read_text(xml).map_err(err)?;
         Self::parse(&text).map_err(err)
     }
 

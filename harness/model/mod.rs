@@ -262,8 +262,8 @@ pub fn bin_for(xml: &Path) -> PathBuf {
 
 /// Read and deserialize a JSON file, naming the file and position on error.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelError> {
-    let text = std::fs::read_to_string(path)
-        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
+    let text = crate::io::read_text(path)
+        .map_err(|reason| ModelError::BadJson { path: path.display().to_string(), reason })?;
     serde_json::from_str(&text)
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })
 }

@@ -111,7 +111,7 @@ impl Pipeline for Static128 {
                 prompt_ids.len()
             )));
         }
-        let mut context = Vec::with_capacity(prompt_ids.len() + config.max_new_tokens);
+        let mut context = Vec::with_capacity(prompt_ids.len() + config.max_new_tokens.min(w));
         context.extend_from_slice(prompt_ids);
         let mut greedy = Greedy::new(config, observer);
         let mut truncated = false;

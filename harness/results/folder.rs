@@ -92,3 +92,61 @@ fn read_golden_snapshot(dir: &Path) -> Result<BTreeMap<String, GoldenFile>, Stri
     }
     Ok(out)
 }
+
+/// The file in a run folder whose lock marks its one writer.
+pub const WRITER_LOCK: &str = ".bakeoff-writer.lock";
+
+/// Held while a process writes a run folder: a second `bakeoff run --resume` (or `--out`) of
+/// the same folder while the first still writes would append to the same results.jsonl and
+/// record one cell twice, so it is refused, naming the holder. The lock is the kernel's
+/// (released when the holder exits, however it exits), so a crashed run leaves none behind.
+#[derive(Debug)]
+pub struct WriterLock {
+    _file: std::fs::File,
+}
+
+impl WriterLock {
+    /// Take the lock of `dir` (created if missing), or say who holds it.
+    pub fn acquire(dir: &Path) -> Result<WriterLock, String> {
+        use std::io::{Read, Seek, Write};
+        let path = dir.join(WRITER_LOCK);
+        let mut file = std::fs::OpenOptions::new()
+            .read(true)
+            .write(true)
+            .create(true)
+            .truncate(false)
+            .open(&path)
+            .map_err(|e| format!("{}: cannot open the run folder's lock: {e}", path.display()))?;
+        let locked = crate::platform::try_lock_exclusive(&file)
+            .map_err(|e| format!("{}: cannot lock the run folder: {e}", path.display()))?;
+        if !locked {
+            let mut holder = String::new();
+            let _ = file.read_to_string(&mut holder);
+            let holder = holder.trim();
+            let who = if holder.is_empty() { "another process".to_string() } else { format!("pid {holder}") };
+            return Err(format!(
+                "{}: another bakeoff is writing this run folder ({who}); wait for it to finish, or choose another --out",
+                dir.display()
+            ));
+        }
+        let me = std::process::id().to_string();
+        let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(me.as_bytes()));
+        written.map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(WriterLock { _file: file })
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn a_second_writer_is_refused_naming_the_holder_and_the_lock_ends_with_it() {
+        let tmp = tempfile::tempdir().unwrap();
+        let first = super::WriterLock::acquire(tmp.path()).unwrap();
+        // flock locks belong to the open file, so a second open in this process conflicts
+        // as a second process would.
+        let e = super::WriterLock::acquire(tmp.path()).unwrap_err();
+        assert!(e.contains(&format!("another bakeoff is writing this run folder (pid {})", std::process::id())), "{e}");
+        drop(first);
+        super::WriterLock::acquire(tmp.path()).expect("free again once the holder is gone");
+    }
+}

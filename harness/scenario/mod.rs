@@ -3,6 +3,8 @@
 //! compile-cache policy and optional profile overrides. Unknown fields are rejected; errors
 //! name the file, line and column, the field and what is allowed.
 
+pub mod bounds;
+
 use crate::pipelines::window::Overflow;
 use crate::pipelines::{GenerationConfig, PipelineKind};
 use crate::profiles::{Profile, ProfileSet};
@@ -451,12 +453,6 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
             return Err(format!("matrix.profiles: unknown profile `{p}`; allowed: {}", profiles.names().join(", ")));
         }
     }
-    if s.generation.max_new_tokens == 0 {
-        return Err("generation.max_new_tokens: must be at least 1".into());
-    }
-    if s.measure.repetitions == 0 {
-        return Err("measure.repetitions: must be at least 1".into());
-    }
     if let Some(g) = &s.golden {
         if g.near_tie.is_nan() || g.near_tie < 0.0 {
             return Err(format!("golden.near_tie: must be a number of logits >= 0, got {}", g.near_tie));
@@ -485,10 +481,36 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
             return Err(format!("soak.max_harness_growth_mb: must be MiB >= 0, got {}", soak.max_harness_growth_mb));
         }
     }
-    for (field, v) in [("timeouts.compile_s", s.timeouts.compile_s), ("timeouts.generate_s", s.timeouts.generate_s)] {
-        if v.is_nan() || v <= 0.0 {
-            return Err(format!("{field}: must be a positive number of seconds, got {v}"));
-        }
+    validate_sizes(s, prompts)
+}
+
+/// Every size-like field within its bound (see [`bounds`] for the reasons).
+fn validate_sizes(s: &Scenario, prompts: &[PromptEntry]) -> Result<(), String> {
+    use bounds::*;
+    let g = &s.generation;
+    check("generation.max_new_tokens", g.max_new_tokens, 1, MAX_NEW_TOKENS, "the longest context of the models")?;
+    check("generation.window", g.window, 1, MAX_WINDOW, "the longest context of the models")?;
+    check("measure.repetitions", s.measure.repetitions, 1, MAX_REPETITIONS, "days of generation")?;
+    check("measure.warmup", s.measure.warmup, 0, MAX_WARMUP, "warm-up needs a handful")?;
+    check("models", s.models.len(), 1, MAX_MODELS, "a matrix of thousands of cells already")?;
+    check("prompts", prompts.len(), 1, MAX_PROMPTS, "a larger set is a generated file gone wrong")?;
+    if let Some(p) =
+        prompts.iter().find(|p| p.prompt.len() + p.system.as_ref().map_or(0, String::len) > MAX_PROMPT_BYTES)
+    {
+        return Err(format!(
+            "prompts: prompt `{}` has {} bytes; allowed: up to {MAX_PROMPT_BYTES} (1 MiB, about 250,000 tokens, past \
+             any model's context)",
+            p.id,
+            p.prompt.len()
+        ));
+    }
+    check_seconds("timeouts.compile_s", s.timeouts.compile_s)?;
+    check_seconds("timeouts.generate_s", s.timeouts.generate_s)?;
+    if let Some(mb) = s.limits.memory_mb {
+        check("limits.memory_mb", mb, 1, MAX_MEMORY_MB, "16 TiB, past any machine")?;
+    }
+    if let Some(soak) = &s.soak {
+        check("soak.rounds", soak.rounds, 2, MAX_SOAK_ROUNDS, "weeks of the smallest matrix")?;
     }
     Ok(())
 }

@@ -41,6 +41,18 @@ pub struct ChatTemplate {
     path: String,
 }
 
+/// How many template instructions one rendering may execute. Chat templates come with model
+/// folders from strangers, so they are untrusted code: a loop that never ends (nested
+/// `range`s) would hang the run's parent while it prepares prompts, outside every cell
+/// timeout. The real templates bakeoff renders (Qwen3's with tools and reasoning, SmolLM2's)
+/// take a few thousand instructions; this is a thousand times that and stops a runaway
+/// template in well under a second.
+pub const TEMPLATE_FUEL: u64 = 5_000_000;
+
+/// The longest rendered prompt accepted, bytes: 4 MiB is about a million tokens, far past
+/// any context the pipelines can run; a template that writes more is broken or hostile.
+pub const MAX_RENDERED_BYTES: usize = 4 << 20;
+
 /// Options of one rendering.
 #[derive(Debug, Clone, Copy, Default)]
 pub struct RenderOptions {
@@ -62,7 +74,7 @@ impl ChatTemplate {
     /// Load the template from `tokenizer_config.json`.
     pub fn from_tokenizer_config(path: &Path) -> Result<ChatTemplate, ChatError> {
         let err = |reason: String| ChatError { path: path.display().to_string(), reason };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
+        let text = crate::io::read_text(path).map_err(err)?;
         let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
         let source = match json.get("chat_template") {
             Some(serde_json::Value::String(s)) => s.clone(),
@@ -94,6 +106,7 @@ impl ChatTemplate {
         // HF renders with trim_blocks and lstrip_blocks on.
         env.set_trim_blocks(true);
         env.set_lstrip_blocks(true);
+        env.set_fuel(Some(TEMPLATE_FUEL));
         env.add_template("chat", &self.source).map_err(|e| err(format!("chat_template does not parse: {e}")))?;
         let tmpl = env.get_template("chat").map_err(|e| err(e.to_string()))?;
         let mut ctx = serde_json::json!({
@@ -105,7 +118,43 @@ impl ChatTemplate {
         if let Some(thinking) = options.enable_thinking {
             ctx["enable_thinking"] = serde_json::Value::Bool(thinking);
         }
-        tmpl.render(minijinja::Value::from_serialize(&ctx)).map_err(|e| err(format!("rendering failed: {e}")))
+        let mut out = BoundedWriter { bytes: Vec::new(), limit: MAX_RENDERED_BYTES };
+        tmpl.render_captured_to(minijinja::Value::from_serialize(&ctx), &mut out).map_err(|e| {
+            let reason = match e.kind() {
+                minijinja::ErrorKind::OutOfFuel => format!(
+                    "rendering chat_template stopped after {TEMPLATE_FUEL} template instructions: \
+                     the template does not end (a loop without bound?); fix or replace the template"
+                ),
+                _ if out.bytes.len() >= out.limit => format!(
+                    "rendering chat_template stopped at {} MiB of output: the template writes without bound",
+                    MAX_RENDERED_BYTES >> 20
+                ),
+                _ => format!("rendering failed: {e}"),
+            };
+            err(reason)
+        })?;
+        String::from_utf8(out.bytes).map_err(|e| err(format!("rendering gave invalid UTF-8: {e}")))
+    }
+}
+
+/// A writer that refuses to grow past `limit` bytes (a template's output is bounded).
+struct BoundedWriter {
+    bytes: Vec<u8>,
+    limit: usize,
+}
+
+impl std::io::Write for BoundedWriter {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        if self.bytes.len() + buf.len() > self.limit {
+            self.bytes.resize(self.limit, 0);
+            return Err(std::io::Error::other("rendered output over its limit"));
+        }
+        self.bytes.extend_from_slice(buf);
+        Ok(buf.len())
+    }
+
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
     }
 }
 
@@ -148,6 +197,33 @@ fn python_json(v: &serde_json::Value) -> String {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    fn template(source: &str) -> ChatTemplate {
+        ChatTemplate {
+            source: source.into(),
+            bos_token: String::new(),
+            eos_token: String::new(),
+            path: "t.json".into(),
+        }
+    }
+
+    #[test]
+    fn a_template_that_never_ends_is_stopped_by_its_fuel() {
+        let looping = "{% for i in range(100000) %}{% for k in range(100000) %}x{% endfor %}{% endfor %}";
+        let started = std::time::Instant::now();
+        let e = template(looping).render(&[Message::user("hi")], RenderOptions::default()).unwrap_err();
+        assert!(e.to_string().starts_with("t.json: rendering chat_template stopped after"), "{e}");
+        eprintln!("stopped after {:?}", started.elapsed());
+    }
+
+    #[test]
+    fn a_template_that_writes_without_bound_is_stopped_at_its_size() {
+        let huge = "{% for i in range(100000) %}{{ 'y' * 1000 }}{% endfor %}";
+        let e = template(huge).render(&[Message::user("hi")], RenderOptions::default()).unwrap_err();
+        assert!(e.to_string().contains("stopped at 4 MiB of output"), "{e}");
+        let fine = template("{% for m in messages %}<{{ m.role }}>{{ m.content }}{% endfor %}");
+        assert_eq!(fine.render(&[Message::user("hi")], RenderOptions::default()).unwrap(), "<user>hi");
+    }
 
     #[test]
     fn python_json_spacing_and_order() {

@@ -22,10 +22,10 @@ pub struct Tokenizer {
 impl Tokenizer {
     /// Load `tokenizer.json`.
     pub fn from_file(path: &Path) -> Result<Tokenizer, TokenizerError> {
-        let inner = tokenizers::Tokenizer::from_file(path).map_err(|e| TokenizerError {
-            path: path.display().to_string(),
-            reason: format!("not a usable tokenizer.json: {e}"),
-        })?;
+        let err = |reason: String| TokenizerError { path: path.display().to_string(), reason };
+        let text = crate::io::read_text(path).map_err(err)?;
+        let inner: tokenizers::Tokenizer =
+            text.parse().map_err(|e| err(format!("not a usable tokenizer.json: {e}")))?;
         Ok(Tokenizer { inner, path: path.display().to_string() })
     }
 

@@ -1,0 +1,46 @@
+//! Reading files that come with a model folder or a scenario. Model folders come from
+//! strangers (hub downloads, conversions of GGUF files), so a file may be a link to a device
+//! (`/dev/zero` never ends), a FIFO that blocks, or gigabytes of text: each is refused with a
+//! message naming the file before anything reads it.
+
+use std::path::Path;
+
+/// The largest text file bakeoff reads whole: 512 MiB. The largest real ones are the IR
+/// `.xml` of an 8B model (tens of MiB) and a tokenizer.json (about 11 MiB for Qwen3).
+pub const MAX_TEXT_BYTES: u64 = 512 << 20;
+
+/// Read `path` as UTF-8 text if it is a regular file (links followed) of at most `limit`
+/// bytes; the error says which of those it is not.
+pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, String> {
+    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+    if !meta.is_file() {
+        return Err(format!("not a regular file ({:?}); give the file itself", meta.file_type()));
+    }
+    if meta.len() > limit {
+        return Err(format!(
+            "{} bytes, over the {} MiB bakeoff reads for such a file; is it the right file?",
+            meta.len(),
+            limit >> 20
+        ));
+    }
+    std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))
+}
+
+/// [`read_text_bounded`] with [`MAX_TEXT_BYTES`].
+pub fn read_text(path: &Path) -> Result<String, String> {
+    read_text_bounded(path, MAX_TEXT_BYTES)
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn devices_and_oversized_files_are_refused_before_reading() {
+        let e = super::read_text(std::path::Path::new("/dev/zero")).unwrap_err();
+        assert!(e.starts_with("not a regular file"), "{e}");
+        let tmp = tempfile::tempdir().unwrap();
+        let big = tmp.path().join("big.json");
+        std::fs::write(&big, vec![b' '; 2048]).unwrap();
+        assert!(super::read_text_bounded(&big, 1024).unwrap_err().contains("2048 bytes"));
+        assert_eq!(super::read_text_bounded(&big, 4096).unwrap().len(), 2048);
+    }
+}

@@ -1,0 +1,123 @@
+//! The operating-system calls bakeoff needs beyond the standard library, in one place: the
+//! cell's process limits and lifetime, its exit status with its peak memory, and the lock
+//! that gives a run folder one writer. This is the Linux implementation; a port (Windows:
+//! Job Objects for the memory limit and kill-on-close, `GetProcessMemoryInfo` for peak
+//! memory, `LockFileEx` for the folder lock) replaces this module alone.
+
+use std::process::Command;
+use std::time::{Duration, Instant};
+
+/// How a child process ended, with its peak resident memory from the kernel's accounting.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Exit {
+    /// The signal that killed it, if one did.
+    pub signal: Option<i32>,
+    /// Its exit code, if it exited.
+    pub code: Option<i32>,
+    /// Peak resident set, KiB (0: unknown).
+    pub max_rss_kib: i64,
+}
+
+fn exit_of(status: i32, usage: &libc::rusage) -> Exit {
+    let signal = libc::WIFSIGNALED(status).then(|| libc::WTERMSIG(status));
+    let code = libc::WIFEXITED(status).then(|| libc::WEXITSTATUS(status));
+    Exit { signal, code, max_rss_kib: usage.ru_maxrss }
+}
+
+/// Reap child `pid` if it has ended (`block`: wait until it does).
+fn reap(pid: i32, block: bool) -> Option<Exit> {
+    let mut status = 0;
+    // SAFETY: rusage is plain data filled by the kernel.
+    let mut usage: libc::rusage = unsafe { std::mem::zeroed() };
+    let flags = if block { 0 } else { libc::WNOHANG };
+    // SAFETY: pid is our child; status and usage are valid out-pointers.
+    let r = unsafe { libc::wait4(pid, &mut status, flags, &mut usage) };
+    match r {
+        r if r == pid => Some(exit_of(status, &usage)),
+        r if r < 0 => Some(Exit::default()),
+        _ => None,
+    }
+}
+
+/// Wait for child `pid` to end and reap it.
+pub fn wait(pid: i32) -> Exit {
+    reap(pid, true).unwrap_or_default()
+}
+
+/// Wait up to `timeout` for child `pid` to end; None if it is still running then.
+pub fn wait_within(pid: i32, timeout: Duration) -> Option<Exit> {
+    let deadline = Instant::now() + timeout;
+    loop {
+        if let Some(exit) = reap(pid, false) {
+            return Some(exit);
+        }
+        if Instant::now() >= deadline {
+            return None;
+        }
+        std::thread::sleep(Duration::from_millis(10));
+    }
+}
+
+/// Kill child `pid` at once (SIGKILL: a cell that ignores SIGTERM still ends).
+pub fn kill(pid: i32) {
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(pid, libc::SIGKILL);
+    }
+}
+
+/// Cap the child's address space (RLIMIT_AS) before it runs.
+pub fn limit_address_space(command: &mut Command, mb: u64) {
+    use std::os::unix::process::CommandExt;
+    let bytes = mb.saturating_mul(1 << 20);
+    // SAFETY: setrlimit is async-signal-safe; the closure touches nothing else.
+    unsafe {
+        command.pre_exec(move || {
+            let limit = libc::rlimit { rlim_cur: bytes, rlim_max: bytes };
+            if libc::setrlimit(libc::RLIMIT_AS, &limit) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The child is killed when this process dies, however it dies (SIGKILL, SIGTERM, a crash):
+/// a cell must never outlive the run that started it and go on computing unobserved. The
+/// kernel sends the signal when the spawning thread ends, so cells are spawned by the run's
+/// main thread. A parent that died between fork and this call is caught by comparing the
+/// parent pid.
+pub fn die_with_parent(command: &mut Command) {
+    use std::os::unix::process::CommandExt;
+    let parent = std::process::id() as libc::pid_t;
+    // SAFETY: prctl, getppid and _exit are async-signal-safe; nothing else is touched.
+    unsafe {
+        command.pre_exec(move || {
+            if libc::prctl(libc::PR_SET_PDEATHSIG, libc::SIGKILL as libc::c_ulong) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            if libc::getppid() != parent {
+                libc::_exit(1);
+            }
+            Ok(())
+        });
+    }
+}
+
+/// Take an exclusive lock on `file` without waiting. Ok(false): another process holds it.
+/// The kernel drops the lock when its holder's file closes or the process dies, so a crashed
+/// run never leaves a stale lock behind.
+pub fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
+    use std::os::fd::AsRawFd;
+    // SAFETY: flock on a descriptor we own.
+    let r = unsafe { libc::flock(file.as_raw_fd(), libc::LOCK_EX | libc::LOCK_NB) };
+    if r == 0 {
+        return Ok(true);
+    }
+    let e = std::io::Error::last_os_error();
+    if e.raw_os_error() == Some(libc::EWOULDBLOCK) {
+        Ok(false)
+    } else {
+        Err(e)
+    }
+}
