@@ -221,9 +221,40 @@ pub struct RecommendArgs {
     /// Outputs must not hard-mismatch the goldens.
     #[arg(long)]
     pub exact: bool,
+    /// Median host CPU time per decode token at most this many ms.
+    #[arg(long)]
+    pub max_cpu_ms_per_token: Option<f64>,
+    /// Median package energy per decode token at most this many joules (needs RAPL).
+    #[arg(long)]
+    pub max_joules_per_token: Option<f64>,
+    /// Rank the profiles that meet the constraints by speed (decode tokens/s), energy
+    /// (joules per token) or cpu (host CPU ms per token).
+    #[arg(long, value_enum, default_value_t = PreferArg::Speed)]
+    pub prefer: PreferArg,
     /// Output options.
     #[command(flatten)]
     pub out: DecisionOutput,
+}
+
+/// `recommend --prefer`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, clap::ValueEnum)]
+pub enum PreferArg {
+    /// The highest decode tokens/s.
+    Speed,
+    /// The least package energy per decode token.
+    Energy,
+    /// The least host CPU time per decode token.
+    Cpu,
+}
+
+impl From<PreferArg> for crate::decide::recommend::Prefer {
+    fn from(p: PreferArg) -> Self {
+        match p {
+            PreferArg::Speed => Self::Speed,
+            PreferArg::Energy => Self::Energy,
+            PreferArg::Cpu => Self::Cpu,
+        }
+    }
 }
 
 /// `bakeoff golden`.

@@ -66,6 +66,10 @@ pub struct Fingerprint {
     /// The git commit bakeoff was built from (`-dirty` when the tree had changes).
     #[serde(default)]
     pub harness_commit: String,
+    /// Whether package energy and NPU busy time are measurable here, and why not: a run
+    /// without energy figures says so here instead of showing zeros.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub telemetry: Option<crate::telemetry::TelemetryStatus>,
     /// The test-only slowdown this run was made with (never set by scenarios; a run that
     /// has it measured an injected delay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
@@ -213,6 +217,7 @@ impl Fingerprint {
             host_kernel: kernel_release(),
             harness_commit: env!("BAKEOFF_COMMIT").to_string(),
             test_slowdown: std::env::var(crate::pipelines::SLOWDOWN_ENV).ok(),
+            telemetry: Some(crate::telemetry::TelemetryStatus::of_host()),
             models: Default::default(),
             device_labels: Default::default(),
         })
@@ -288,6 +293,13 @@ pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) 
             matters: !matches!(k.as_str(), "openvino_library" | "harness_version" | "host_memory_mib"),
         })
         .collect()
+}
+
+/// Why a run has no energy figures, from its fingerprint (as written in its run folder):
+/// None when it has them, or when the fingerprint predates the telemetry fields.
+pub fn energy_absence(fingerprint: &serde_json::Value) -> Option<String> {
+    let status = fingerprint.get("telemetry")?.get("energy")?.as_str()?;
+    status.starts_with("not readable").then(|| status.to_string())
 }
 
 /// A fingerprint field that describes the machine (CPU model and count, ISA extensions,

@@ -26,4 +26,5 @@ pub mod reports;
 pub mod results;
 pub mod runtime;
 pub mod scenario;
+pub mod telemetry;
 pub mod text;

@@ -121,3 +121,59 @@ pub fn try_lock_exclusive(file: &std::fs::File) -> std::io::Result<bool> {
         Err(e)
     }
 }
+
+/// CPU time this process has used so far, user plus system, over all its threads, ms
+/// (CLOCK_PROCESS_CPUTIME_ID): what the host spent on inference, including the plugin's
+/// worker threads, their spinning included.
+pub fn process_cpu_ms() -> f64 {
+    let mut ts = libc::timespec { tv_sec: 0, tv_nsec: 0 };
+    // SAFETY: ts is a valid out-pointer; the clock id is a constant the kernel knows.
+    let r = unsafe { libc::clock_gettime(libc::CLOCK_PROCESS_CPUTIME_ID, &mut ts) };
+    if r != 0 {
+        return f64::NAN;
+    }
+    ts.tv_sec as f64 * 1e3 + ts.tv_nsec as f64 / 1e6
+}
+
+/// The first fields of the kernel's `struct perf_event_attr` (its version-0 layout, 64
+/// bytes): all a counting event needs.
+#[repr(C)]
+#[derive(Default)]
+struct PerfEventAttr {
+    kind: u32,
+    size: u32,
+    config: u64,
+    sample_period: u64,
+    sample_type: u64,
+    read_format: u64,
+    flags: u64,
+    wakeup_events: u32,
+    bp_type: u32,
+    config1: u64,
+}
+
+/// Open a system-wide counting perf event (`kind`, `config`) on `cpu`; reading the file
+/// gives the count so far as a native-endian u64. Needs `perf_event_paranoid` <= 0 or
+/// CAP_PERFMON for system-wide events such as the RAPL `power` PMU's.
+pub fn perf_counter_open(kind: u32, config: u64, cpu: i32) -> std::io::Result<std::fs::File> {
+    use std::os::fd::FromRawFd;
+    let attr = PerfEventAttr { kind, size: std::mem::size_of::<PerfEventAttr>() as u32, config, ..Default::default() };
+    // SAFETY: attr is a valid perf_event_attr of the size it declares; pid -1 with a cpu is a
+    // system-wide counter; no group, no flags. The returned descriptor is ours to own.
+    let fd = unsafe {
+        libc::syscall(libc::SYS_perf_event_open, &attr as *const PerfEventAttr, -1 as libc::pid_t, cpu, -1, 0)
+    };
+    if fd < 0 {
+        return Err(std::io::Error::last_os_error());
+    }
+    // SAFETY: a fresh descriptor returned by the kernel, owned by nobody else.
+    Ok(unsafe { std::fs::File::from_raw_fd(fd as i32) })
+}
+
+/// The count of a perf counter opened by [`perf_counter_open`].
+pub fn perf_counter_read(file: &std::fs::File) -> std::io::Result<u64> {
+    use std::io::Read;
+    let mut buf = [0u8; 8];
+    (&*file).read_exact(&mut buf)?;
+    Ok(u64::from_ne_bytes(buf))
+}

@@ -38,7 +38,7 @@ pipelines = ["kvcache"]
 devices = ["CPU"]
 profiles = ["balanced"]
 [generation]
-max_new_tokens = 16
+max_new_tokens = 8
 ignore_eos = true
 [measure]
 warmup = 1
@@ -180,4 +180,25 @@ fn a_a_is_no_change_and_a_known_slowdown_is_a_regression() {
     assert!(loser["lost"].as_str().unwrap().starts_with("slower"), "{loser}");
     let (_, rec, _) = decision(&["recommend", &s(&both), "--min-tokens-per-s", "100000000"]);
     assert_eq!(rec["recommendations"][0]["best"], Value::Null, "no profile is that fast");
+
+    // By host CPU per token: a choice with its figures; a bound nothing meets says why.
+    let (code, rec, _) = decision(&["recommend", &s(&both), "--prefer", "cpu"]);
+    assert_eq!(code, SUCCESS);
+    let r = &rec["recommendations"][0];
+    let best = r["candidates"].as_array().unwrap().iter().find(|c| c["profile"] == r["best"]).unwrap();
+    assert!(best["cpu_ms_per_token"].as_f64().unwrap() > 0.0, "{r:#}");
+    let (_, rec, _) = decision(&["recommend", &s(&both), "--max-cpu-ms-per-token", "0.000001"]);
+    let r = &rec["recommendations"][0];
+    assert_eq!(r["best"], Value::Null);
+    assert!(r["candidates"][0]["lost"].as_str().unwrap().contains("--max-cpu-ms-per-token"), "{r:#}");
+    // By energy: only where this machine could read it; otherwise an input error saying why.
+    let fp: Value = serde_json::from_slice(&std::fs::read(both.join("fingerprint.json")).unwrap()).unwrap();
+    let o = common::bakeoff(&["recommend", &s(&both), "--prefer", "energy"]);
+    if fp["telemetry"]["energy"].as_str().unwrap().starts_with("not readable") {
+        assert_eq!(o.status.code(), Some(2));
+        let err = String::from_utf8_lossy(&o.stderr);
+        assert!(err.contains("fingerprint.json: this run has no energy figures (package energy not readable"), "{err}");
+    } else {
+        assert_eq!(o.status.code(), Some(SUCCESS));
+    }
 }

@@ -50,6 +50,11 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
     assert_eq!(cells.len(), 18);
     let weights = std::fs::metadata(common::smollm2().root.join("openvino_model.bin")).unwrap().len();
     let weights_mib = weights as f64 / f64::from(1 << 20);
+    let fp: Value = serde_json::from_slice(&std::fs::read(out.join("fingerprint.json")).unwrap()).unwrap();
+    let energy = fp["telemetry"]["energy"].as_str().unwrap();
+    let energy_readable = energy.starts_with("readable");
+    assert!(energy_readable || energy.starts_with("not readable: "), "{energy}");
+    assert!(fp["telemetry"]["npu_busy"].as_str().unwrap().starts_with("not readable: "), "no NPU here");
     let count = |device: &str, status: &str| {
         cells.iter().filter(|c| c["cell"]["device"] == device && c["status"] == status).count()
     };
@@ -69,6 +74,13 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
         assert_eq!(c["measured_samples"], 6);
         assert_eq!(c["warmup_samples"], 3);
         assert_eq!(c["from_cache"], true, "warm cells load from the primed cache: {c}");
+        // Every measured cell says how much host CPU its prefill and each decode token took.
+        assert!(f("prefill_cpu_ms") > 0.0 && f("cpu_ms_per_token") > 0.0, "{c}");
+        // Energy is there exactly where the machine lets bakeoff read it; never a zero.
+        match energy_readable {
+            true => assert!(f("joules_per_token") > 0.0, "{c}"),
+            false => assert!(m.get("joules_per_token").is_none(), "absent, not zero: {c}"),
+        }
     }
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("NPUW host execution: not NPU silicon"));
@@ -91,7 +103,7 @@ fn smoke_scenario_runs_every_cell_and_writes_the_run_folder() {
 /// The run folder's charts, junit.xml and report.html, the last rendered in headless
 /// Chromium (the screenshot is kept under target/test-artifacts/).
 fn check_reports(out: &Path) {
-    for stem in ["chart_tokens_per_s", "chart_itl", "chart_cost"] {
+    for stem in ["chart_tokens_per_s", "chart_itl", "chart_cost", "chart_efficiency"] {
         let png = image::open(out.join(format!("{stem}.png"))).unwrap().to_rgb8();
         let inked = png.pixels().filter(|p| p.0 != [255, 255, 255]).count();
         assert!(inked * 20 > png.pixels().len(), "{stem}.png has something drawn");
@@ -124,8 +136,8 @@ fn check_reports(out: &Path) {
     };
     let dom = String::from_utf8(chromium(&["--dump-dom"]).stdout).unwrap();
     let parsed = dom.to_lowercase();
-    assert_eq!(parsed.matches("<figure").count(), 3, "three charts in the rendered page");
-    assert!(parsed.matches("<svg").count() >= 3, "the charts are inline SVG");
+    assert_eq!(parsed.matches("<figure").count(), 4, "four charts in the rendered page");
+    assert!(parsed.matches("<svg").count() >= 4, "the charts are inline SVG");
     assert!(parsed.matches("<table").count() >= 4, "summary, correctness, not-completed and fingerprint tables");
     assert!(dom.contains("NPUW host execution: not NPU silicon"));
     let shot_arg = format!("--screenshot={}", shot.display());

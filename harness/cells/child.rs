@@ -7,8 +7,9 @@ use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError};
 use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
 use crate::results::{FailureClass, SampleRecord};
-use crate::runtime::Runtime;
+use crate::runtime::{Device, Runtime};
 use crate::scenario::CacheMode;
+use crate::telemetry::{NpuMemory, Probes, UsageMeter};
 use std::io::Write;
 
 /// Environment variable of the test-only fault hook: comma-separated `KIND@MATCH`, where
@@ -104,12 +105,17 @@ pub fn run(spec: &CellSpec) -> i32 {
         Ok(l) => l,
         Err(e) => return load_failure(e),
     };
+    let npu_property = |key: &str| rt.core.device_property("NPU", key).ok();
+    let silicon = spec.key.device == Device::Npu;
+    let mut npu_memory = silicon.then(|| NpuMemory::after_compile(&npu_property));
     emit(&ChildEvent::Compiled {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         from_cache: loaded.from_cache,
         execution_devices: loaded.execution_devices.clone(),
+        npu_memory: npu_memory.clone(),
     });
+    let probes = Probes::open(spec.key.device);
     let config = GenerationConfig {
         max_new_tokens: spec.max_new_tokens,
         eos_ids: spec.eos_ids.clone(),
@@ -119,9 +125,13 @@ pub fn run(spec: &CellSpec) -> i32 {
         let warmup = rep < spec.measure.warmup;
         for prompt in &spec.prompts {
             fault(spec, "generate");
-            match loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver) {
+            let mut quiet = NoObserver;
+            let mut meter = UsageMeter::start(&probes, &mut quiet);
+            match loaded.pipeline.generate(&prompt.ids, &config, &mut meter) {
                 Ok(t) => {
-                    emit(&ChildEvent::Sample(SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t)))
+                    let mut sample = SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t);
+                    sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
+                    emit(&ChildEvent::Sample(Box::new(sample)))
                 }
                 Err(GenerateError::Unsupported(message)) => {
                     emit(&ChildEvent::Unsupported { message: format!("prompt `{}`: {message}", prompt.id) });
@@ -130,6 +140,10 @@ pub fn run(spec: &CellSpec) -> i32 {
                 Err(e) => return generate_failure(&prompt.id, e),
             }
         }
+    }
+    if let Some(memory) = npu_memory.as_mut() {
+        memory.after_generate(&npu_property);
+        emit(&ChildEvent::NpuMemory(memory.clone()));
     }
     0
 }

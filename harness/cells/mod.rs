@@ -74,9 +74,14 @@ pub enum ChildEvent {
         from_cache: Option<bool>,
         /// EXECUTION_DEVICES.
         execution_devices: Option<String>,
+        /// NPU cells: the plugin's memory figures once compiled.
+        #[serde(default)]
+        npu_memory: Option<crate::telemetry::NpuMemory>,
     },
+    /// The last generation is over: the NPU's memory now (NPU cells).
+    NpuMemory(crate::telemetry::NpuMemory),
     /// One generation finished.
-    Sample(SampleRecord),
+    Sample(Box<SampleRecord>),
     /// The cell failed; the process exits after this.
     Failed {
         /// Classification.

@@ -107,8 +107,9 @@ fn watch(
         };
         let Ok(event) = serde_json::from_str::<ChildEvent>(&line) else { continue };
         match event {
-            ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices } => {
+            ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices, npu_memory } => {
                 compiled = true;
+                record.npu_memory = npu_memory;
                 record.load_ms = Some(load_ms);
                 record.compile_ms = Some(compile_ms);
                 record.from_cache = from_cache;
@@ -121,13 +122,14 @@ fn watch(
                 } else {
                     record.measured_samples += 1;
                 }
-                if let Err(e) = on_sample(s) {
+                if let Err(e) = on_sample(*s) {
                     record.failure = Some(FailureClass::InputError);
                     record.reason = Some(format!("recording a sample failed: {e}"));
                     return Some(FailureClass::InputError);
                 }
                 deadline = Instant::now() + generate_timeout;
             }
+            ChildEvent::NpuMemory(memory) => record.npu_memory = Some(memory),
             ChildEvent::Failed { class, message } => {
                 record.failure = Some(class);
                 record.reason = Some(message);

@@ -10,6 +10,7 @@ use crate::pipelines::{GenerationConfig, NoObserver, Observer, PipelineKind, Ste
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
 use crate::results::SampleMetrics;
 use crate::runtime::Device;
+use crate::telemetry::{Probes, UsageMeter};
 use crate::text::chat::Message;
 use crate::text::stream::{starts_in_reasoning, Event, Shown, SpecialTokens, StreamFilter};
 use crate::text::{PromptInput, TextLayer};
@@ -108,14 +109,22 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let in_reasoning = starts_in_reasoning(&specials, &prompt.ids);
     let filter = StreamFilter::new(&text.tokenizer, &specials, args.reasoning, in_reasoning);
     let mut shower = Shower { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
-    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut shower).map_err(generate_failure)?;
+    let probes = Probes::open(args.device);
+    let mut meter = UsageMeter::start(&probes, &mut shower);
+    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut meter).map_err(generate_failure)?;
+    let mut metrics = SampleMetrics::from(&transcript);
+    metrics.usage = meter.finish(transcript.steps.len().saturating_sub(1));
     let shown = shower.finish().map_err(Failure::harness)?;
     let mut repeats = Vec::new();
     if args.repeat > 1 {
-        repeats.push(SampleMetrics::from(&transcript));
+        repeats.push(metrics.clone());
         for _ in 1..args.repeat {
-            let t = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
-            repeats.push(SampleMetrics::from(&t));
+            let mut quiet = NoObserver;
+            let mut meter = UsageMeter::start(&probes, &mut quiet);
+            let t = loaded.pipeline.generate(&prompt.ids, &config, &mut meter).map_err(generate_failure)?;
+            let mut m = SampleMetrics::from(&t);
+            m.usage = meter.finish(t.steps.len().saturating_sub(1));
+            repeats.push(m);
         }
     }
     let output = GenerateOutput {
@@ -130,7 +139,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         execution_devices: loaded.execution_devices.take(),
-        metrics: SampleMetrics::from(&transcript),
+        metrics,
         repeats,
         prompt_ids: transcript.prompt_ids,
     };

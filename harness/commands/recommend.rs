@@ -16,8 +16,11 @@ pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
         max_prompt_len: args.max_prompt_len,
         max_rss_mb: args.max_rss_mb,
         exact: args.exact,
+        max_cpu_ms_per_token: args.max_cpu_ms_per_token,
+        max_joules_per_token: args.max_joules_per_token,
+        prefer: args.prefer.into(),
     };
-    let recs = recommend(&open(&args.run)?, &constraints);
+    let recs = recommend(&open(&args.run)?, &constraints).map_err(Failure::input)?;
     let out = DecisionOutput { dir: args.out.dir.clone(), format: args.out.format };
     let dir = out.dir.as_deref().unwrap_or(&args.run);
     let md = recommend_markdown(&recs);

@@ -1,6 +1,8 @@
 //! The best profile per (model, device, pipeline, cache) of one run under constraints:
 //! among the profiles whose cell completed and meets every constraint, the one with the
-//! highest decode tokens/s (ties: the lower TTFT). Every other candidate says why it lost.
+//! highest decode tokens/s (ties: the lower TTFT), or with `prefer` the lowest energy or
+//! host CPU time per decode token (ties: the faster). Every other candidate says why it
+//! lost.
 
 use crate::pipelines::PipelineKind;
 use crate::plan::CellKey;
@@ -23,6 +25,25 @@ pub struct Constraints {
     pub max_rss_mb: Option<f64>,
     /// Outputs must not hard-mismatch the goldens.
     pub exact: bool,
+    /// Median host CPU time per decode token at most this, ms.
+    pub max_cpu_ms_per_token: Option<f64>,
+    /// Median package energy per decode token at most this, J.
+    pub max_joules_per_token: Option<f64>,
+    /// What ranks the eligible profiles.
+    pub prefer: Prefer,
+}
+
+/// What ranks the profiles that meet the constraints.
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Prefer {
+    /// The highest decode tokens/s.
+    #[default]
+    Speed,
+    /// The least package energy per decode token (needs readable RAPL counters).
+    Energy,
+    /// The least host CPU time per decode token.
+    Cpu,
 }
 
 /// One profile's cell as a candidate.
@@ -36,6 +57,10 @@ pub struct Candidate {
     pub ttft_ms: Option<f64>,
     /// Peak RSS, MiB.
     pub peak_rss_mb: Option<f64>,
+    /// Median host CPU time per decode token, ms.
+    pub cpu_ms_per_token: Option<f64>,
+    /// Median package energy per decode token, J (None: not measured).
+    pub joules_per_token: Option<f64>,
     /// The longest prompt it accepts (None: no limit from the profile).
     pub max_prompt_len: Option<u64>,
     /// Worst golden verdict of its outputs.
@@ -93,14 +118,77 @@ fn violation(c: &Candidate, k: &Constraints) -> Option<String> {
             return Some(format!("peak RSS {v:.0} MiB over --max-rss-mb {max}"));
         }
     }
+    if let Some(max) = k.max_cpu_ms_per_token {
+        match c.cpu_ms_per_token {
+            Some(v) if v > max => return Some(format!("host CPU {v:.2} ms/token over --max-cpu-ms-per-token {max}")),
+            None => return Some("no host CPU time recorded (a run from before bakeoff measured it)".into()),
+            _ => {}
+        }
+    }
+    if let Some(max) = k.max_joules_per_token {
+        match c.joules_per_token {
+            Some(v) if v > max => return Some(format!("{v:.4} J/token over --max-joules-per-token {max}")),
+            None => return Some("no energy figure (package energy was not readable in this run)".into()),
+            _ => {}
+        }
+    }
     if k.exact && matches!(c.golden.as_deref(), Some("hard_mismatch" | "prompt_mismatch")) {
         return Some(format!("outputs: {} against the goldens (--exact)", c.golden.as_deref().unwrap_or("")));
     }
     None
 }
 
-/// Recommend a profile per (model, device, pipeline, cache) of a run.
-pub fn recommend(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
+/// The ranking key of an eligible candidate: smaller first.
+fn rank(c: &Candidate, prefer: Prefer) -> (f64, f64) {
+    let faster = -c.tokens_per_s.unwrap_or(0.0);
+    match prefer {
+        Prefer::Speed => (faster, c.ttft_ms.unwrap_or(f64::MAX)),
+        Prefer::Energy => (c.joules_per_token.unwrap_or(f64::MAX), faster),
+        Prefer::Cpu => (c.cpu_ms_per_token.unwrap_or(f64::MAX), faster),
+    }
+}
+
+/// Why a candidate that met every constraint lost to `best`.
+fn lost_to(c: &Candidate, best: &Candidate, prefer: Prefer) -> String {
+    let v = |x: Option<f64>| x.unwrap_or(0.0);
+    match prefer {
+        Prefer::Speed => format!(
+            "slower: {:.1} tok/s against {:.1} tok/s of {}",
+            v(c.tokens_per_s),
+            v(best.tokens_per_s),
+            best.profile
+        ),
+        Prefer::Energy => format!(
+            "more energy: {:.4} J/token against {:.4} J/token of {}",
+            v(c.joules_per_token),
+            v(best.joules_per_token),
+            best.profile
+        ),
+        Prefer::Cpu => format!(
+            "more host CPU: {:.2} ms/token against {:.2} ms/token of {}",
+            v(c.cpu_ms_per_token),
+            v(best.cpu_ms_per_token),
+            best.profile
+        ),
+    }
+}
+
+/// Recommend a profile per (model, device, pipeline, cache) of a run. Preferring energy in
+/// a run that could not read package energy is an error saying why it could not.
+pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, String> {
+    if k.prefer == Prefer::Energy || k.max_joules_per_token.is_some() {
+        if let Some(why) = crate::fingerprint::energy_absence(&run.fingerprint) {
+            return Err(format!(
+                "{}: this run has no energy figures (package energy {why}); rank by --prefer cpu or speed, \
+                 or run where RAPL is readable",
+                run.dir.join("fingerprint.json").display()
+            ));
+        }
+    }
+    Ok(recommend_all(run, k))
+}
+
+fn recommend_all(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
     let summaries = run.summaries();
     let correctness = run.correctness();
     let attempts = run.attempts();
@@ -130,6 +218,8 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
                         tokens_per_s: s.metrics.get("decode_tokens_per_s").copied(),
                         ttft_ms: s.metrics.get("ttft_p50_ms").copied(),
                         peak_rss_mb: s.metrics.get("peak_rss_mb").copied(),
+                        cpu_ms_per_token: s.metrics.get("cpu_ms_per_token").copied(),
+                        joules_per_token: s.metrics.get("joules_per_token").copied(),
                         max_prompt_len: prompt_limit(&s.cell, run, &attempts),
                         golden,
                         lost: None,
@@ -146,21 +236,19 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
                     c
                 })
                 .collect();
-            // Eligible first, fastest first, then the lower TTFT.
+            // Eligible first, then by what is preferred.
             candidates.sort_by(|a, b| {
-                (a.lost.is_some(), -a.tokens_per_s.unwrap_or(0.0), a.ttft_ms.unwrap_or(f64::MAX))
-                    .partial_cmp(&(b.lost.is_some(), -b.tokens_per_s.unwrap_or(0.0), b.ttft_ms.unwrap_or(f64::MAX)))
+                (a.lost.is_some(), rank(a, k.prefer))
+                    .partial_cmp(&(b.lost.is_some(), rank(b, k.prefer)))
                     .unwrap_or(std::cmp::Ordering::Equal)
             });
-            let best = candidates.first().filter(|c| c.lost.is_none()).map(|c| c.profile.clone());
-            let best_tps = candidates.first().and_then(|c| c.tokens_per_s).unwrap_or(0.0);
-            for c in candidates.iter_mut().skip(1).filter(|c| c.lost.is_none()) {
-                c.lost = Some(format!(
-                    "slower: {:.1} tok/s against {best_tps:.1} tok/s of {}",
-                    c.tokens_per_s.unwrap_or(0.0),
-                    best.as_deref().unwrap_or("-")
-                ));
+            let best = candidates.first().filter(|c| c.lost.is_none()).cloned();
+            if let Some(best_c) = &best {
+                for c in candidates.iter_mut().skip(1).filter(|c| c.lost.is_none()) {
+                    c.lost = Some(lost_to(c, best_c, k.prefer));
+                }
             }
+            let best = best.map(|c| c.profile);
             Recommendation {
                 model: group.model,
                 device: group.device,

@@ -111,6 +111,8 @@ pub struct Scatter {
     pub series: Vec<Series>,
     /// A line under the chart.
     pub note: String,
+    /// The legend in the upper right corner (else the upper left): where the points are not.
+    pub legend_right: bool,
 }
 
 /// A chart ready to write.
@@ -286,7 +288,7 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Scatter) 
     }
     chart
         .configure_series_labels()
-        .position(SeriesLabelPosition::UpperLeft)
+        .position(if s.legend_right { SeriesLabelPosition::UpperRight } else { SeriesLabelPosition::UpperLeft })
         .background_style(WHITE.mix(0.85))
         .border_style(BLACK)
         .label_font((FONT, 13))
@@ -452,6 +454,49 @@ pub fn cost_chart(run: &RunFolder) -> Chart {
         y_label: "time (ms)".into(),
         series,
         note: note(run, "One point per measured sample, every completed cell; filled: TTFT, hollow: per token."),
+        legend_right: false,
+    })
+}
+
+/// The trade-off a profile is chosen by: energy per token (host CPU time per token where
+/// energy is not readable) against decode tokens/s, one point per completed cell (medians),
+/// one color per profile, filled for kvcache and hollow for static128, one legend entry per
+/// profile, pipeline and device.
+pub fn efficiency_chart(run: &RunFolder) -> Chart {
+    let cells = completed(run);
+    let has_energy = cells.iter().flat_map(|(_, s)| s).any(|s| s.usage.joules_per_token.is_some());
+    let cost = |s: &SampleMetrics| if has_energy { s.usage.joules_per_token } else { s.usage.cpu_ms_per_token };
+    let mut profiles: Vec<String> = Vec::new();
+    let mut series: Vec<Series> = Vec::new();
+    for (key, samples) in &cells {
+        let tps: Vec<f64> = samples.iter().filter_map(|s| s.decode_tokens_per_s).collect();
+        let costs: Vec<f64> = samples.iter().filter_map(cost).collect();
+        let (Some(x), Some(y)) = (quantile(&tps, 0.5), quantile(&costs, 0.5)) else { continue };
+        if !profiles.contains(&key.profile) {
+            profiles.push(key.profile.clone());
+        }
+        let color = profiles.iter().position(|p| *p == key.profile).unwrap_or(0);
+        let star = if key.device.disclaimer().is_some() { "*" } else { "" };
+        let name = format!("{} {} {}{star}", key.profile, key.pipeline, key.device);
+        match series.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.points.push((x, y)),
+            None => {
+                series.push(Series { name, color, filled: key.pipeline == PipelineKind::Kvcache, points: vec![(x, y)] })
+            }
+        }
+    }
+    let (what, unit) = if has_energy { ("package energy", "J") } else { ("host CPU time", "ms") };
+    let base = match (has_energy, crate::fingerprint::energy_absence(&run.fingerprint)) {
+        (false, Some(_)) => "Medians per completed cell; lower right is better. Energy not readable (fingerprint).",
+        _ => "Medians per completed cell; lower right is better.",
+    };
+    Chart::Scatter(Scatter {
+        title: format!("{}: {what} per decode token against decode tokens/s, per profile", run.scenario.name),
+        x_label: "decode throughput (tokens/s, higher is better)".into(),
+        y_label: format!("{what} per token ({unit}, lower is better)"),
+        series,
+        note: note(run, base),
+        legend_right: true,
     })
 }
 
@@ -461,6 +506,7 @@ pub fn run_charts(run: &RunFolder) -> Vec<(&'static str, Chart)> {
         ("chart_tokens_per_s", tokens_per_s_chart(run)),
         ("chart_itl", itl_chart(run)),
         ("chart_cost", cost_chart(run)),
+        ("chart_efficiency", efficiency_chart(run)),
     ]
 }
 

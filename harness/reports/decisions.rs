@@ -141,14 +141,17 @@ pub fn recommend_markdown(recs: &[Recommendation]) -> String {
         if let Some(note) = r.device.disclaimer() {
             s += &format!("> {note}: the speeds below say nothing about an NPU.\n\n");
         }
-        s += "| profile | decode tok/s | TTFT p50 (ms) | peak RSS (MiB) | max prompt | outputs | outcome |\n";
-        s += "|---|---:|---:|---:|---:|---|---|\n";
+        s += "| profile | decode tok/s | TTFT p50 (ms) | host CPU (ms/token) | energy (J/token) | peak RSS (MiB) \
+              | max prompt | outputs | outcome |\n";
+        s += "|---|---:|---:|---:|---:|---:|---:|---|---|\n";
         for c in &r.candidates {
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 c.profile,
                 opt(c.tokens_per_s),
                 opt(c.ttft_ms),
+                opt(c.cpu_ms_per_token),
+                c.joules_per_token.map_or("-".into(), |v| format!("{v:.4}")),
                 opt(c.peak_rss_mb),
                 c.max_prompt_len.map_or("no limit".into(), |v| v.to_string()),
                 c.golden.as_deref().unwrap_or("-"),

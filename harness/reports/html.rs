@@ -61,11 +61,18 @@ fn summary_table(run: &RunReport) -> String {
             let k = key_values(c);
             let mut row =
                 vec![k[0].clone(), k[1].clone(), k[2].clone(), k[3].clone(), k[4].clone(), k[5].clone(), k[8].clone()];
-            row.extend(metrics.iter().map(|m| c.metrics.get(m.name).map_or("-".into(), |v| format!("{v:.1}"))));
+            row.extend(metrics.iter().map(|m| {
+                let digits = if m.unit == "J" { 4 } else { 1 };
+                c.metrics.get(m.name).map_or("-".into(), |v| format!("{v:.digits$}"))
+            }));
             (status_name(c.status).to_string(), row)
         })
         .collect();
-    table(&head, &rows, 6)
+    let mut s = table(&head, &rows, 6);
+    if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
+        s += &format!("<p>joules_per_token is empty, never zero: package energy is {}.</p>\n", esc(&why));
+    }
+    s
 }
 
 fn correctness_section(run: &RunReport) -> String {

@@ -108,12 +108,14 @@ impl Exporter for Json {
 pub struct Markdown;
 
 /// The metrics the markdown and HTML tables show (the CSV and JSON carry all of them).
-pub const MD_METRICS: [&str; 7] = [
+pub const MD_METRICS: [&str; 9] = [
     "compile_ms",
     "ttft_p50_ms",
     "itl_p50_ms",
     "itl_p99_ms",
     "decode_tokens_per_s",
+    "cpu_ms_per_token",
+    "joules_per_token",
     "overhead_share_pct",
     "peak_rss_mb",
 ];
@@ -151,9 +153,15 @@ impl Exporter for Markdown {
             let k = key_values(c);
             s += &format!("| {} | {} | {} | {} | {} | {} | {} |", k[0], k[1], k[2], k[3], k[4], k[5], k[8]);
             for m in &metrics {
-                s += &format!(" {} |", c.metrics.get(m.name).map(|v| format!("{v:.1}")).unwrap_or_else(|| "-".into()));
+                // Joules per token are small numbers: four decimals keep them readable.
+                let digits = if m.unit == "J" { 4 } else { 1 };
+                let value = c.metrics.get(m.name).map(|v| format!("{v:.digits$}"));
+                s += &format!(" {} |", value.unwrap_or_else(|| "-".into()));
             }
             s += "\n";
+        }
+        if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
+            s += &format!("\n> joules_per_token is empty, never zero: package energy is {why}.\n");
         }
         let notes: Vec<String> = run
             .cells

@@ -28,6 +28,22 @@ pub enum SampleField {
     DecodeTokensPerS,
     /// Whole generation time.
     E2e,
+    /// Host CPU time of the prefill.
+    PrefillCpu,
+    /// Host CPU time per decode token.
+    CpuPerToken,
+    /// Package energy of the prefill.
+    PrefillJoules,
+    /// Package energy per decode token.
+    JoulesPerToken,
+    /// Average package power during the prefill.
+    PrefillWatts,
+    /// Average package power during the decode.
+    DecodeWatts,
+    /// NPU busy share of the prefill.
+    PrefillNpuBusy,
+    /// NPU busy share of the decode.
+    DecodeNpuBusy,
 }
 
 impl SampleField {
@@ -37,6 +53,14 @@ impl SampleField {
             SampleField::Ttft => Some(s.ttft_ms),
             SampleField::DecodeTokensPerS => s.decode_tokens_per_s,
             SampleField::E2e => Some(s.e2e_ms),
+            SampleField::PrefillCpu => s.usage.prefill_cpu_ms,
+            SampleField::CpuPerToken => s.usage.cpu_ms_per_token,
+            SampleField::PrefillJoules => s.usage.prefill_joules,
+            SampleField::JoulesPerToken => s.usage.joules_per_token,
+            SampleField::PrefillWatts => s.usage.prefill_watts,
+            SampleField::DecodeWatts => s.usage.decode_watts,
+            SampleField::PrefillNpuBusy => s.usage.prefill_npu_busy_pct,
+            SampleField::DecodeNpuBusy => s.usage.decode_npu_busy_pct,
         }
     }
 }
@@ -155,7 +179,10 @@ const fn itl(q: f64) -> Statistic {
 }
 
 use Direction::{Higher, Lower, Neither};
-use SampleField::{DecodeTokensPerS, E2e, Ttft};
+use SampleField::{
+    CpuPerToken, DecodeNpuBusy, DecodeTokensPerS, DecodeWatts, E2e, JoulesPerToken, PrefillCpu, PrefillJoules,
+    PrefillNpuBusy, PrefillWatts, Ttft,
+};
 
 /// Every metric, in output order.
 pub const METRICS: &[Metric] = &[
@@ -178,6 +205,42 @@ pub const METRICS: &[Metric] = &[
         0.05,
     ),
     m("e2e_p50_ms", "ms", Lower, "whole generation, median over samples", sq(E2e, 0.5), 0.05),
+    m(
+        "prefill_cpu_ms",
+        "ms",
+        Lower,
+        "host CPU time (every thread, user + system) of the prefill, median over samples",
+        sq(PrefillCpu, 0.5),
+        0.25,
+    ),
+    m(
+        "cpu_ms_per_token",
+        "ms",
+        Lower,
+        "host CPU time per decode token (every thread, user + system), median over samples",
+        sq(CpuPerToken, 0.5),
+        0.25,
+    ),
+    m("prefill_joules", "J", Lower, "package energy (RAPL) of the prefill, median", sq(PrefillJoules, 0.5), 0.25),
+    m("joules_per_token", "J", Lower, "package energy (RAPL) per decode token, median", sq(JoulesPerToken, 0.5), 0.25),
+    m("prefill_watts", "W", Lower, "average package power during the prefill, median", sq(PrefillWatts, 0.5), 0.25),
+    m("decode_watts", "W", Lower, "average package power during the decode, median", sq(DecodeWatts, 0.5), 0.25),
+    m(
+        "prefill_npu_busy_pct",
+        "%",
+        Neither,
+        "share of the prefill's wall time the NPU was busy (driver counter), median",
+        sq(PrefillNpuBusy, 0.5),
+        0.0,
+    ),
+    m(
+        "decode_npu_busy_pct",
+        "%",
+        Neither,
+        "share of the decode's wall time the NPU was busy (driver counter), median",
+        sq(DecodeNpuBusy, 0.5),
+        0.0,
+    ),
     m(
         "overhead_share_pct",
         "%",

@@ -42,6 +42,9 @@ pub struct SampleMetrics {
     pub output_ids: Vec<i64>,
     /// Top-1 minus top-2 logit per step.
     pub margins: Vec<f32>,
+    /// Host CPU time, energy and NPU busy time by phase (each absent where not measured).
+    #[serde(flatten, default)]
+    pub usage: crate::telemetry::Usage,
 }
 
 impl From<&Transcript> for SampleMetrics {
@@ -60,6 +63,7 @@ impl From<&Transcript> for SampleMetrics {
             stop_reason: t.stop_reason,
             output_ids: t.output_ids.clone(),
             margins: t.steps.iter().map(|s| s.margin).collect(),
+            usage: Default::default(),
         }
     }
 }
@@ -168,6 +172,9 @@ pub struct CellRecord {
     pub execution_devices: Option<String>,
     /// Peak resident memory of the cell's process, MiB.
     pub peak_rss_mb: Option<f64>,
+    /// NPU cells: the NPU plugin's memory figures after compile and after generation.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub npu_memory: Option<crate::telemetry::NpuMemory>,
     /// Resident memory of bakeoff's own (parent) process once the cell was over, MiB: what
     /// a soak watches for a leak across cells.
     #[serde(default)]
@@ -198,6 +205,7 @@ impl CellRecord {
             from_cache: None,
             execution_devices: None,
             peak_rss_mb: None,
+            npu_memory: None,
             harness_rss_mb: None,
             harness_peak_rss_mb: None,
             warmup_samples: 0,

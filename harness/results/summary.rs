@@ -77,8 +77,13 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
             put(metric.name, field.of(cell));
         }
     }
-    put("decode_tokens_per_s", median(measured.iter().filter_map(|s| s.decode_tokens_per_s).collect()));
-    put("e2e_p50_ms", median(measured.iter().map(|s| s.e2e_ms).collect()));
+    for metric in METRICS {
+        // Every per-sample metric but TTFT's percentiles (hdrhistogram's, below) from the
+        // registry's own statistic: medians of per-sample quantities.
+        if matches!(metric.statistic, Statistic::SampleQuantile { .. }) && !TTFT_NAMES.contains(&metric.name) {
+            put(metric.name, metric.statistic.compute(&measured));
+        }
+    }
     put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
     put("output_tokens", mean(measured.iter().map(|s| s.output_tokens as f64)));
     let per_token = mean(measured.iter().map(|s| s.overhead_ms_per_token + s.infer_ms_per_token));
