@@ -316,3 +316,56 @@ fn model_files_that_are_not_files_are_refused_naming_them() {
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("tokenizer.json: not a usable tokenizer.json"), "{}", stderr(&o));
 }
+
+#[test]
+fn an_ir_declaring_entities_is_never_expanded() {
+    // A "billion laughs" DTD in the IR: bakeoff's own XML reader refuses a DTD, and OpenVINO's
+    // reader does not expand declared entities, so the model runs as if it were not there.
+    let tmp = tempfile::tempdir().unwrap();
+    let model = common::linked_copy(&common::smollm2().root, tmp.path());
+    let xml = model.join("openvino_model.xml");
+    let text = std::fs::read_to_string(&xml).unwrap();
+    std::fs::remove_file(&xml).unwrap();
+    let mut dtd = String::from("<!DOCTYPE net [<!ENTITY e0 \"lol\">");
+    for i in 1..10 {
+        dtd += &format!("<!ENTITY e{i} \"{}\">", format!("&e{};", i - 1).repeat(10));
+    }
+    dtd += "]>";
+    let header_end = text.find("?>").unwrap() + 2;
+    let bomb =
+        format!("{}\n{dtd}{}", &text[..header_end], text[header_end..].replacen("<net name=\"", "<net name=\"&e9;", 1));
+    std::fs::write(&xml, bomb).unwrap();
+    let m = model.to_str().unwrap();
+    let o = bakeoff_within(&["lint", m], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("openvino_model.xml: not valid XML: XML with DTD detected"));
+    let args = ["generate", "--pipeline", "kvcache", "--model", m, "--prompt", "hi", "--max-new-tokens", "4"];
+    let o = bakeoff_within(&args, &[], Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+}
+
+#[test]
+fn golden_and_results_files_of_gigabytes_are_refused_without_reading_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Sparse files: gigabytes long, no disk used.
+    let golden = tmp.path().join("golden");
+    std::fs::create_dir_all(&golden).unwrap();
+    std::fs::File::create(golden.join("smollm2-135m.json")).unwrap().set_len(3 << 30).unwrap();
+    let s = scenario(tmp.path(), "g.toml", &common::smollm2().root, &[]);
+    std::fs::write(&s, format!("{}\n[golden]\ndir = \"{}\"\n", std::fs::read_to_string(&s).unwrap(), golden.display()))
+        .unwrap();
+    let o = bakeoff_within(&["golden", "check", s.to_str().unwrap()], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("smollm2-135m.json: 3221225472 bytes, over the 512 MiB"), "{}", stderr(&o));
+
+    // A run folder whose results.jsonl is gigabytes without a newline.
+    let run = tmp.path().join("run");
+    std::fs::create_dir_all(&run).unwrap();
+    std::fs::copy(&s, run.join("scenario.toml")).unwrap();
+    std::fs::write(run.join("fingerprint.json"), "{}").unwrap();
+    std::fs::File::create(run.join("results.jsonl")).unwrap().set_len(3 << 30).unwrap();
+    let r = run.to_str().unwrap();
+    let o = bakeoff_within(&["compare", r, r], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("results.jsonl: line 1 is longer than 64 MiB"), "{}", stderr(&o));
+}

@@ -114,7 +114,10 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
     if let Some(s) = args.shard {
         write_atomic(&dir.join("shard.txt"), s.to_string().as_bytes()).map_err(Failure::harness)?;
     }
-    eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), dir.display());
+    // The folder as the file system resolves it: a `--out` with `..` or an absolute path into
+    // a system folder is allowed, and the user sees exactly where everything is written.
+    let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
+    eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), shown.display());
     let log_dir = dir.join("logs");
     std::fs::create_dir_all(&log_dir).map_err(|e| Failure::input(format!("{}: {e}", log_dir.display())))?;
     let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, dir, cell, args);

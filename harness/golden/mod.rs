@@ -122,11 +122,14 @@ impl GoldenFile {
     /// Read a golden file; a corrupted one is an error naming the line and column.
     pub fn read(path: &Path) -> Result<GoldenFile, GoldenError> {
         let err = |message: String| GoldenError { path: path.display().to_string(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| {
-            err(format!(
-                "cannot read ({e}); record it with `bakeoff golden record SCENARIO` (recording is never implicit)"
-            ))
-        })?;
+        if !path.exists() {
+            return Err(err(
+                "cannot read (it does not exist); record it with `bakeoff golden record SCENARIO` (recording is never \
+                 implicit)"
+                    .into(),
+            ));
+        }
+        let text = crate::io::read_text(path).map_err(err)?;
         let file: GoldenFile =
             serde_json::from_str(&text).map_err(|e| err(format!("not a golden file: {e} (format {GOLDEN_FORMAT})")))?;
         if file.bakeoff_golden != GOLDEN_FORMAT {

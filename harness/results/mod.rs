@@ -105,6 +105,24 @@ pub enum CellStatus {
     Unsupported,
 }
 
+impl CellStatus {
+    /// The lower-case name of the status, as every output writes it.
+    pub fn name(self) -> &'static str {
+        match self {
+            CellStatus::Completed => "completed",
+            CellStatus::Failed => "failed",
+            CellStatus::Skipped => "skipped",
+            CellStatus::Unsupported => "unsupported",
+        }
+    }
+}
+
+impl std::fmt::Display for CellStatus {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
 /// Why a cell failed, classified.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "snake_case")]
@@ -320,22 +338,51 @@ pub struct ReadResults {
 /// Read results.jsonl. Only the last line may be torn (a kill mid-write: no newline, or
 /// not valid JSON); it is ignored. An invalid line anywhere else is an error naming it.
 pub fn read_results(path: &Path) -> Result<ReadResults, String> {
-    let text = std::fs::read_to_string(path).map_err(|e| format!("{}: cannot read: {e}", path.display()))?;
+    use std::io::{BufRead, Read};
+    let err = |e: String| format!("{}: {e}", path.display());
+    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    if !meta.is_file() {
+        return Err(err("not a regular file".into()));
+    }
+    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?);
     let mut out = ReadResults::default();
-    let lines: Vec<&str> = text.lines().collect();
-    for (i, line) in lines.iter().enumerate() {
-        let last = i + 1 == lines.len();
-        if last && !text.ends_with('\n') {
-            out.torn_tail = true;
+    let mut line = Vec::new();
+    let mut pending: Option<(usize, Vec<u8>)> = None;
+    for number in 1.. {
+        line.clear();
+        let read = (&mut reader).take(MAX_RECORD_BYTES + 1).read_until(b'\n', &mut line);
+        let n = read.map_err(|e| err(format!("cannot read: {e}")))?;
+        if n == 0 {
             break;
         }
-        match serde_json::from_str::<Record>(line) {
-            Ok(r) => out.records.push(r),
-            Err(_) if last => out.torn_tail = true,
-            Err(e) => return Err(format!("{} line {}: not a result record: {e}", path.display(), i + 1)),
+        if line.len() as u64 > MAX_RECORD_BYTES && !line.ends_with(b"\n") {
+            return Err(err(format!(
+                "line {number} is longer than {} MiB: not a results file bakeoff wrote",
+                MAX_RECORD_BYTES >> 20
+            )));
+        }
+        // A line is judged once the next exists: only the last one may be torn.
+        if let Some((i, previous)) = pending.replace((number, line.clone())) {
+            out.records.push(parse_record(&previous).map_err(|e| err(format!("line {i}: not a result record: {e}")))?);
+        }
+    }
+    if let Some((_, last)) = pending {
+        match last.ends_with(b"\n").then(|| parse_record(&last)) {
+            Some(Ok(r)) => out.records.push(r),
+            _ => out.torn_tail = true,
         }
     }
     Ok(out)
+}
+
+/// The longest line of results.jsonl read: 64 MiB. The longest real record, a sample of
+/// 131,072 tokens with its ids, margins and latencies, is about 10 MiB; a longer line is
+/// not a record (a file of gigabytes without newlines would otherwise be read whole).
+pub const MAX_RECORD_BYTES: u64 = 64 << 20;
+
+fn parse_record(line: &[u8]) -> Result<Record, String> {
+    let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
+    serde_json::from_str(text.trim_end_matches(['\n', '\r'])).map_err(|e| e.to_string())
 }
 
 /// Cut a torn last line off results.jsonl, so records appended on resume start on a line
