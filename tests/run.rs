@@ -298,6 +298,12 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
     std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("\"reference\"]", "\"turbo\"]")).unwrap();
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("unknown profile `turbo`") && err.contains("balanced"), "{err}");
+    // A profile inheriting from nowhere is refused when the scenario loads, before any compile.
+    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m") + "[profiles.mine]\ninherits = \"ghost\"\n").unwrap();
+    let o = bakeoff(&["run", bad.to_str().unwrap()], None);
+    assert_eq!(o.status.code(), Some(2));
+    let err = String::from_utf8_lossy(&o.stderr).to_string();
+    assert!(err.contains("bad.toml") && err.contains("[mine] inherits: unknown profile `ghost`"), "{err}");
 }
 
 #[test]

@@ -47,7 +47,7 @@ impl Progress {
             self.done,
             self.total,
             record.cell,
-            status_name(record.status),
+            record.status.name(),
             record.failure.as_ref().map(|f| format!(" ({f})")).unwrap_or_default(),
             record.measured_samples,
             record.wall_s
@@ -68,16 +68,6 @@ impl Progress {
         if let Some(bar) = &self.bar {
             bar.finish_and_clear();
         }
-    }
-}
-
-/// The lower-case name of a status.
-pub fn status_name(s: CellStatus) -> &'static str {
-    match s {
-        CellStatus::Completed => "completed",
-        CellStatus::Failed => "failed",
-        CellStatus::Skipped => "skipped",
-        CellStatus::Unsupported => "unsupported",
     }
 }
 

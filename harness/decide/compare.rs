@@ -97,7 +97,7 @@ impl Comparison {
                 out.push(format!(
                     "{}: completed in the baseline, {} now ({})",
                     c.cell,
-                    crate::cells::schedule::status_name(c.candidate_status),
+                    c.candidate_status.name(),
                     c.candidate_reason.as_deref().unwrap_or("no reason recorded")
                 ));
             }

@@ -113,19 +113,18 @@ pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, String
     for c in &comparison.cells {
         let mut add =
             |severity, aspect, what: String| reasons.push(Reason { severity, aspect, cell: c.cell.clone(), what });
-        let status = crate::cells::schedule::status_name;
         if c.status_regressed() {
             add(
                 Severity::Fail,
                 Aspect::Status,
                 format!(
                     "worked before, {} now: {}",
-                    status(c.candidate_status),
+                    c.candidate_status.name(),
                     c.candidate_reason.as_deref().unwrap_or("no reason recorded")
                 ),
             );
         } else if c.candidate_status == CellStatus::Completed && c.baseline_status != CellStatus::Completed {
-            add(Severity::Note, Aspect::Status, format!("{} before, works now", status(c.baseline_status)));
+            add(Severity::Note, Aspect::Status, format!("{} before, works now", c.baseline_status.name()));
         }
         let (og, ng) = (worst_golden(&old_c, &c.cell), worst_golden(&new_c, &c.cell));
         if let (Some(o), Some(n)) = (og, ng) {

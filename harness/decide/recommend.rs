@@ -225,11 +225,7 @@ fn recommend_all(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
                         lost: None,
                     };
                     c.lost = if s.status != CellStatus::Completed {
-                        Some(format!(
-                            "{}: {}",
-                            crate::cells::schedule::status_name(s.status),
-                            s.reason.as_deref().unwrap_or("no reason recorded")
-                        ))
+                        Some(format!("{}: {}", s.status.name(), s.reason.as_deref().unwrap_or("no reason recorded")))
                     } else {
                         violation(&c, k)
                     };

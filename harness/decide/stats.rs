@@ -1,11 +1,12 @@
-//! Is a change real? Decided as criterion decides it: the change must be statistically
-//! significant **and** beyond a noise threshold.
+//! Is a change real? Decided as criterion decides it: the whole 95% interval of the change
+//! must lie beyond the noise threshold, on one side (`ci_low > +t` or `ci_high < -t`). An
+//! interval that excludes zero but reaches into the threshold band is no change: the run
+//! cannot tell it from noise. (A point estimate past the threshold is not enough.)
 //!
-//! The test is a bootstrap confidence interval of the relative change of the metric's
+//! The interval is a bootstrap confidence interval of the relative change of the metric's
 //! statistic (median, a percentile, ...): resample each side's samples with replacement,
 //! recompute the statistic on both, take the relative change; repeat; the 2.5th and 97.5th
-//! percentiles of those changes are the 95% interval. It is significant when the interval
-//! excludes zero. The bootstrap was chosen over Mann-Whitney because it tests the very
+//! percentiles of those changes are the 95% interval. The bootstrap was chosen over Mann-Whitney because it tests the very
 //! statistic the report shows (a p99 or a median tokens/s, not "one distribution tends to
 //! be larger"), gives the interval the report prints, and works the same for every metric.
 //! A fixed seed makes a comparison of the same two folders give the same answer every time.
@@ -130,12 +131,15 @@ impl PerfVerdict {
 }
 
 /// Decide a change: `lower_is_better` gives the direction, `threshold` the noise level as
-/// a fraction (0.05 = 5%).
+/// a fraction (0.05 = 5%). A verdict other than no change needs the whole interval beyond
+/// the threshold (which also makes it significant).
 pub fn decide(change: &Change, lower_is_better: bool, threshold: f64) -> PerfVerdict {
-    if !change.significant() || change.relative.abs() < threshold {
+    let up = change.ci_low > threshold;
+    let down = change.ci_high < -threshold;
+    if !(up || down) {
         return PerfVerdict::NoChange;
     }
-    let worse = if lower_is_better { change.relative > 0.0 } else { change.relative < 0.0 };
+    let worse = if lower_is_better { up } else { down };
     if worse {
         PerfVerdict::Regressed
     } else {
@@ -185,6 +189,28 @@ mod tests {
         assert!(c.significant(), "{c:?}");
         assert_eq!(decide(&c, false, 0.05), PerfVerdict::NoChange, "2% is below the 5% noise threshold");
         assert_eq!(decide(&c, false, 0.01), PerfVerdict::Regressed, "but beyond a 1% one");
+    }
+
+    #[test]
+    fn the_whole_interval_must_lie_beyond_the_threshold() {
+        let change = |low: f64, high: f64| Change {
+            baseline: 100.0,
+            candidate: 100.0 * (1.0 + (low + high) / 2.0),
+            relative: (low + high) / 2.0,
+            ci_low: low,
+            ci_high: high,
+        };
+        // Significant, the estimate (-6%) past the 5% threshold, but the interval reaches
+        // into the band: no change.
+        assert_eq!(decide(&change(-0.08, -0.04), false, 0.05), PerfVerdict::NoChange);
+        // Just beyond on both ends: regressed (tokens/s down), improved (a latency down).
+        assert_eq!(decide(&change(-0.08, -0.0501), false, 0.05), PerfVerdict::Regressed);
+        assert_eq!(decide(&change(-0.08, -0.0501), true, 0.05), PerfVerdict::Improved);
+        // At the threshold exactly: not beyond it.
+        assert_eq!(decide(&change(0.05, 0.09), true, 0.05), PerfVerdict::NoChange);
+        assert_eq!(decide(&change(0.0501, 0.09), true, 0.05), PerfVerdict::Regressed);
+        // Not significant at all.
+        assert_eq!(decide(&change(-0.2, 0.1), false, 0.0), PerfVerdict::NoChange);
     }
 
     #[test]

@@ -142,8 +142,11 @@ impl ProfileSet {
 
     /// Add already parsed profiles. A profile with the name of one already present, and no
     /// `inherits` of its own, overrides single keys of it: the earlier definition stays
-    /// under a hidden name (`NAME@SOURCE`) and the new one inherits it.
+    /// under a hidden name (`NAME@SOURCE`) and the new one inherits it. Every added
+    /// profile's `inherits` chain is checked here (an unknown parent, a cycle), so a bad
+    /// file is refused when it loads, not when a cell first resolves the profile.
     pub fn add(&mut self, profiles: BTreeMap<String, Profile>, source_name: &str) -> Result<(), ProfileError> {
+        let names: Vec<String> = profiles.keys().cloned().collect();
         for (name, mut profile) in profiles {
             validate_keys(&name, &profile)
                 .map_err(|message| ProfileError { source_name: source_name.into(), message })?;
@@ -155,6 +158,12 @@ impl ProfileSet {
                 }
             }
             self.profiles.insert(name, (profile, source_name.to_string()));
+        }
+        for name in &names {
+            self.chain(name).map_err(|e| ProfileError {
+                source_name: source_name.into(),
+                message: format!("[{name}] inherits: {}", e.message),
+            })?;
         }
         Ok(())
     }
@@ -364,7 +373,10 @@ mod tests {
     fn unknown_profile_and_cycle_are_errors() {
         let mut set = ProfileSet::builtin();
         assert!(set.resolve("turbo", "CPU", PipelineKind::Kvcache, None).unwrap_err().to_string().contains("allowed"));
-        set.add_toml("[a]\ninherits = \"b\"\n[b]\ninherits = \"a\"\n", "x.toml").unwrap();
-        assert!(set.resolve("a", "CPU", PipelineKind::Kvcache, None).unwrap_err().to_string().contains("cycle"));
+        // Checked when the file loads, naming the file, the profile and the cycle.
+        let e = set.add_toml("[a]\ninherits = \"b\"\n[b]\ninherits = \"a\"\n", "x.toml").unwrap_err().to_string();
+        assert!(e.contains("x.toml") && e.contains("[a] inherits: profile `a` inherits in a cycle through `a`"), "{e}");
+        let e = set.add_toml("[c]\ninherits = \"nope\"\n", "y.toml").unwrap_err().to_string();
+        assert!(e.contains("y.toml") && e.contains("[c] inherits: unknown profile `nope`; allowed:"), "{e}");
     }
 }

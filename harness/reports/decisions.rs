@@ -1,7 +1,6 @@
 //! Markdown for the decisions (compare, qualify, recommend): what they print and write as
 //! `compare.md`, `qualify.md` and `recommend.md`.
 
-use crate::cells::schedule::status_name;
 use crate::decide::compare::{describe, Comparison};
 use crate::decide::qualify::{Qualification, Severity};
 use crate::decide::recommend::Recommendation;
@@ -19,8 +18,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
     }
     let regressions = c.regressions();
     s += &format!(
-        "\n{} cells compared, {} regression(s); a change counts when its 95% bootstrap interval excludes 0 \
-         and it is beyond the metric's noise threshold.\n\n",
+        "\n{} cells compared, {} regression(s); a change counts when its whole 95% bootstrap interval \
+         lies beyond the metric's noise threshold.\n\n",
         c.cells.len(),
         regressions.len()
     );
@@ -34,8 +33,8 @@ pub fn compare_markdown(c: &Comparison) -> String {
             s += &format!(
                 "| `{}` | status | {} | {} | | | {} |\n",
                 cell.cell,
-                status_name(cell.baseline_status),
-                status_name(cell.candidate_status),
+                cell.baseline_status.name(),
+                cell.candidate_status.name(),
                 if cell.status_regressed() { "**regressed**" } else { "changed" }
             );
         }
@@ -112,8 +111,8 @@ pub fn qualify_markdown(q: &Qualification) -> String {
         s += &format!(
             "| `{}` | {} | {} | {} | {} | {verdict} |\n",
             c.cell,
-            status_name(c.old_status),
-            status_name(c.new_status),
+            c.old_status.name(),
+            c.new_status.name(),
             c.old_golden.as_deref().unwrap_or("-"),
             c.new_golden.as_deref().unwrap_or("-")
         );

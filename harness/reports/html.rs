@@ -3,7 +3,6 @@
 //! their reasons, and the fingerprint. It opens in a browser with no network.
 
 use super::{key_values, Exporter, RunReport, MD_METRICS};
-use crate::cells::schedule::status_name;
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::CellStatus;
 
@@ -65,7 +64,7 @@ fn summary_table(run: &RunReport) -> String {
                 let digits = if m.unit == "J" { 4 } else { 1 };
                 c.metrics.get(m.name).map_or("-".into(), |v| format!("{v:.digits$}"))
             }));
-            (status_name(c.status).to_string(), row)
+            (c.status.name().to_string(), row)
         })
         .collect();
     let mut s = table(&head, &rows, 6);
@@ -123,7 +122,7 @@ fn not_completed(run: &RunReport) -> String {
         .iter()
         .filter(|c| c.status != CellStatus::Completed)
         .map(|c| {
-            let status = status_name(c.status).to_string();
+            let status = c.status.name().to_string();
             (status.clone(), vec![c.cell.to_string(), status, c.reason.clone().unwrap_or_default()])
         })
         .collect();

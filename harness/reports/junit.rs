@@ -5,7 +5,6 @@
 
 use super::html::esc;
 use super::{Exporter, RunReport};
-use crate::cells::schedule::status_name;
 use crate::golden::check::CheckKind;
 use crate::results::CellStatus;
 
@@ -43,9 +42,7 @@ fn cases(run: &RunReport) -> Vec<Case> {
         let reason = c.reason.clone().unwrap_or_default();
         let (failure, skipped) = match c.status {
             CellStatus::Failed => (Some(reason), None),
-            CellStatus::Skipped | CellStatus::Unsupported => {
-                (None, Some(format!("{}: {reason}", status_name(c.status))))
-            }
+            CellStatus::Skipped | CellStatus::Unsupported => (None, Some(format!("{}: {reason}", c.status.name()))),
             CellStatus::Completed => (None, None),
         };
         let out_text = c.cell.device.disclaimer().map(str::to_string);

@@ -9,7 +9,6 @@ pub mod decisions;
 pub mod html;
 pub mod junit;
 
-use crate::cells::schedule::status_name;
 use crate::golden::check::{CheckKind, Correctness};
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::summary::CellSummary;
@@ -52,7 +51,7 @@ pub fn key_values(c: &CellSummary) -> [String; 9] {
         c.cell.device.to_string(),
         c.cell.profile.clone(),
         c.cell.cache.name().to_string(),
-        status_name(c.status).to_string(),
+        c.status.name().to_string(),
         c.reason.clone().unwrap_or_default(),
         c.warmup_samples.to_string(),
         c.measured_samples.to_string(),
@@ -166,7 +165,7 @@ impl Exporter for Markdown {
         let notes: Vec<String> = run
             .cells
             .iter()
-            .filter_map(|c| c.reason.as_ref().map(|r| format!("- `{}` {}: {r}", c.cell, status_name(c.status))))
+            .filter_map(|c| c.reason.as_ref().map(|r| format!("- `{}` {}: {r}", c.cell, c.status.name())))
             .collect();
         if !notes.is_empty() {
             s += "\n## Failed, skipped and unsupported cells\n\n";
