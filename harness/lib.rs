@@ -1,7 +1,7 @@
 //! bakeoff: a benchmarking and validation harness for LLM inference with OpenVINO on
 //! Intel NPUs and CPUs.
 //!
-//! The modules follow the data flow (DESIGN.md): a model folder ([`model`]) and its text
+//! The modules follow the data flow (`docs/architecture.md`): a model folder ([`model`]) and its text
 //! layer ([`text`]); [`profiles`] that say how a device compiles it; the OpenVINO
 //! [`runtime`]; the two [`pipelines`] that turn prompt ids into a transcript; the
 //! [`fingerprint`] of the stack; and the [`commands`] that the `bakeoff` binary runs,

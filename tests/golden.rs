@@ -244,7 +244,7 @@ fn assert_consistent(g: &GoldenTranscript, got: &[i64], verdict: &Verdict, near_
 #[test]
 fn a_u8_kv_cache_parts_from_the_golden_at_real_near_ties() {
     // The CPU plugin's u8 KV cache (its default with INT8 weights) against the f32 golden
-    // (DESIGN.md section 11): kvcache parts at near ties; static128 has no KV cache and
+    // (u8 where the model's weights are INT8): kvcache parts at near ties; static128 has no KV cache and
     // stays identical under the same settings.
     let model = common::smollm2();
     let rt = common::runtime();

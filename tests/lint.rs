@@ -1,5 +1,5 @@
 //! `bakeoff lint` on the real bake and on broken copies of it: a truncated .bin, a graph
-//! that lost layers (seed 000), a "static" IR with a dynamic input (seed 001), a tokenizer
+//! that lost layers, a "static" IR with a dynamic input, a tokenizer
 //! from another model, duplicated KV variable names.
 
 mod common;
@@ -50,7 +50,7 @@ fn truncated_bin_is_caught() {
 
 #[test]
 fn graph_missing_layers_is_caught() {
-    // The seed 000 case: config.json's architecture needs far more weights than the graph has.
+    // A truncated export: config.json's architecture needs far more weights than the graph has.
     let tmp = tempfile::tempdir().unwrap();
     let dir = common::linked_copy(&common::smollm2().root, tmp.path());
     edited(&dir, "config.json", |t| t.replace("\"num_hidden_layers\": 30", "\"num_hidden_layers\": 300"));

@@ -1,4 +1,4 @@
-//! The NPU plugin's NPUW LLM pipeline executed by the host CPU (DESIGN.md section 11): the
+//! The NPU plugin's NPUW LLM pipeline executed by the host CPU (NPUW_DEVICES=CPU): the
 //! baked stateful IR compiles on "NPU" with NPUW_DEVICES=CPU and generates; its ids equal
 //! openvino-genai's own NPU path; its limits (MAX_PROMPT_LEN, the KV capacity) are handled
 //! as on silicon.

@@ -109,7 +109,7 @@ fn pipelines_agree_inside_the_window_and_static128_stops_when_it_is_full() {
 #[test]
 fn sliced_and_full_lm_head_give_the_same_ids() {
     // The bake slices the lm_head to the last position (as openvino-genai does at load
-    // time) and keeps the seeds' unsliced static IR beside it; right padding runs that one.
+    // time) and keeps the unsliced static IR beside it; right padding runs that one.
     let model = common::smollm2();
     assert!(model.static_full_xml(128).exists(), "the bake keeps the unsliced static IR");
     let reference = common::reference(&model, "genai-cpu.json");

@@ -1,4 +1,4 @@
-//! proptest over the static window rules (DESIGN.md section 3) on random contexts, window
+//! proptest over the static window rules on random contexts, window
 //! lengths and padding sides, with pad ids that also occur as real tokens (so the mask,
 //! not the id, must say what is real).
 

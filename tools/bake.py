@@ -1,8 +1,8 @@
 #!/usr/bin/env python3
 """Bake a fixture model folder for bakeoff from a package-shipped or generated GGUF.
 
-The bake follows the seeds' recipe (convert, compress with NNCF, reshape to a static
-window) with the repairs DESIGN.md sections 10 and 11 found necessary:
+The bake follows the usual recipe (convert, compress with NNCF, reshape to a static
+window) with the repairs it turned out to need:
 
   1. GGUF -> stateful IR with openvino-genai's GGUF reader (enable_save_ov_model), which
      also writes GenAI's tokenizer / detokenizer IRs.
@@ -513,7 +513,7 @@ def main() -> int:
         default="sliced",
         choices=["sliced", "full"],
         help="sliced: the lm_head sees only the last position (as openvino-genai does at load time), "
-        "and the unsliced static IR is kept as openvino_model_static{W}_full.xml; full: the seeds' IRs",
+        "and the unsliced static IR is kept as openvino_model_static{W}_full.xml; full: the unsliced IRs of the original design",
     )
     parser.add_argument("--cache", default="models/.sources", help="where generated GGUFs are kept")
     parser.add_argument("--force", action="store_true", help="bake even when up to date")

@@ -23,7 +23,7 @@ With --fresh-prompts every round asks a new question (the same one of all four),
 prefix cache can only reuse the chat template's common start: GenAI as it comes, on prompts
 it has not seen.
 
-Goal (issue 5): decode tokens/s ratio >= 1.00 and TTFT ratio <= 1.00 against SDPA and PA.
+Goal: decode tokens/s ratio >= 1.00 and TTFT ratio <= 1.00 against SDPA and PA.
 """
 
 from __future__ import annotations

@@ -9,7 +9,7 @@ prefill is timed around infer() alone, and the plugin's per-node counters of eve
 summed by node type, so the table shows which kinds of work differ between the two. The
 stateful prefill runs on a fresh infer request each time, as bakeoff's kvcache pipeline does.
 
-What it showed (issue 5): the prefill is the INT8 matmuls (FullyConnectedCompressed, about
+What it showed: the prefill is the INT8 matmuls (FullyConnectedCompressed, about
 85% of the node time in both), attention is 1-2 ms in both, and the paged-attention prefill
 is not faster than the stateful one. The short TTFT that GenAI's default LLMPipeline reports
 on a repeated prompt is its prefix cache (bench_vs_genai.py, `PA+prefix`), not its kernel.

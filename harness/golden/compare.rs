@@ -1,5 +1,6 @@
 //! Comparing one greedy transcript with another (a golden, or the other pipeline): the
-//! first divergent step, and whether it was a near tie there (DESIGN.md section 6).
+//! first divergent step, and whether it was a near tie there (the expected top-2 margin so
+//! small that a precision change may flip it: a different but legitimate greedy path).
 
 use serde::{Deserialize, Serialize};
 

@@ -1,4 +1,4 @@
-//! Golden greedy transcripts (DESIGN.md section 6): one JSON file per model in a golden
+//! Golden greedy transcripts: one JSON file per model in a golden
 //! folder (`golden/<model>.json`), holding the model's fingerprint, how the transcripts
 //! were recorded, and per prompt the prompt, its rendering and ids, the output ids and text,
 //! and the top-2 margin at every step. `bakeoff golden record` writes them (never anything

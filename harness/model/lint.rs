@@ -1,9 +1,10 @@
-//! Bake lint: catch the broken bakes the seeds hit before a compile or a run trusts them.
+//! Bake lint: catch broken bakes that teams running these pipelines have hit, before a
+//! compile or a run trusts them.
 //!
-//! - seed 000: a graph truncated during export (500 MB for a 5 GB model) compiled, hung or
+//! - a graph truncated during export (500 MB for a 5 GB model) compiled, hung or
 //!   produced garbage. Caught two ways: the graph's weights fall short of what config.json's
 //!   architecture needs, or the `.bin` is shorter than the constants the graph reads.
-//! - seed 001: a "static" IR with a dynamic input fails on the NPU at compile time.
+//! - a "static" IR with a dynamic input fails on the NPU at compile time.
 //! - a tokenizer from another model (vocab not matching the logits width).
 //! - a stateful IR without usable KV variables (the kvcache pipeline needs them; NPUW also
 //!   needs their names distinct and their layout derivable).
@@ -128,7 +129,7 @@ fn check_ir(report: &mut LintReport, xml: &Path, expected: Option<u64>, required
                 Severity::Error,
                 xml,
                 format!(
-                    "truncated graph: its weight constants hold {} parameters but config.json's architecture needs about {expected} ({:.0}%); layers were dropped during export (seed 000)",
+                    "truncated graph: its weight constants hold {} parameters but config.json's architecture needs about {expected} ({:.0}%); layers were dropped during export",
                     summary.weight_elements,
                     share * 100.0
                 ),
@@ -208,7 +209,7 @@ fn check_static(report: &mut LintReport, xml: &Path, s: &IrSummary, window: usiz
                 Severity::Error,
                 xml,
                 format!(
-                    "input `{name}` has shape {}, expected the static [1,{window}]; a dynamic shape fails NPU compilation (seed 001)",
+                    "input `{name}` has shape {}, expected the static [1,{window}]; a dynamic shape fails NPU compilation",
                     shape_string(&input.shape)
                 ),
             ),

@@ -1,5 +1,5 @@
 //! A baked model folder: one folder serves both pipelines and every device; each pipeline
-//! picks its IR from it (DESIGN.md section 3). Layout written by `tools/bake.py`:
+//! picks its IR from it (kvcache the stateful IR, static128 the stateless static one). Layout written by `tools/bake.py`:
 //!
 //! | file | what |
 //! |---|---|
@@ -145,7 +145,7 @@ impl ModelDir {
         self.root.join(format!("openvino_model_static{window}.xml"))
     }
 
-    /// The static IR whose lm_head computes every window row (the seeds' variant), which
+    /// The static IR whose lm_head computes every window row (the original static128 design, before slicing), which
     /// the bake writes beside a sliced one.
     pub fn static_full_xml(&self, window: usize) -> PathBuf {
         self.root.join(format!("openvino_model_static{window}_full.xml"))

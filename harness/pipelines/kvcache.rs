@@ -2,7 +2,7 @@
 //! prompt once, then feed one token per step. On CPU the shapes are dynamic; on NPU the
 //! same IR is compiled with a profile's NPUW_LLM properties and the plugin splits it into
 //! prefill and generate models itself. The C API has no reset_state, so every generation
-//! gets a fresh infer request (reusing one gives wrong tokens; DESIGN.md section 10). The
+//! gets a fresh infer request (reusing one without a reset fails, or with one thread silently gives wrong tokens). The
 //! request is made ahead, between generations, as a serving loop keeps one ready:
 //! openvino-genai resets and reuses its request, so neither TTFT pays for an allocation.
 

@@ -1,4 +1,4 @@
-//! The two ways of running an LLM that bakeoff compares (DESIGN.md section 3). Both are
+//! The two ways of running an LLM that bakeoff compares. Both are
 //! greedy, batch 1, stop at the model's eos ids or at max_new_tokens, and produce the same
 //! [`Transcript`] through the same [`Observer`], so metrics, goldens and filtering never
 //! care which pipeline ran.

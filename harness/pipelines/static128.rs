@@ -1,4 +1,4 @@
-//! static128: the seeds' stateless static-window loop. Every step pads the whole context
+//! static128: the stateless static-window loop (no KV cache). Every step pads the whole context
 //! into the `[1, W]` window, runs it, and takes the argmax at the last real position.
 //! Cost per step is constant (the full window), total O(N x W).
 
@@ -21,7 +21,7 @@ pub struct WindowOptions {
     pub padding: Padding,
     /// Stop at a full window (default) or drop the oldest tokens.
     pub overflow: Overflow,
-    /// Run the static IR whose lm_head computes all W rows (the seeds' variant,
+    /// Run the static IR whose lm_head computes all W rows (the original design,
     /// `openvino_model_static{W}_full.xml`) even when a sliced one is there: what slicing
     /// buys, measured.
     #[serde(default)]

@@ -1,4 +1,4 @@
-//! The static window rules of static128 (DESIGN.md section 3), as one pure function so that
+//! The static window rules of static128, as one pure function so that
 //! they can be tested and fuzzed without a model:
 //!
 //! - the window has exactly W positions; real tokens are the context's newest
@@ -25,7 +25,7 @@ pub enum Padding {
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
 #[serde(rename_all = "snake_case")]
 pub enum Overflow {
-    /// Stop generating (the seeds' behaviour); a prompt longer than W is an error.
+    /// Stop generating (the original loop's behaviour); a prompt longer than W is an error.
     #[default]
     Stop,
     /// Drop the oldest tokens, keeping the newest W (the transcript records it).

@@ -1,8 +1,8 @@
 //! The property keys bakeoff knows, per device, with the values each allows. Every profile
-//! key is checked here before a compile, so a typo or an invented key (seed 004's
-//! `NPU_LOW_MEMORY_MODE`) is an error naming it instead of a silent no-op. Sources: the
-//! CPU plugin's properties, the intel_npu plugin's `npuw_option_defs.inc` (DESIGN.md
-//! section 8).
+//! key is checked here before a compile, so a typo or an invented key (such as
+//! `NPU_LOW_MEMORY_MODE`, which circulates in notes but no plugin has) is an error naming it
+//! instead of a silent no-op. Sources: the CPU plugin's properties, the intel_npu plugin's
+//! `npuw_option_defs.inc`.
 
 /// What values a key takes.
 #[derive(Debug, Clone, Copy)]

@@ -1,4 +1,4 @@
-//! Profiles as data (DESIGN.md section 4): TOML tables per profile, device and pipeline,
+//! Profiles as data: TOML tables per profile, device and pipeline,
 //! built in from `profiles.toml`, overridable by user files and scenarios, with `inherits`.
 //! Resolving one gives the exact properties a cell compiles with and where each came from.
 
@@ -360,7 +360,7 @@ mod tests {
     }
 
     #[test]
-    fn seed_004_seq_len_dim_1_is_flagged() {
+    fn a_seq_len_dim_against_the_model_is_flagged() {
         let mut set = ProfileSet::builtin();
         set.add_toml("[seed]\ninherits = \"balanced\"\n[seed.NPU.kvcache]\nNPUW_LLM_SEQ_LEN_DIM = 1\n", "seed.toml")
             .unwrap();

@@ -1,6 +1,6 @@
 //! Finding `libopenvino_c`: the pinned PyPI wheel in the project's venv ships only the
 //! versioned name (`libopenvino_c.so.2641`), which the `openvino-finder` does not look for
-//! (DESIGN.md section 10), so bakeoff looks for it itself before falling back to the finder.
+//! (it wants the unversioned name), so bakeoff looks for it itself before falling back to the finder.
 
 use std::path::{Path, PathBuf};
 

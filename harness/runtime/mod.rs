@@ -124,7 +124,9 @@ pub enum Device {
     #[serde(rename = "NPU")]
     Npu,
     /// The NPU plugin's NPUW pipeline with the host CPU executing the parts
-    /// (DESIGN.md section 11): real NPUW code, not NPU silicon, and never reported as such.
+    /// (`NPUW_DEVICES=CPU`, which the plugin accepts on a machine without an NPU): real NPUW
+    /// code (prefill/generate split, KV handling, MAX_PROMPT_LEN checks), not NPU silicon,
+    /// and never reported as such.
     #[serde(rename = "NPU:host")]
     NpuHost,
 }

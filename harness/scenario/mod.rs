@@ -128,7 +128,7 @@ impl CellFilter {
 
 /// The default near-tie threshold, in logits: the precision flips seen on the fixtures
 /// (u8 against f32 KV cache, NPUW host path against CPU) had margins of 0.02 to 0.03, and
-/// margins under 0.1 are common on tiny models (DESIGN.md section 11).
+/// margins under 0.1 are common on tiny models.
 pub fn default_near_tie() -> f32 {
     0.1
 }
@@ -142,7 +142,7 @@ pub struct ModelEntry {
     /// The baked model folder, relative to the scenario file.
     pub path: PathBuf,
     /// static128 runs the folder's unsliced static IR (`openvino_model_static{W}_full.xml`:
-    /// the lm_head over all W rows, the seeds' variant). List the same folder twice, once
+    /// the lm_head over all W rows, the original design). List the same folder twice, once
     /// with this and another name, to measure what slicing buys.
     #[serde(default)]
     pub static_full_lm_head: bool,

@@ -1,5 +1,5 @@
 //! Chat templates: the model's own Jinja `chat_template` from `tokenizer_config.json`,
-//! rendered with minijinja (DESIGN.md section 7). Python-isms the HF templates use
+//! rendered with minijinja, byte-identical to the Python jinja2 rendering the model was trained with. Python-isms the HF templates use
 //! (`str.startswith`, `dict.items`, ...) come from minijinja-contrib's pycompat layer;
 //! `tojson` matches Python's `json.dumps` spacing so tool schemas render byte-identical.
 

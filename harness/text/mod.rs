@@ -1,4 +1,4 @@
-//! The text layer (DESIGN.md section 7): tokenizer, chat template, and turning what a user
+//! The text layer: tokenizer, chat template, and turning what a user
 //! asked for into prompt ids.
 
 pub mod chat;

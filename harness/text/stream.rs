@@ -1,4 +1,4 @@
-//! The streaming special-token filter (DESIGN.md section 7, seed 004): turns generated ids,
+//! The streaming special-token filter: turns generated ids,
 //! as they arrive and in chunks of any size, into what a user sees: visible text, reasoning
 //! text between `<think>` and `</think>` (shown, hidden or split out), tool-call blocks
 //! between `<tool_call>` and `</tool_call>` as their own events, and dropped control tokens.

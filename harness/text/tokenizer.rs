@@ -1,5 +1,5 @@
 //! Tokenization with the `tokenizers` crate from the model folder's `tokenizer.json`
-//! (seed 003: the tokenizer travels with the baked model; nothing is fetched).
+//! (the tokenizer travels with the baked model; nothing is ever fetched from a hub).
 
 use std::path::Path;
 
