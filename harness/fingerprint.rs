@@ -171,50 +171,33 @@ fn hypervisor_vendor() -> Option<String> {
     None
 }
 
-fn kernel_release() -> String {
-    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "unknown".into(), |s| s.trim().to_string())
-}
-
-/// The host CPU's model name from /proc/cpuinfo.
-pub fn host_cpu() -> String {
-    std::fs::read_to_string("/proc/cpuinfo")
-        .ok()
-        .and_then(|s| {
-            s.lines()
-                .find(|l| l.starts_with("model name"))
-                .and_then(|l| l.split(':').nth(1))
-                .map(|s| s.trim().to_string())
-        })
-        .unwrap_or_else(|| "unknown".into())
-}
-
-fn host_memory_mib() -> u64 {
-    std::fs::read_to_string("/proc/meminfo")
-        .ok()
-        .and_then(|s| {
-            s.lines().find(|l| l.starts_with("MemTotal")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
-        })
-        .map_or(0, |kib| kib / 1024)
+/// The host CPU's model name (the first `model name` of /proc/cpuinfo's text).
+pub fn host_cpu(cpuinfo: &str) -> String {
+    cpuinfo
+        .lines()
+        .find(|l| l.starts_with("model name"))
+        .and_then(|l| l.split(':').nth(1))
+        .map_or_else(|| "unknown".into(), |s| s.trim().to_string())
 }
 
 impl Fingerprint {
     /// Collect the fingerprint of the loaded runtime and this host.
     pub fn collect(rt: &Runtime) -> Result<Fingerprint, crate::runtime::OvError> {
         let devices = rt.core.available_devices()?.iter().map(|d| device_info(rt, d)).collect();
-        let cpuinfo = std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default();
+        let cpuinfo = crate::platform::cpuinfo();
         Ok(Fingerprint {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             openvino_version: rt.version.clone(),
             openvino_description: rt.description.clone(),
             openvino_library: rt.library.path.display().to_string(),
             devices,
-            host_cpu: host_cpu(),
+            host_cpu: host_cpu(&cpuinfo),
             host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
-            host_memory_mib: host_memory_mib(),
+            host_memory_mib: crate::platform::memory_total_mib(),
             host_cpu_isa: isa_extensions(&cpuinfo),
             host_isa_limit: std::env::var("ONEDNN_MAX_CPU_ISA").ok().filter(|v| !v.is_empty()),
             host_virtualized: virtualized(&cpuinfo),
-            host_kernel: kernel_release(),
+            host_kernel: crate::platform::kernel_release(),
             harness_commit: env!("BAKEOFF_COMMIT").to_string(),
             test_slowdown: std::env::var(crate::pipelines::SLOWDOWN_ENV).ok(),
             telemetry: Some(crate::telemetry::TelemetryStatus::of_host()),

@@ -1,6 +1,7 @@
 //! The operating-system calls bakeoff needs beyond the standard library, in one place: the
-//! cell's process limits and lifetime, its exit status with its peak memory, and the lock
-//! that gives a run folder one writer. This is the Linux implementation; a port (Windows:
+//! cell's process limits and lifetime, its exit status with its peak memory, the lock that
+//! gives a run folder one writer, the process's own CPU clock and memory, the host's CPU,
+//! memory and kernel as the OS describes them, and the runtime library's file name. This is the Linux implementation; a port (Windows:
 //! Job Objects for the memory limit and kill-on-close, `GetProcessMemoryInfo` for peak
 //! memory, `LockFileEx` for the folder lock) replaces this module alone.
 
@@ -176,4 +177,42 @@ pub fn perf_counter_read(file: &std::fs::File) -> std::io::Result<u64> {
     let mut buf = [0u8; 8];
     (&*file).read_exact(&mut buf)?;
     Ok(u64::from_ne_bytes(buf))
+}
+
+/// This process's resident memory and its peak so far (VmRSS, VmHWM), MiB, from
+/// /proc/self/status; None where that file does not exist.
+pub fn own_memory_mb() -> (Option<f64>, Option<f64>) {
+    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
+    let field = |name: &str| {
+        let line = status.lines().find(|l| l.starts_with(name))?;
+        let kib: f64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
+        Some(kib / 1024.0)
+    };
+    (field("VmRSS:"), field("VmHWM:"))
+}
+
+/// The text of /proc/cpuinfo (empty where there is none): the CPU's model name and flags.
+pub fn cpuinfo() -> String {
+    std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()
+}
+
+/// The host's memory, MiB (MemTotal of /proc/meminfo; 0 where unknown).
+pub fn memory_total_mib() -> u64 {
+    std::fs::read_to_string("/proc/meminfo")
+        .ok()
+        .and_then(|s| {
+            s.lines().find(|l| l.starts_with("MemTotal")).and_then(|l| l.split_whitespace().nth(1)?.parse::<u64>().ok())
+        })
+        .map_or(0, |kib| kib / 1024)
+}
+
+/// The kernel release (`uname -r`).
+pub fn kernel_release() -> String {
+    std::fs::read_to_string("/proc/sys/kernel/osrelease").map_or_else(|_| "unknown".into(), |s| s.trim().to_string())
+}
+
+/// Whether a file name is OpenVINO's C library: `libopenvino_c.so` or a versioned
+/// `libopenvino_c.so.N` (the PyPI wheel ships only the versioned one).
+pub fn is_openvino_c_library(name: &str) -> bool {
+    name == "libopenvino_c.so" || name.starts_with("libopenvino_c.so.")
 }

@@ -97,25 +97,13 @@ pub fn run_cells(
                 Ok(spec) => run_one(&spec, executor, results)?,
             },
         };
-        (record.harness_rss_mb, record.harness_peak_rss_mb) = own_memory_mb();
+        (record.harness_rss_mb, record.harness_peak_rss_mb) = crate::platform::own_memory_mb();
         results.write(&Record::Cell(record.clone()))?;
         progress.finish(&record);
         outcomes.push(record);
     }
     progress.close();
     Ok(outcomes)
-}
-
-/// This process's resident memory and its peak so far (VmRSS, VmHWM), MiB, from
-/// /proc/self/status; None where that file does not exist.
-pub fn own_memory_mb() -> (Option<f64>, Option<f64>) {
-    let status = std::fs::read_to_string("/proc/self/status").unwrap_or_default();
-    let field = |name: &str| {
-        let line = status.lines().find(|l| l.starts_with(name))?;
-        let kib: f64 = line[name.len()..].trim().trim_end_matches("kB").trim().parse().ok()?;
-        Some(kib / 1024.0)
-    };
-    (field("VmRSS:"), field("VmHWM:"))
 }
 
 /// Run one cell, recording its start marker and every sample as it arrives.

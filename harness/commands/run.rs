@@ -77,7 +77,7 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
         eprintln!("soak round {round}/{}", soak.rounds);
         let round_dir = dir.join(format!("round-{round:02}"));
         codes.push(run_folder(setup, &mut models, &round_dir)?);
-        let memory = crate::cells::schedule::own_memory_mb();
+        let memory = crate::platform::own_memory_mb();
         let folder = RunFolder::open(&round_dir).map_err(Failure::input)?;
         rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory));
     }

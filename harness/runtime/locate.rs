@@ -111,11 +111,7 @@ pub fn library_in(path: &Path) -> Option<PathBuf> {
     let mut names: Vec<PathBuf> = entries
         .flatten()
         .map(|e| e.path())
-        .filter(|p| {
-            p.file_name()
-                .and_then(|n| n.to_str())
-                .is_some_and(|n| n == "libopenvino_c.so" || n.starts_with("libopenvino_c.so."))
-        })
+        .filter(|p| p.file_name().and_then(|n| n.to_str()).is_some_and(crate::platform::is_openvino_c_library))
         .collect();
     names.sort();
     names.into_iter().next()

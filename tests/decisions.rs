@@ -1,0 +1,379 @@
+//! Exporters, qualify and recommend on small synthetic run folders: no model, no runtime, no
+//! `make setup`. Each exporter's output is read the way its consumer reads it (a CSV reader,
+//! a JSON parser, an XML parser for JUnit, the markdown table's rows, the HTML's escaping)
+//! and checked against figures this test computes itself from the samples it wrote; each
+//! rule of qualify and recommend has a case that triggers it and one that does not.
+
+use bakeoff::decide::qualify::{qualify, Aspect, Severity};
+use bakeoff::decide::recommend::{recommend, Constraints, Prefer};
+use bakeoff::golden::{GoldenFile, GoldenTranscript, Recorded};
+use bakeoff::model::ModelFingerprint;
+use bakeoff::pipelines::{PipelineKind, Step, StopReason, Transcript};
+use bakeoff::plan::CellKey;
+use bakeoff::profiles::ResolvedProfile;
+use bakeoff::results::folder::RunFolder;
+use bakeoff::results::{CellRecord, CellStatus, FailureClass, Record, ResultsWriter, SampleRecord, StartRecord};
+use bakeoff::runtime::Device;
+use bakeoff::scenario::CacheMode;
+use serde_json::Value;
+use std::path::Path;
+
+const SCENARIO: &str = r#"
+name = "synthetic"
+[[models]]
+path = "m"
+[[prompts.inline]]
+id = "p"
+prompt = "hi"
+[matrix]
+pipelines = ["kvcache"]
+devices = ["CPU", "NPU"]
+profiles = ["balanced", "conservative", "aggressive"]
+[compare.noise]
+decode_tokens_per_s = 0.05
+compile_ms = 0.25
+peak_rss_mb = 0.10
+"#;
+
+/// The golden ids every healthy sample generates; its margins are wide.
+const IDS: [i64; 6] = [11, 12, 13, 14, 15, 16];
+
+/// One cell of a synthetic run.
+#[derive(Clone)]
+struct Cell {
+    profile: &'static str,
+    device: Device,
+    status: CellStatus,
+    reason: Option<&'static str>,
+    /// Per sample: the inter-token latency of every step, ms (TTFT is 3x it).
+    itl_ms: Vec<f64>,
+    ids: Vec<i64>,
+    compile_ms: f64,
+    peak_rss_mb: f64,
+    cpu_ms_per_token: f64,
+    max_prompt_len: Option<u64>,
+}
+
+fn cell(profile: &'static str, itl_ms: &[f64]) -> Cell {
+    Cell {
+        profile,
+        device: Device::Cpu,
+        status: CellStatus::Completed,
+        reason: None,
+        itl_ms: itl_ms.to_vec(),
+        ids: IDS.to_vec(),
+        compile_ms: 100.0,
+        peak_rss_mb: 400.0,
+        cpu_ms_per_token: 10.0,
+        max_prompt_len: None,
+    }
+}
+
+fn key(c: &Cell) -> CellKey {
+    CellKey {
+        model: "m".into(),
+        pipeline: PipelineKind::Kvcache,
+        device: c.device,
+        profile: c.profile.into(),
+        cache: CacheMode::Cold,
+    }
+}
+
+/// A generation of `ids` whose steps after the first take `itl` ms (the first 3x that).
+fn transcript(ids: &[i64], itl: f64) -> Transcript {
+    let steps = ids
+        .iter()
+        .enumerate()
+        .map(|(i, &id)| {
+            let ms = if i == 0 { 3.0 * itl } else { itl };
+            Step { id, margin: 5.0, step_ms: ms, infer_ms: ms * 0.99 }
+        })
+        .collect();
+    Transcript {
+        prompt_ids: vec![1, 2, 3],
+        output_ids: ids.to_vec(),
+        steps,
+        stop_reason: StopReason::MaxNewTokens,
+        truncated: false,
+    }
+}
+
+/// Write a run folder of `cells` (and a golden snapshot of [`IDS`]) under `dir`.
+fn write_run(dir: &Path, cells: &[Cell]) -> RunFolder {
+    std::fs::create_dir_all(dir.join("golden")).unwrap();
+    std::fs::write(dir.join("scenario.toml"), SCENARIO).unwrap();
+    let fingerprint = serde_json::json!({"openvino_version": "2026.4.1", "host_cpu": "synthetic",
+        "telemetry": {"energy": "not readable: synthetic", "npu_busy": "not readable: synthetic"}});
+    std::fs::write(dir.join("fingerprint.json"), fingerprint.to_string()).unwrap();
+    golden().write(&dir.join("golden/m.json")).unwrap();
+    let mut w = ResultsWriter::append(&dir.join("results.jsonl")).unwrap();
+    for c in cells {
+        let k = key(c);
+        w.write(&Record::Start(StartRecord { cell: k.clone() })).unwrap();
+        if c.status == CellStatus::Completed {
+            for (rep, &itl) in c.itl_ms.iter().enumerate() {
+                let mut s = SampleRecord::from_transcript(&k, "p", rep, false, &transcript(&c.ids, itl));
+                s.metrics.usage.cpu_ms_per_token = Some(c.cpu_ms_per_token);
+                w.write(&Record::Sample(s)).unwrap();
+            }
+        }
+        let mut r = CellRecord::new(&k, c.status);
+        r.measured_samples = if c.status == CellStatus::Completed { c.itl_ms.len() } else { 0 };
+        r.reason = c.reason.map(str::to_string);
+        r.failure = (c.status == CellStatus::Failed).then_some(FailureClass::GenerateError);
+        if c.status == CellStatus::Completed {
+            r.compile_ms = Some(c.compile_ms);
+            r.peak_rss_mb = Some(c.peak_rss_mb);
+        }
+        if let Some(len) = c.max_prompt_len {
+            let mut p = ResolvedProfile::default();
+            p.set("NPUW_LLM_MAX_PROMPT_LEN", len.to_string(), "test".into());
+            r.properties = Some(p);
+        }
+        w.write(&Record::Cell(r)).unwrap();
+    }
+    RunFolder::open(dir).unwrap()
+}
+
+fn golden() -> GoldenFile {
+    GoldenFile {
+        bakeoff_golden: 1,
+        model: "m".into(),
+        fingerprint: ModelFingerprint {
+            weights_sha256: "w".into(),
+            tokenizer_sha256: "t".into(),
+            tokenizer_config_sha256: None,
+        },
+        recorded: Recorded {
+            pipeline: PipelineKind::Kvcache,
+            device: Device::Cpu,
+            profile: "reference".into(),
+            properties: ResolvedProfile::default(),
+            openvino_version: "2026.4.1".into(),
+            harness_version: "0".into(),
+        },
+        transcripts: vec![GoldenTranscript {
+            prompt_id: "p".into(),
+            prompt: "hi".into(),
+            system: None,
+            chat_template: false,
+            thinking: None,
+            rendered_prompt: None,
+            prompt_ids: vec![1, 2, 3],
+            max_new_tokens: IDS.len(),
+            ignore_eos: true,
+            output_ids: IDS.to_vec(),
+            text: String::new(),
+            stop_reason: StopReason::MaxNewTokens,
+            margins: vec![5.0; IDS.len()],
+        }],
+    }
+}
+
+/// Decode tokens/s of one sample with inter-token latency `itl` over [`IDS`].
+fn tps(itl: f64) -> f64 {
+    (IDS.len() - 1) as f64 * 1000.0 / ((IDS.len() - 1) as f64 * itl)
+}
+
+fn median(mut v: Vec<f64>) -> f64 {
+    v.sort_by(f64::total_cmp);
+    let n = v.len();
+    if n % 2 == 1 {
+        v[n / 2]
+    } else {
+        (v[n / 2 - 1] + v[n / 2]) / 2.0
+    }
+}
+
+#[test]
+fn every_exporter_writes_what_its_consumer_reads() {
+    let tmp = tempfile::tempdir().unwrap();
+    let itl = [10.0, 12.0, 11.0, 9.0];
+    let mut failed = cell("conservative", &[]);
+    failed.status = CellStatus::Failed;
+    failed.reason = Some("the plugin said <b>\"no\"</b> & stopped");
+    let mut skipped = cell("balanced", &[]);
+    skipped.device = Device::Npu;
+    skipped.status = CellStatus::Skipped;
+    skipped.reason = Some("NPU not present");
+    write_run(tmp.path(), &[cell("balanced", &itl), failed, skipped]);
+    let code = bakeoff::commands::run::summarize(tmp.path()).unwrap();
+    assert_eq!(code, bakeoff::exit::INCOMPLETE, "a failed cell makes the run incomplete");
+    let expected_tps = median(itl.iter().map(|&i| tps(i)).collect());
+
+    // summary.json: every cell, the median computed here.
+    let json: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    let cells = json["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 3);
+    let got = cells[0]["metrics"]["decode_tokens_per_s"].as_f64().unwrap();
+    assert!((got - expected_tps).abs() < 1e-9, "{got} against {expected_tps}");
+    assert_eq!(cells[0]["metrics"]["cpu_ms_per_token"].as_f64(), Some(10.0));
+
+    // summary.csv, as a CSV reader sees it: the key columns, then the registry's metrics.
+    let mut reader = csv::Reader::from_path(tmp.path().join("summary.csv")).unwrap();
+    let header = reader.headers().unwrap().clone();
+    assert_eq!(header.iter().take(9).collect::<Vec<_>>(), bakeoff::reports::KEY_COLUMNS);
+    let column = header.iter().position(|h| h == "decode_tokens_per_s").unwrap();
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    assert_eq!(rows.len(), 3);
+    // Three decimals, as the CSV writes them.
+    assert!((rows[0][column].parse::<f64>().unwrap() - expected_tps).abs() <= 5e-4, "{}", &rows[0][column]);
+    assert_eq!(&rows[1][5], "failed");
+    assert!(rows[1][6].contains("<b>\"no\"</b> & stopped"), "the CSV carries the reason verbatim");
+
+    // summary.md: a header with every table metric and a row per cell.
+    let md = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    for m in bakeoff::reports::MD_METRICS {
+        assert!(md.contains(m), "{m} in the table header");
+    }
+    assert_eq!(md.lines().filter(|l| l.starts_with("| m |")).count(), 3, "{md}");
+    assert!(md.contains("joules_per_token is empty, never zero: package energy is not readable: synthetic"));
+
+    // junit.xml, as an XML parser sees it: a test case per cell and per golden check.
+    let junit = std::fs::read_to_string(tmp.path().join("junit.xml")).unwrap();
+    let doc = roxmltree::Document::parse(&junit).unwrap();
+    let cases: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("testcase")).collect();
+    assert_eq!(cases.len(), 3 + 1, "3 cells and the completed cell's one golden check");
+    let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
+    assert_eq!(failures.len(), 1);
+    let text = failures[0].attribute("message").unwrap_or_default().to_string() + failures[0].text().unwrap_or("");
+    assert!(text.contains("<b>\"no\"</b> & stopped"), "the parsed XML gives the reason back: {text}");
+    assert_eq!(doc.descendants().filter(|n| n.has_tag_name("skipped")).count(), 1);
+
+    // report.html: hostile text escaped, every chart inline.
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(!html.contains("<b>\"no\"</b>") && html.contains("&lt;b&gt;"), "the reason is escaped");
+    assert_eq!(html.matches("<figure").count(), 4);
+    let correctness: Value =
+        serde_json::from_slice(&std::fs::read(tmp.path().join("correctness.json")).unwrap()).unwrap();
+    assert_eq!(correctness["golden"][0]["verdict"]["verdict"], "identical");
+}
+
+/// qualify of a candidate folder against a baseline folder.
+fn qualified(old: &[Cell], new: &[Cell]) -> bakeoff::decide::qualify::Qualification {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let q = qualify(&write_run(a.path(), old), &write_run(b.path(), new)).unwrap();
+    eprintln!("{:#?}", q.reasons);
+    q
+}
+
+fn has(q: &bakeoff::decide::qualify::Qualification, severity: Severity, aspect: Aspect, what: &str) -> bool {
+    q.reasons.iter().any(|r| r.severity == severity && r.aspect == aspect && r.what.contains(what))
+}
+
+const STEADY: [f64; 6] = [10.0, 10.1, 9.9, 10.0, 10.05, 9.95];
+
+#[test]
+fn qualify_passes_the_same_figures_and_fails_a_cell_that_stopped_working() {
+    let q = qualified(&[cell("balanced", &STEADY)], &[cell("balanced", &STEADY)]);
+    assert!(q.pass && q.reasons.is_empty(), "{:?}", q.reasons);
+    let mut broken = cell("balanced", &[]);
+    broken.status = CellStatus::Failed;
+    broken.reason = Some("compile failed");
+    let q = qualified(&[cell("balanced", &STEADY)], &[broken.clone()]);
+    assert!(!q.pass && has(&q, Severity::Fail, Aspect::Status, "worked before, failed now: compile failed"));
+    assert_eq!(q.exit_code(), bakeoff::exit::INCOMPLETE);
+    // The other way round is a note, not a failure.
+    let q = qualified(&[broken], &[cell("balanced", &STEADY)]);
+    assert!(q.pass && has(&q, Severity::Note, Aspect::Status, "failed before, works now"));
+}
+
+#[test]
+fn qualify_fails_a_speed_regression_beyond_the_threshold_and_not_one_within_it() {
+    let slower: Vec<f64> = STEADY.iter().map(|i| i * 1.25).collect();
+    let q = qualified(&[cell("balanced", &STEADY)], &[cell("balanced", &slower)]);
+    assert!(!q.pass && has(&q, Severity::Fail, Aspect::Speed, "decode_tokens_per_s regressed"));
+    assert_eq!(q.exit_code(), bakeoff::exit::REGRESSION);
+    let a_bit: Vec<f64> = STEADY.iter().map(|i| i * 1.01).collect();
+    let q = qualified(&[cell("balanced", &STEADY)], &[cell("balanced", &a_bit)]);
+    assert!(!has(&q, Severity::Fail, Aspect::Speed, "decode_tokens_per_s"), "1% is within the 5% threshold");
+}
+
+#[test]
+fn qualify_warns_on_compile_time_and_memory_beyond_their_thresholds() {
+    let mut heavier = cell("balanced", &STEADY);
+    heavier.compile_ms = 150.0;
+    heavier.peak_rss_mb = 500.0;
+    let q = qualified(&[cell("balanced", &STEADY)], &[heavier]);
+    assert!(q.pass, "warnings do not fail a qualification");
+    assert!(has(&q, Severity::Warn, Aspect::CompileTime, "compile_ms (cold cache) +50.0%"));
+    assert!(has(&q, Severity::Warn, Aspect::Memory, "peak_rss_mb (cold cache) +25.0%"));
+    let mut lighter = cell("balanced", &STEADY);
+    lighter.compile_ms = 110.0;
+    let q = qualified(&[cell("balanced", &STEADY)], &[lighter]);
+    assert!(!has(&q, Severity::Warn, Aspect::CompileTime, ""), "10% is within the 25% threshold");
+}
+
+#[test]
+fn qualify_fails_outputs_that_became_a_hard_mismatch_and_a_cell_gone_missing() {
+    let mut wrong = cell("balanced", &STEADY);
+    wrong.ids[2] += 1;
+    let q = qualified(&[cell("balanced", &STEADY)], &[wrong]);
+    assert!(!q.pass && has(&q, Severity::Fail, Aspect::Golden, "outputs: identical before, now hard mismatch"));
+    assert_eq!(q.exit_code(), bakeoff::exit::CORRECTNESS_FAILURE);
+    let q = qualified(&[cell("balanced", &STEADY), cell("aggressive", &STEADY)], &[cell("balanced", &STEADY)]);
+    assert!(!q.pass && has(&q, Severity::Fail, Aspect::Status, "absent from the new run"));
+}
+
+/// recommend over one run of these cells.
+fn recommended(cells: &[Cell], k: &Constraints) -> Value {
+    let tmp = tempfile::tempdir().unwrap();
+    let recs = recommend(&write_run(tmp.path(), cells), k).unwrap();
+    serde_json::to_value(&recs[0]).unwrap()
+}
+
+fn lost(r: &Value, profile: &str) -> String {
+    let c = r["candidates"].as_array().unwrap().iter().find(|c| c["profile"] == profile).unwrap();
+    c["lost"].as_str().unwrap_or("").to_string()
+}
+
+#[test]
+fn recommend_picks_the_fastest_that_meets_every_constraint_and_says_why_others_lost() {
+    let fast = cell("aggressive", &[5.0, 5.0, 5.0]);
+    let mid = cell("balanced", &[8.0, 8.0, 8.0]);
+    let slow = cell("conservative", &[20.0, 20.0, 20.0]);
+    let all = [fast.clone(), mid.clone(), slow.clone()];
+    let r = recommended(&all, &Constraints::default());
+    assert_eq!(r["best"], "aggressive");
+    assert!(lost(&r, "balanced").starts_with("slower: 125.0 tok/s against 200.0 tok/s of aggressive"), "{r:#}");
+
+    // Each constraint, met by some and not by others.
+    let mut heavy = fast.clone();
+    heavy.peak_rss_mb = 2000.0;
+    let r = recommended(
+        &[heavy, mid.clone(), slow.clone()],
+        &Constraints { max_rss_mb: Some(1000.0), ..Default::default() },
+    );
+    assert_eq!(r["best"], "balanced");
+    assert!(lost(&r, "aggressive").contains("over --max-rss-mb 1000"), "{r:#}");
+    let r = recommended(&all, &Constraints { max_ttft_ms: Some(20.0), ..Default::default() });
+    assert!(lost(&r, "conservative").contains("over --max-ttft-ms 20"), "TTFT 60 ms: {r:#}");
+    let r = recommended(&all, &Constraints { min_tokens_per_s: Some(100.0), ..Default::default() });
+    assert!(lost(&r, "conservative").contains("under --min-tokens-per-s 100"), "{r:#}");
+    let mut short = fast.clone();
+    short.max_prompt_len = Some(512);
+    let r = recommended(&[short, mid.clone()], &Constraints { max_prompt_len: Some(1024), ..Default::default() });
+    assert_eq!(r["best"], "balanced");
+    assert!(lost(&r, "aggressive").contains("accepts prompts up to 512 tokens"), "{r:#}");
+    let mut inexact = fast.clone();
+    inexact.ids[1] += 1;
+    let r = recommended(&[inexact, mid.clone()], &Constraints { exact: true, ..Default::default() });
+    assert_eq!(r["best"], "balanced");
+    assert!(lost(&r, "aggressive").contains("hard_mismatch against the goldens (--exact)"), "{r:#}");
+    let mut burner = fast.clone();
+    burner.cpu_ms_per_token = 30.0;
+    let cpu = Constraints { max_cpu_ms_per_token: Some(20.0), ..Default::default() };
+    let r = recommended(&[burner.clone(), mid.clone()], &cpu);
+    assert_eq!(r["best"], "balanced");
+    assert!(lost(&r, "aggressive").contains("host CPU 30.00 ms/token over --max-cpu-ms-per-token 20"), "{r:#}");
+
+    // Ranked by host CPU instead of speed: the frugal one wins, the fast one says why it lost.
+    let r = recommended(&[burner, mid.clone()], &Constraints { prefer: Prefer::Cpu, ..Default::default() });
+    assert_eq!(r["best"], "balanced");
+    assert!(lost(&r, "aggressive").starts_with("more host CPU: 30.00 ms/token against 10.00"), "{r:#}");
+    // By energy, in a run that could not read it: an error saying why.
+    let tmp = tempfile::tempdir().unwrap();
+    let e = recommend(&write_run(tmp.path(), &all), &Constraints { prefer: Prefer::Energy, ..Default::default() })
+        .unwrap_err();
+    assert!(e.contains("this run has no energy figures (package energy not readable: synthetic)"), "{e}");
+}
