@@ -31,17 +31,17 @@ test: setup
 speed: setup
 	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
 	$(BAKEOFF) generate --model $(MODEL) --pipeline static128 --prompt "What is the capital of France?" --max-new-tokens 48 --ignore-eos >/dev/null
-	.venv/bin/python tools/genai_speed.py --model $(MODEL) --max-new-tokens 48
+	.venv/bin/python tools/bench/genai_speed.py --model $(MODEL) --max-new-tokens 48
 
 # bakeoff's kvcache against openvino-genai (SDPA, PA, PA with prefix caching), interleaved,
 # with ratios: one prompt repeated, then a new question every round (about 2 minutes each).
 bench-vs-genai: setup
-	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 40
-	.venv/bin/python tools/bench_vs_genai.py --model $(MODEL) --pairs 40 --fresh-prompts
+	.venv/bin/python tools/bench/bench_vs_genai.py --model $(MODEL) --pairs 40
+	.venv/bin/python tools/bench/bench_vs_genai.py --model $(MODEL) --pairs 40 --fresh-prompts
 
 # Where one prefill's time goes, per node type: the stateful IR against paged attention.
 profile-prefill: setup
-	.venv/bin/python tools/profile_prefill.py --model $(MODEL)
+	.venv/bin/python tools/bench/profile_prefill.py --model $(MODEL)
 
 # The smoke matrix ten times in one bakeoff process (about 20 minutes): soak.md.
 soak: setup

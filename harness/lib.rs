@@ -17,6 +17,8 @@ pub mod exit;
 pub mod fingerprint;
 pub mod golden;
 pub mod io;
+pub mod lint;
+pub mod metrics;
 pub mod model;
 pub mod pipelines;
 pub mod plan;

@@ -25,7 +25,7 @@ fn stateful_ir_compiles_on_npu_with_npuw_on_the_host_and_generates() {
 #[test]
 fn kvcache_on_npu_host_equals_openvino_genai_npu_path() {
     // GenAI: LLMPipeline(dir, "NPU", NPUW_DEVICES="CPU", MAX_PROMPT_LEN=1024,
-    // MIN_RESPONSE_LEN=128) (tools/reference.py --device NPU:host, written at setup);
+    // MIN_RESPONSE_LEN=128) (tools/references/reference.py --device NPU:host, written at setup);
     // bakeoff: the conservative profile, whose NPUW_LLM lengths are the same.
     let model = common::smollm2();
     let reference = common::reference(&model, "genai-npu-host.json");

@@ -1,5 +1,5 @@
 //! Parity with openvino-genai: bakeoff's greedy ids equal LLMPipeline's on the same IR
-//! (reference transcripts written at setup by tools/reference.py), for both pipelines and
+//! (reference transcripts written at setup by tools/references/reference.py), for both pipelines and
 //! both fixtures (SmolLM2, and the tiny Qwen3 with the real Qwen3 tokenizer), and the text
 //! layer renders and tokenizes prompts exactly as GenAI does.
 

@@ -1,6 +1,6 @@
 //! The text layer against its references: chat templates rendered by bakeoff (minijinja)
 //! equal openvino-genai's renderer byte for byte on both fixtures' own templates (written at
-//! setup by tools/reference.py from tests/data/chat_cases.json), over single-turn,
+//! setup by tools/references/reference.py from tests/data/chat_cases.json), over single-turn,
 //! multi-turn, system prompts and Qwen3's thinking switch.
 
 mod common;

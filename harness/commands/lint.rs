@@ -3,7 +3,7 @@
 use super::print_json;
 use crate::cli::Format;
 use crate::exit::{Failure, INPUT_ERROR, SUCCESS};
-use crate::model::lint::{lint, Severity};
+use crate::lint::{lint, Severity};
 use crate::model::ModelDir;
 use std::path::Path;
 

@@ -3,7 +3,7 @@
 
 use super::run::summarize;
 use crate::exit::Failure;
-use crate::results::folder::GOLDEN_SNAPSHOT;
+use crate::golden::GOLDEN_SNAPSHOT;
 use crate::results::{read_results, write_atomic, Record, ResultsWriter};
 use std::path::{Path, PathBuf};
 

@@ -8,13 +8,14 @@ use crate::cli::RunArgs;
 use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
 use crate::fingerprint::Fingerprint;
 use crate::golden;
+use crate::golden::GOLDEN_SNAPSHOT;
 use crate::model::ModelDir;
 use crate::pipelines::static128::WindowOptions;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::reports::{charts, write_all, RunReport};
+use crate::results::folder::RunFolder;
 use crate::results::folder::WriterLock;
-use crate::results::folder::{RunFolder, GOLDEN_SNAPSHOT};
 use crate::results::soak::{SoakReport, SoakRound};
 use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
 use crate::scenario::{CacheMode, LoadedScenario, Soak};
@@ -161,7 +162,7 @@ fn write_golden_snapshot(dir: &Path, goldens: &BTreeMap<String, golden::GoldenFi
 pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     let run = RunFolder::open(dir).map_err(Failure::input)?;
     let cells = run.summaries();
-    let correctness = run.correctness();
+    let correctness = crate::golden::check::run_correctness(&run).map_err(Failure::input)?;
     // A write that fails (a full disk) leaves the previous file whole; the records are
     // untouched, so resuming writes everything again.
     let unwritten = |e: String| {

@@ -7,7 +7,7 @@
 
 use super::compare::{compare_runs, describe, Comparison};
 use crate::exit;
-use crate::golden::check::Correctness;
+use crate::golden::check::{run_correctness, Correctness};
 use crate::golden::compare::Verdict;
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
@@ -107,7 +107,7 @@ fn worst_golden<'a>(c: &'a Correctness, cell: &CellKey) -> Option<&'a Verdict> {
 /// Qualify `new` against `old`.
 pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, String> {
     let comparison = compare_runs(old, new)?;
-    let (old_c, new_c) = (old.correctness(), new.correctness());
+    let (old_c, new_c) = (run_correctness(old)?, run_correctness(new)?);
     let mut reasons = Vec::new();
     let mut cells = Vec::new();
     for c in &comparison.cells {

@@ -185,12 +185,12 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>
             ));
         }
     }
-    Ok(recommend_all(run, k))
+    recommend_all(run, k)
 }
 
-fn recommend_all(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
+fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, String> {
     let summaries = run.summaries();
-    let correctness = run.correctness();
+    let correctness = crate::golden::check::run_correctness(run)?;
     let attempts = run.attempts();
     let mut groups: Vec<(CellKey, Vec<&CellSummary>)> = Vec::new();
     for s in &summaries {
@@ -200,7 +200,7 @@ fn recommend_all(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
             None => groups.push((group, vec![s])),
         }
     }
-    groups
+    let recommendations = groups
         .into_iter()
         .filter(|(_, members)| members.iter().any(|s| s.status != CellStatus::Skipped))
         .map(|(group, members)| {
@@ -254,5 +254,6 @@ fn recommend_all(run: &RunFolder, k: &Constraints) -> Vec<Recommendation> {
                 candidates,
             }
         })
-        .collect()
+        .collect::<Vec<_>>();
+    Ok(recommendations)
 }

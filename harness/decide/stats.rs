@@ -87,22 +87,7 @@ fn resample<T: Copy>(rng: &mut SmallRng, from: &[T], into: &mut Vec<T>) {
     into.extend((0..from.len()).map(|_| from[rng.random_range(0..from.len())]));
 }
 
-/// The q-quantile of sorted values, linear interpolation between closest ranks.
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// The q-quantile of unsorted values (None when empty).
-pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    Some(quantile_sorted(&v, q))
-}
+pub use crate::results::metrics::{quantile, quantile_sorted};
 
 /// A metric's verdict between two runs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]

@@ -196,6 +196,18 @@ pub fn compare_pipelines(
 /// Check the final attempts of a run: each completed cell's samples against the golden of
 /// its model (when `goldens` has one), and kvcache against static128. Failures of cells
 /// outside `enforce` are reported, not failed.
+/// Golden and cross-pipeline verdicts of every completed cell of a run folder, against the
+/// goldens the run was checked against (the folder's snapshot, see [`super::read_snapshot`]).
+pub fn run_correctness(run: &crate::results::folder::RunFolder) -> Result<Correctness, String> {
+    let goldens = super::read_snapshot(&run.dir)?;
+    let golden = run.scenario.golden.as_ref();
+    let near_tie = golden.map_or(crate::scenario::default_near_tie(), |g| g.near_tie);
+    let enforce = golden.map(|g| g.enforce.clone()).unwrap_or_default();
+    Ok(check_attempts(&run.attempts(), &goldens, near_tie, run.scenario.generation.window, &enforce))
+}
+
+/// Check every completed attempt against `goldens` and the pipelines and devices against
+/// each other.
 pub fn check_attempts(
     attempts: &[Attempt],
     goldens: &BTreeMap<String, GoldenFile>,
@@ -223,7 +235,7 @@ pub fn check_attempts(
                 samples: samples.len(),
                 differing,
                 verdict,
-                enforced: enforce.matches(&a.cell.cell),
+                enforced: a.cell.cell.is_in(enforce),
             });
         }
     }
@@ -238,7 +250,7 @@ pub fn check_attempts(
                 prompt_id: s.prompt_id.clone(),
                 within_window: steps_within_window(window, prompt_tokens),
                 verdict: compare_pipelines(sample_side(s), sample_side(other), prompt_tokens, window, near_tie),
-                enforced: enforce.matches(&kv.cell.cell) && enforce.matches(&st.cell.cell),
+                enforced: kv.cell.cell.is_in(enforce) && st.cell.cell.is_in(enforce),
             });
         }
     }

@@ -118,6 +118,20 @@ pub fn golden_path(dir: &Path, model: &str) -> PathBuf {
     dir.join(format!("{model}.json"))
 }
 
+/// The folder under a run folder holding the goldens its samples were checked against.
+pub const GOLDEN_SNAPSHOT: &str = "golden";
+
+/// The goldens a run folder was checked against, by model (none when it has no snapshot).
+pub fn read_snapshot(run_dir: &Path) -> Result<std::collections::BTreeMap<String, GoldenFile>, String> {
+    let mut out = std::collections::BTreeMap::new();
+    let Ok(entries) = std::fs::read_dir(run_dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
+    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
+        let file = GoldenFile::read(&path).map_err(|e| e.to_string())?;
+        out.insert(file.model.clone(), file);
+    }
+    Ok(out)
+}
+
 impl GoldenFile {
     /// Read a golden file; a corrupted one is an error naming the line and column.
     pub fn read(path: &Path) -> Result<GoldenFile, GoldenError> {

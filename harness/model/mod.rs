@@ -1,5 +1,5 @@
 //! A baked model folder: one folder serves both pipelines and every device; each pipeline
-//! picks its IR from it (kvcache the stateful IR, static128 the stateless static one). Layout written by `tools/bake.py`:
+//! picks its IR from it (kvcache the stateful IR, static128 the stateless static one). Layout written by `tools/bake/bake.py`:
 //!
 //! | file | what |
 //! |---|---|
@@ -10,7 +10,6 @@
 //! | `bake.json` | the bake manifest (optional for a user's own model) |
 
 pub mod ir;
-pub mod lint;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
@@ -145,22 +144,10 @@ impl ModelDir {
         self.root.join(format!("openvino_model_static{window}.xml"))
     }
 
-    /// The static IR whose lm_head computes every window row (the original static128 design, before slicing), which
-    /// the bake writes beside a sliced one.
+    /// The static IR whose lm_head computes every window row (the original static128
+    /// design, before slicing), which the bake writes beside a sliced one.
     pub fn static_full_xml(&self, window: usize) -> PathBuf {
         self.root.join(format!("openvino_model_static{window}_full.xml"))
-    }
-
-    /// The static IR static128 runs: the unsliced variant when asked for, or for right
-    /// padding (which needs every row's logits) when the folder has one; else the bake's.
-    pub fn static_xml_for(&self, options: &crate::pipelines::static128::WindowOptions) -> PathBuf {
-        let full = self.static_full_xml(options.window);
-        let right = options.padding == crate::pipelines::window::Padding::Right;
-        if options.full_lm_head || (right && full.exists()) {
-            full
-        } else {
-            self.static_xml(options.window)
-        }
     }
 
     /// `tokenizer.json`.

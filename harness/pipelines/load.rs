@@ -63,7 +63,7 @@ pub fn load(
 ) -> Result<Loaded, LoadError> {
     let xml = match kind {
         PipelineKind::Kvcache => model.stateful_xml(),
-        PipelineKind::Static128 => model.static_xml_for(&window),
+        PipelineKind::Static128 => static_xml_for(model, &window),
     };
     if !xml.exists() {
         return Err(LoadError::MissingIr(xml.display().to_string()));
@@ -92,4 +92,16 @@ pub fn load(
         PipelineKind::Static128 => Box::new(Static128::new(compiled, window)?),
     };
     Ok(Loaded { pipeline, load_ms, compile_ms, from_cache, execution_devices })
+}
+
+/// The static IR static128 runs: the unsliced variant when asked for, or for right padding
+/// (which needs every row's logits) when the folder has one; else the bake's sliced one.
+pub fn static_xml_for(model: &ModelDir, options: &WindowOptions) -> std::path::PathBuf {
+    let full = model.static_full_xml(options.window);
+    let right = options.padding == super::window::Padding::Right;
+    if options.full_lm_head || (right && full.exists()) {
+        full
+    } else {
+        model.static_xml(options.window)
+    }
 }

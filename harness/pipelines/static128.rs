@@ -48,7 +48,7 @@ fn check_logits_rows(request: &InferRequest, options: &WindowOptions) -> Result<
         ([1, 1, _], Padding::Left) => Ok(()),
         ([1, 1, _], Padding::Right) => Err(GenerateError::Model(
             "this static IR's lm_head is sliced to the last window position, which right padding does not \
-             hold; bake the unsliced variant (openvino_model_static{W}_full.xml, `tools/bake.py` writes it)"
+             hold; bake the unsliced variant (openvino_model_static{W}_full.xml, `tools/bake/bake.py` writes it)"
                 .into(),
         )),
         ([1, rows, _], _) if *rows as usize == options.window => Ok(()),

@@ -22,6 +22,13 @@ pub struct CellKey {
     pub cache: CacheMode,
 }
 
+impl CellKey {
+    /// Whether this cell is in a scenario's set of cells.
+    pub fn is_in(&self, filter: &crate::scenario::CellFilter) -> bool {
+        filter.matches(self.pipeline, self.device, &self.profile)
+    }
+}
+
 impl std::fmt::Display for CellKey {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
         write!(f, "{}/{}/{}/{}/{}", self.model, self.pipeline, self.device, self.profile, self.cache.name())

@@ -8,9 +8,10 @@
 //! charts look the same on a machine without fonts.
 
 use crate::decide::compare::Comparison;
-use crate::decide::stats::{quantile, PerfVerdict};
+use crate::decide::stats::PerfVerdict;
 use crate::pipelines::PipelineKind;
 use crate::results::folder::RunFolder;
+use crate::results::metrics::quantile;
 use crate::results::{CellStatus, SampleMetrics};
 use plotters::coord::Shift;
 use plotters::prelude::*;

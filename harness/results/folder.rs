@@ -1,17 +1,11 @@
 //! A run folder as the commands after a run see it (summaries, compare, qualify, recommend,
-//! reports): the scenario as run, the stack's fingerprint, every record, the goldens it was
-//! checked against, and what follows from them.
+//! reports): the scenario as run, the stack's fingerprint, every record, and what follows
+//! from them. (The goldens it was checked against are the correctness layer's to read.)
 
 use super::summary::{summarize_records, CellSummary};
 use super::{final_attempts, read_results, Attempt, Record};
-use crate::golden::check::{check_attempts, Correctness};
-use crate::golden::GoldenFile;
-use crate::scenario::{default_near_tie, Scenario};
-use std::collections::BTreeMap;
+use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
-
-/// The folder under a run folder holding the goldens its samples were checked against.
-pub const GOLDEN_SNAPSHOT: &str = "golden";
 
 /// A run folder, read.
 #[derive(Debug)]
@@ -28,8 +22,6 @@ pub struct RunFolder {
     pub records: Vec<Record>,
     /// results.jsonl ended in a torn line (ignored).
     pub torn_tail: bool,
-    /// The goldens the run was checked against, by model.
-    pub goldens: BTreeMap<String, GoldenFile>,
 }
 
 impl RunFolder {
@@ -52,7 +44,6 @@ impl RunFolder {
         let fingerprint = serde_json::from_str(&read("fingerprint.json")?)
             .map_err(|e| format!("{}: {e}", dir.join("fingerprint.json").display()))?;
         let results = read_results(&dir.join("results.jsonl"))?;
-        let goldens = read_golden_snapshot(dir)?;
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             scenario,
@@ -60,7 +51,6 @@ impl RunFolder {
             fingerprint,
             records: results.records,
             torn_tail: results.torn_tail,
-            goldens,
         })
     }
 
@@ -73,24 +63,6 @@ impl RunFolder {
     pub fn summaries(&self) -> Vec<CellSummary> {
         summarize_records(&self.records)
     }
-
-    /// Golden and cross-pipeline verdicts of every completed cell.
-    pub fn correctness(&self) -> Correctness {
-        let golden = self.scenario.golden.as_ref();
-        let near_tie = golden.map_or(default_near_tie(), |g| g.near_tie);
-        let enforce = golden.map(|g| g.enforce.clone()).unwrap_or_default();
-        check_attempts(&self.attempts(), &self.goldens, near_tie, self.scenario.generation.window, &enforce)
-    }
-}
-
-fn read_golden_snapshot(dir: &Path) -> Result<BTreeMap<String, GoldenFile>, String> {
-    let mut out = BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
-    for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let file = GoldenFile::read(&path).map_err(|e| e.to_string())?;
-        out.insert(file.model.clone(), file);
-    }
-    Ok(out)
 }
 
 /// The file in a run folder whose lock marks its one writer.

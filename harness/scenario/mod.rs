@@ -118,11 +118,11 @@ pub struct CellFilter {
 }
 
 impl CellFilter {
-    /// Whether a cell is in the set.
-    pub fn matches(&self, cell: &crate::plan::CellKey) -> bool {
-        (self.pipelines.is_empty() || self.pipelines.contains(&cell.pipeline))
-            && (self.devices.is_empty() || self.devices.contains(&cell.device))
-            && (self.profiles.is_empty() || self.profiles.contains(&cell.profile))
+    /// Whether a cell of this pipeline, device and profile is in the set.
+    pub fn matches(&self, pipeline: PipelineKind, device: Device, profile: &str) -> bool {
+        (self.pipelines.is_empty() || self.pipelines.contains(&pipeline))
+            && (self.devices.is_empty() || self.devices.contains(&device))
+            && (self.profiles.is_empty() || self.profiles.iter().any(|p| p == profile))
     }
 }
 
@@ -465,8 +465,8 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
         }
     }
     for (name, v) in &s.compare.noise {
-        if crate::results::metrics::metric(name).is_none() {
-            let names: Vec<&str> = crate::results::metrics::METRICS.iter().map(|m| m.name).collect();
+        if crate::metrics::metric(name).is_none() {
+            let names: Vec<&str> = crate::metrics::METRICS.iter().map(|m| m.name).collect();
             return Err(format!("compare.noise: unknown metric `{name}`; allowed: {}", names.join(", ")));
         }
         if v.is_nan() || *v < 0.0 {

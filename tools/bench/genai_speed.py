@@ -7,10 +7,13 @@ statistically careful comparison belongs to the benchmark suite; this is a quick
 
 import argparse
 import statistics
+import sys
+from pathlib import Path
 
 import openvino_genai
 
-from reference import CPU_REFERENCE
+sys.path.insert(0, str(Path(__file__).resolve().parent.parent / "references"))
+from reference import CPU_REFERENCE  # noqa: E402
 
 
 def main() -> None:
