@@ -105,7 +105,7 @@ pub enum Command {
 pub struct RunArgs {
     /// The scenario file.
     pub scenario: PathBuf,
-    /// The run folder (default reports/<scenario>-<UTC time>).
+    /// The run folder (default `reports/<scenario>-<UTC time>`).
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Continue an interrupted run in this folder: completed cells are kept and skipped.

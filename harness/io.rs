@@ -1,7 +1,8 @@
-//! Reading files that come with a model folder or a scenario. Model folders come from
-//! strangers (hub downloads, conversions of GGUF files), so a file may be a link to a device
-//! (`/dev/zero` never ends), a FIFO that blocks, or gigabytes of text: each is refused with a
-//! message naming the file before anything reads it.
+//! Files in and out. Reading what comes with a model folder or a scenario: model folders come
+//! from strangers (hub downloads, conversions of GGUF files), so a file may be a link to a
+//! device (`/dev/zero` never ends), a FIFO that blocks, or gigabytes of text: each is refused
+//! with a message naming the file before anything reads it. Writing every output atomically,
+//! so a full disk or a kill never leaves half a file.
 
 use std::path::Path;
 
@@ -29,6 +30,28 @@ pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, String> {
 /// [`read_text_bounded`] with [`MAX_TEXT_BYTES`].
 pub fn read_text(path: &Path) -> Result<String, String> {
     read_text_bounded(path, MAX_TEXT_BYTES)
+}
+
+/// Rewrite a file atomically: write a temporary file beside it, then rename. On failure (a
+/// full disk) the old file is untouched and the temporary one removed.
+pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
+    use std::io::Write;
+    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
+    let written = std::fs::File::create(&tmp).and_then(|mut f| {
+        f.write_all(contents)?;
+        f.sync_data()
+    });
+    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
+    if renamed.is_err() {
+        let _ = std::fs::remove_file(&tmp);
+    }
+    renamed
+}
+
+/// [`write_atomic`] of `dir/name`, the error naming the file.
+pub fn write_named(dir: &Path, name: &str, contents: &[u8]) -> Result<(), String> {
+    let path = dir.join(name);
+    write_atomic(&path, contents).map_err(|e| format!("{}: {e}", path.display()))
 }
 
 #[cfg(test)]

@@ -9,10 +9,11 @@
 
 #![warn(missing_docs)]
 
-pub mod cells;
 pub mod cli;
 pub mod commands;
+pub mod correctness;
 pub mod decide;
+pub mod executor;
 pub mod exit;
 pub mod fingerprint;
 pub mod golden;

@@ -197,7 +197,7 @@ fn every_exporter_writes_what_its_consumer_reads() {
     skipped.status = CellStatus::Skipped;
     skipped.reason = Some("NPU not present");
     write_run(tmp.path(), &[cell("balanced", &itl), failed, skipped]);
-    let code = bakeoff::commands::run::summarize(tmp.path()).unwrap();
+    let code = bakeoff::commands::summarize(tmp.path()).unwrap();
     assert_eq!(code, bakeoff::exit::INCOMPLETE, "a failed cell makes the run incomplete");
     let expected_tps = median(itl.iter().map(|&i| tps(i)).collect());
 

@@ -5,7 +5,7 @@
 
 mod common;
 
-use bakeoff::golden::compare::Verdict;
+use bakeoff::golden::divergence::Verdict;
 use bakeoff::golden::{GoldenFile, GoldenTranscript};
 use bakeoff::model::ModelDir;
 use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind};

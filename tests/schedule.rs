@@ -1,9 +1,9 @@
 //! The scheduler with a mock executor: plan order, containment of crashes and hangs,
 //! resume, shards, and results.jsonl staying valid line by line.
 
-use bakeoff::cells::mock::{MockExecutor, MockOutcome};
-use bakeoff::cells::schedule::{finished_cells, run_cells, Progress};
-use bakeoff::cells::{CellPrompt, CellSpec};
+use bakeoff::executor::mock::{MockExecutor, MockOutcome};
+use bakeoff::executor::schedule::{finished_cells, run_cells, Progress};
+use bakeoff::executor::{CellPrompt, CellSpec};
 use bakeoff::pipelines::static128::WindowOptions;
 use bakeoff::plan::{expand, shard, PlannedCell, Shard};
 use bakeoff::profiles::ResolvedProfile;

@@ -1,12 +1,11 @@
 //! `bakeoff compare BASELINE CANDIDATE`: every cell's metrics, change, interval, verdict.
 
-use super::print_json;
+use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format};
-use crate::decide::compare::compare_runs;
+use crate::decide::comparison::compare_runs;
 use crate::exit::{Failure, REGRESSION, SUCCESS};
 use crate::reports::decisions::compare_markdown;
 use crate::reports::write_decision;
-use crate::results::folder::RunFolder;
 use std::path::Path;
 
 /// Compare two run folders; exit 3 on a regression.
@@ -29,9 +28,4 @@ pub fn run(baseline: &Path, candidate: &Path, out: &DecisionOutput) -> Result<i3
         eprintln!("regressed: {r}");
     }
     Ok(if regressions.is_empty() { SUCCESS } else { REGRESSION })
-}
-
-/// Open a run folder for a decision command (bad folders are input errors).
-pub fn open(dir: &Path) -> Result<RunFolder, Failure> {
-    RunFolder::open(dir).map_err(Failure::input)
 }

@@ -1,7 +1,6 @@
 //! `bakeoff generate`: one greedy generation with one pipeline on one device.
 
-use super::profiles::load_profiles;
-use super::{compile_in_process, generate_failure, open_runtime, print_json};
+use super::{compile_in_process, generate_failure, load_profiles, open_runtime, print_json};
 use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
@@ -108,13 +107,13 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let specials = SpecialTokens::from_tokenizer(&text.tokenizer);
     let in_reasoning = starts_in_reasoning(&specials, &prompt.ids);
     let filter = StreamFilter::new(&text.tokenizer, &specials, args.reasoning, in_reasoning);
-    let mut shower = Shower { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
+    let mut printer = StreamPrinter { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
     let probes = Probes::open(args.device);
-    let mut meter = UsageMeter::start(&probes, &mut shower);
+    let mut meter = UsageMeter::start(&probes, &mut printer);
     let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut meter).map_err(generate_failure)?;
     let mut metrics = SampleMetrics::from(&transcript);
     metrics.usage = meter.finish(transcript.steps.len().saturating_sub(1));
-    let shown = shower.finish().map_err(Failure::harness)?;
+    let shown = printer.finish().map_err(Failure::harness)?;
     let mut repeats = Vec::new();
     if args.repeat > 1 {
         repeats.push(metrics.clone());
@@ -152,14 +151,14 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
 
 /// Feeds every generated token to the special-token filter, printing visible text as it
 /// arrives with `--stream`.
-struct Shower<'a> {
+struct StreamPrinter<'a> {
     filter: Option<StreamFilter<'a>>,
     shown: Shown,
     print: bool,
     error: Option<crate::text::tokenizer::TokenizerError>,
 }
 
-impl Shower<'_> {
+impl StreamPrinter<'_> {
     fn show(&mut self, events: Vec<Event>) {
         if self.print {
             let mut out = std::io::stdout().lock();
@@ -186,7 +185,7 @@ impl Shower<'_> {
     }
 }
 
-impl Observer for Shower<'_> {
+impl Observer for StreamPrinter<'_> {
     fn on_token(&mut self, _index: usize, step: &Step) {
         let Some(filter) = self.filter.as_mut() else { return };
         match filter.push(&[step.id]) {

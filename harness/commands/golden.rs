@@ -1,15 +1,13 @@
 //! `bakeoff golden record | check SCENARIO`: generate every prompt of a scenario in this
 //! process and write the golden files, or check the transcripts against them.
 
-use super::run::unusable_golden;
-use super::{compile_in_process, generate_failure, open_runtime, print_json};
+use super::{compile_in_process, generate_failure, open_runtime, print_json, unusable_golden};
 use crate::cli::{Format, GoldenAction, GoldenArgs, GoldenSource};
+use crate::correctness::{compare_pipelines, Correctness, GoldenCheck, PipelineCheck};
 use crate::exit::{Failure, CORRECTNESS_FAILURE, SUCCESS};
-use crate::golden::check::{compare_pipelines, Correctness, GoldenCheck, PipelineCheck};
-use crate::golden::compare::{compare, Side};
+use crate::golden::divergence::{compare, Side};
 use crate::golden::{self, golden_path, GoldenFile, GoldenTranscript, Recorded, GOLDEN_FORMAT};
 use crate::model::ModelDir;
-use crate::pipelines::static128::WindowOptions;
 use crate::pipelines::{NoObserver, PipelineKind, Transcript};
 use crate::plan::CellKey;
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
@@ -39,19 +37,9 @@ fn prepare_models(scenario: &LoadedScenario) -> Result<Vec<PreparedModel<'_>>, F
         .models
         .iter()
         .map(|(name, path)| {
-            let dir = ModelDir::open(path).map_err(Failure::input)?;
-            let mut text = TextLayer::open(&dir).map_err(Failure::input)?;
-            let prompts = scenario
-                .prompts
-                .iter()
-                .map(|p| {
-                    let prepared = text
-                        .prepare(&scenario.prompt_input(p))
-                        .map_err(|e| Failure::input(format!("prompt `{}`: {e}", p.id)))?;
-                    Ok((p, prepared))
-                })
-                .collect::<Result<_, Failure>>()?;
-            Ok(PreparedModel { name, dir, text, prompts })
+            let prepared = scenario.prepare_model(path).map_err(Failure::input)?;
+            let prompts = scenario.prompts.iter().zip(prepared.prompts).collect();
+            Ok(PreparedModel { name, dir: prepared.dir, text: prepared.text, prompts })
         })
         .collect()
 }
@@ -66,14 +54,7 @@ fn transcripts(
 ) -> Result<(ResolvedProfile, Vec<Transcript>), Failure> {
     let kv = needs_kv_layout(source.device, kind).then(|| model.dir.kv_layout()).transpose().map_err(Failure::input)?;
     let properties = scenario.profiles.resolve_for(&source.profile, source.device, kind, kv).map_err(Failure::input)?;
-    let g = &scenario.scenario.generation;
-    let window = WindowOptions {
-        window: g.window,
-        pad_id: model.dir.pad_id(),
-        padding: Default::default(),
-        overflow: g.overflow,
-        full_lm_head: scenario.static_full_lm_head(model.name),
-    };
+    let window = scenario.window_options(model.name, model.dir.pad_id());
     let mut loaded = compile_in_process(rt, &model.dir, kind, source.device, &properties.pairs(), window)?;
     let config = scenario.generation_config(model.dir.eos_ids());
     let mut out = Vec::new();
@@ -257,7 +238,7 @@ fn check(
                 out.pipelines.push(PipelineCheck {
                     cell: key(PipelineKind::Kvcache),
                     prompt_id: entry.id.clone(),
-                    within_window: crate::golden::check::steps_within_window(window, prompt.ids.len()),
+                    within_window: crate::correctness::steps_within_window(window, prompt.ids.len()),
                     verdict: compare_pipelines(
                         Side { ids: &a.output_ids, margins: &ma },
                         Side { ids: &b.output_ids, margins: &mb },

@@ -12,7 +12,9 @@ pub mod recommend;
 pub mod run;
 
 use crate::cli::{Cli, Command};
-use crate::exit::Failure;
+use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
+use crate::results::CellStatus;
+use std::path::Path;
 
 /// Run the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
@@ -27,7 +29,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
-        Command::Cell => Ok(crate::cells::child::run_from_stdin()),
+        Command::Cell => Ok(crate::executor::child::run_from_stdin()),
     }
 }
 
@@ -51,22 +53,26 @@ pub fn compile_in_process(
     properties: &[(String, String)],
     window: crate::pipelines::static128::WindowOptions,
 ) -> Result<crate::pipelines::load::Loaded, Failure> {
-    use crate::pipelines::load::{load, LoadError};
+    use crate::pipelines::load::load;
     if device == crate::runtime::Device::Npu && !rt.device_present("NPU").map_err(Failure::harness)? {
         return Err(Failure::input("NPU not present: OpenVINO lists no NPU on this machine (use --device NPU:host to run the NPU plugin's NPUW pipeline on the host CPU)"));
     }
-    load(rt, model, kind, device.ov_name(), properties, window).map_err(|e| match e {
-        LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. } => Failure::input(e),
-        _ => Failure::harness(e),
+    load(rt, model, kind, device.ov_name(), properties, window).map_err(|e| {
+        if e.is_input() {
+            Failure::input(e)
+        } else {
+            Failure::harness(e)
+        }
     })
 }
 
 /// A generation error of an in-process command: a prompt the pipeline cannot take is bad
 /// input, anything else a harness error.
 pub fn generate_failure(e: crate::pipelines::GenerateError) -> Failure {
-    match e {
-        crate::pipelines::GenerateError::Unsupported(_) => Failure::input(e),
-        _ => Failure::harness(e),
+    if e.is_unsupported() {
+        Failure::input(e)
+    } else {
+        Failure::harness(e)
     }
 }
 
@@ -75,4 +81,62 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::harness)?;
     println!("{text}");
     Ok(())
+}
+
+/// Write the summaries and the correctness verdicts of a run folder (run, merge) and say
+/// what they hold. The exit code: a correctness failure first, then an incomplete run, else
+/// success.
+pub fn summarize(dir: &Path) -> Result<i32, Failure> {
+    let run_dir = crate::results::folder::RunDir { dir: dir.to_path_buf() };
+    let written = crate::reports::write_run_reports(&run_dir).map_err(|e| match e {
+        crate::reports::ReportError::Read(e) => Failure::input(e),
+        // A write that fails (a full disk) leaves the previous file whole; the records are
+        // untouched, so resuming writes everything again.
+        crate::reports::ReportError::Write(e) => Failure::harness(format!(
+            "{e}. results.jsonl is whole; make room, then `bakeoff run SCENARIO --resume {}` writes the \
+             summaries again",
+            dir.display()
+        )),
+    })?;
+    let cells = &written.cells;
+    let count = |status| cells.iter().filter(|c| c.status == status).count();
+    println!("{}", dir.join("summary.md").display());
+    eprintln!(
+        "{} cells: {} completed, {} failed, {} skipped, {} unsupported",
+        cells.len(),
+        count(CellStatus::Completed),
+        count(CellStatus::Failed),
+        count(CellStatus::Skipped),
+        count(CellStatus::Unsupported)
+    );
+    let wrong = written.correctness.failures();
+    for line in &wrong {
+        eprintln!("correctness: {line}");
+    }
+    let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);
+    let incomplete_code = (count(CellStatus::Failed) > 0).then_some(INCOMPLETE);
+    Ok(crate::exit::worst(correctness_code.into_iter().chain(incomplete_code)))
+}
+
+/// A golden that cannot check this scenario: bad input, or (same prompt and settings, other
+/// ids) a text layer that changed, which is a correctness failure.
+pub fn unusable_golden(u: crate::golden::Unusable) -> Failure {
+    match u {
+        crate::golden::Unusable::Input(e) => Failure::input(e),
+        crate::golden::Unusable::Prompt(e) => Failure { code: CORRECTNESS_FAILURE, message: e.to_string() },
+    }
+}
+
+/// The built-in profiles plus an optional user file.
+pub fn load_profiles(file: Option<&Path>) -> Result<crate::profiles::ProfileSet, Failure> {
+    let mut set = crate::profiles::ProfileSet::builtin();
+    if let Some(f) = file {
+        set.add_file(f).map_err(Failure::input)?;
+    }
+    Ok(set)
+}
+
+/// Open a run folder for a decision command (bad folders are input errors).
+pub fn open_run(dir: &Path) -> Result<crate::results::folder::RunFolder, Failure> {
+    crate::results::folder::RunFolder::open(dir).map_err(Failure::input)
 }

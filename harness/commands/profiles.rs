@@ -1,20 +1,9 @@
 //! `bakeoff profiles [show NAME]`.
 
-use super::print_json;
+use super::{load_profiles, print_json};
 use crate::cli::{Format, ProfilesAction, ProfilesArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
-use crate::profiles::ProfileSet;
-use std::path::Path;
-
-/// The built-in profiles plus an optional user file.
-pub fn load_profiles(file: Option<&Path>) -> Result<ProfileSet, Failure> {
-    let mut set = ProfileSet::builtin();
-    if let Some(f) = file {
-        set.add_file(f).map_err(Failure::input)?;
-    }
-    Ok(set)
-}
 
 /// List or show profiles.
 pub fn run(args: &ProfilesArgs) -> Result<i32, Failure> {

@@ -1,7 +1,6 @@
 //! `bakeoff qualify OLD NEW`: the stack upgrade's PASS / FAIL with its reasons.
 
-use super::compare::open;
-use super::print_json;
+use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format};
 use crate::decide::qualify::qualify;
 use crate::exit::Failure;

@@ -1,7 +1,6 @@
 //! `bakeoff recommend RUN [constraints]`: the best profile per device and pipeline.
 
-use super::compare::open;
-use super::print_json;
+use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format, RecommendArgs};
 use crate::decide::recommend::{recommend, Constraints};
 use crate::exit::{Failure, SUCCESS};

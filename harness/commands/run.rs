@@ -1,25 +1,20 @@
 //! `bakeoff run SCENARIO`: expand, run every cell in its own process, record, summarize.
 
-use super::open_runtime;
-use crate::cells::process::ProcessExecutor;
-use crate::cells::schedule::{finished_cells, run_cells, Progress};
-use crate::cells::{CellPrompt, CellSpec};
+use super::{open_runtime, summarize, unusable_golden};
 use crate::cli::RunArgs;
-use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
+use crate::executor::process::ProcessExecutor;
+use crate::executor::schedule::{finished_cells, run_cells, Progress};
+use crate::executor::{CellPrompt, CellSpec};
+use crate::exit::Failure;
 use crate::fingerprint::Fingerprint;
 use crate::golden;
-use crate::golden::GOLDEN_SNAPSHOT;
 use crate::model::ModelDir;
-use crate::pipelines::static128::WindowOptions;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
-use crate::reports::{charts, write_all, RunReport};
-use crate::results::folder::RunFolder;
-use crate::results::folder::WriterLock;
+use crate::results::folder::{file, RunDir, RunFolder, WriterLock};
 use crate::results::soak::{SoakReport, SoakRound};
-use crate::results::{cut_torn_tail, read_results, write_atomic, CellStatus, ResultsWriter};
+use crate::results::{cut_torn_tail, read_results, ResultsWriter};
 use crate::scenario::{CacheMode, LoadedScenario, Soak};
-use crate::text::TextLayer;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -68,8 +63,8 @@ struct RunSetup<'a> {
 /// `soak.md` and `soak.json` say how bakeoff's own memory and the records held up. A leak
 /// beyond `max_harness_growth_mb` or a lost sample is a harness error.
 fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
-    write_atomic(&dir.join("scenario.toml"), setup.scenario.text.as_bytes())
-        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
+    let soak_dir = RunDir::create(dir).map_err(Failure::input)?;
+    soak_dir.write(file::SCENARIO, setup.scenario.text.as_bytes()).map_err(Failure::input)?;
     let mut codes = Vec::new();
     let mut rounds = Vec::new();
     // Models are prepared (tokenizer loaded, prompts tokenized) once for every round.
@@ -83,12 +78,9 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
         rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory));
     }
     let report = SoakReport::new(rounds, soak.max_harness_growth_mb, setup.args.resume.is_some());
-    let json = serde_json::to_string_pretty(&report).map_err(Failure::harness)?;
-    write_atomic(&dir.join("soak.json"), json.as_bytes())
-        .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
-    write_atomic(&dir.join("soak.md"), report.markdown().as_bytes())
-        .map_err(|e| Failure::harness(format!("{}: {e}", dir.display())))?;
-    println!("{}", dir.join("soak.md").display());
+    soak_dir.write_json(file::SOAK_JSON, &report).map_err(Failure::harness)?;
+    soak_dir.write(file::SOAK_MD, report.markdown().as_bytes()).map_err(Failure::harness)?;
+    println!("{}", soak_dir.path(file::SOAK_MD).display());
     for problem in report.problems() {
         eprintln!("soak: {problem}");
         codes.push(crate::exit::HARNESS_ERROR);
@@ -100,28 +92,21 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
 /// then summarize it.
 fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i32, Failure> {
     let RunSetup { scenario, fingerprint, goldens, plan, args } = *setup;
-    std::fs::create_dir_all(dir).map_err(|e| Failure::input(format!("output folder {}: {e}", dir.display())))?;
-    let results_path = dir.join("results.jsonl");
+    let run = RunDir::create(dir).map_err(Failure::input)?;
+    let results_path = run.path(file::RESULTS);
     let done = prepare_results(&results_path, args.resume.is_some())?;
-    write_atomic(&dir.join("scenario.toml"), scenario.text.as_bytes())
-        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    let fp_json = serde_json::to_value(fingerprint).map_err(Failure::harness)?;
-    write_atomic(
-        &dir.join("fingerprint.json"),
-        serde_json::to_string_pretty(&fp_json).map_err(Failure::harness)?.as_bytes(),
-    )
-    .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?;
-    write_golden_snapshot(dir, goldens)?;
+    run.write(file::SCENARIO, scenario.text.as_bytes()).map_err(Failure::input)?;
+    run.write_json(file::FINGERPRINT, fingerprint).map_err(Failure::input)?;
+    write_golden_snapshot(&run, goldens)?;
     if let Some(s) = args.shard {
-        write_atomic(&dir.join("shard.txt"), s.to_string().as_bytes()).map_err(Failure::harness)?;
+        run.write(file::SHARD, s.to_string().as_bytes()).map_err(Failure::harness)?;
     }
     // The folder as the file system resolves it: a `--out` with `..` or an absolute path into
     // a system folder is allowed, and the user sees exactly where everything is written.
     let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), shown.display());
-    let log_dir = dir.join("logs");
-    std::fs::create_dir_all(&log_dir).map_err(|e| Failure::input(format!("{}: {e}", log_dir.display())))?;
-    let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, dir, cell, args);
+    let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
+    let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, &run, cell, args);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
     let mut executor = ProcessExecutor { exe, log_dir };
     let mut writer =
@@ -139,81 +124,20 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
     summarize(dir)
 }
 
-/// A golden that cannot check this scenario: bad input, or (same prompt and settings, other
-/// ids) a text layer that changed, which is a correctness failure.
-pub fn unusable_golden(u: golden::Unusable) -> Failure {
-    match u {
-        golden::Unusable::Input(e) => Failure::input(e),
-        golden::Unusable::Prompt(e) => Failure { code: CORRECTNESS_FAILURE, message: e.to_string() },
-    }
-}
-
-/// The golden files a run checks against, copied into the run folder (`golden/`), so the
-/// run's verdicts can be re-derived from the folder alone (merge, later reports).
-fn write_golden_snapshot(dir: &Path, goldens: &BTreeMap<String, golden::GoldenFile>) -> Result<(), Failure> {
+/// The golden files a run checks against, copied into the run folder, so the run's verdicts
+/// can be re-derived from the folder alone (merge, later reports).
+fn write_golden_snapshot(run: &RunDir, goldens: &BTreeMap<String, golden::GoldenFile>) -> Result<(), Failure> {
+    let snapshot = run.folder(file::GOLDEN_SNAPSHOT).map_err(Failure::input)?;
     for (name, file) in goldens {
-        file.clone().write(&golden::golden_path(&dir.join(GOLDEN_SNAPSHOT), name)).map_err(Failure::input)?;
+        file.clone().write(&golden::golden_path(&snapshot, name)).map_err(Failure::input)?;
     }
     Ok(())
-}
-
-/// Write the summaries and the correctness verdicts of a run folder. The exit code: a
-/// correctness failure first, then an incomplete run, else success.
-pub fn summarize(dir: &Path) -> Result<i32, Failure> {
-    let run = RunFolder::open(dir).map_err(Failure::input)?;
-    let cells = run.summaries();
-    let correctness = crate::golden::check::run_correctness(&run).map_err(Failure::input)?;
-    // A write that fails (a full disk) leaves the previous file whole; the records are
-    // untouched, so resuming writes everything again.
-    let unwritten = |e: String| {
-        Failure::harness(format!(
-            "{e}. results.jsonl is whole; make room, then `bakeoff run SCENARIO --resume {}` writes the \
-             summaries again",
-            dir.display()
-        ))
-    };
-    write_atomic(
-        &dir.join("correctness.json"),
-        serde_json::to_string_pretty(&correctness).map_err(Failure::harness)?.as_bytes(),
-    )
-    .map_err(|e| unwritten(format!("{}: {e}", dir.join("correctness.json").display())))?;
-    let figures = charts::run_charts(&run)
-        .iter()
-        .map(|(stem, chart)| charts::write_chart(dir, stem, chart))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(unwritten)?;
-    let by_length = crate::results::summary::cost_by_length(&run.attempts());
-    let report = RunReport {
-        scenario: &run.scenario.name,
-        cells: &cells,
-        fingerprint: &run.fingerprint,
-        correctness: &correctness,
-        figures: &figures,
-        by_length: &by_length,
-    };
-    write_all(dir, &report).map_err(unwritten)?;
-    let failed = cells.iter().filter(|c| c.status == CellStatus::Failed).count();
-    let completed = cells.iter().filter(|c| c.status == CellStatus::Completed).count();
-    println!("{}", dir.join("summary.md").display());
-    eprintln!(
-        "{} cells: {completed} completed, {failed} failed, {} skipped, {} unsupported",
-        cells.len(),
-        cells.iter().filter(|c| c.status == CellStatus::Skipped).count(),
-        cells.iter().filter(|c| c.status == CellStatus::Unsupported).count()
-    );
-    let wrong = correctness.failures();
-    for line in &wrong {
-        eprintln!("correctness: {line}");
-    }
-    let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);
-    let incomplete_code = (failed > 0).then_some(INCOMPLETE);
-    Ok(crate::exit::worst(correctness_code.into_iter().chain(incomplete_code)))
 }
 
 fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {
     let dir = match (&args.resume, &args.out) {
         (Some(dir), _) => {
-            let previous = std::fs::read_to_string(dir.join("scenario.toml"))
+            let previous = std::fs::read_to_string(dir.join(file::SCENARIO))
                 .map_err(|e| Failure::input(format!("--resume {}: not a run folder ({e})", dir.display())))?;
             if previous != scenario.text {
                 return Err(Failure::input(format!(
@@ -254,6 +178,8 @@ fn prepare_results(path: &Path, resume: bool) -> Result<std::collections::HashSe
 /// Per model name: its folder, prompts tokenized, KV layout (prepared once per run).
 type ModelCache = BTreeMap<String, Result<PreparedModel, String>>;
 
+/// A model prepared for the run's cells: its folder, the prompts as cells take them, and
+/// its KV layout. (The text layer is dropped: cells need only the ids.)
 struct PreparedModel {
     dir: ModelDir,
     prompts: Vec<CellPrompt>,
@@ -261,21 +187,20 @@ struct PreparedModel {
 }
 
 fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
-    let dir = ModelDir::open(path).map_err(|e| e.to_string())?;
-    let mut text = TextLayer::open(&dir).map_err(|e| e.to_string())?;
-    let mut prompts = Vec::new();
-    for p in &scenario.prompts {
-        let prepared = text.prepare(&scenario.prompt_input(p)).map_err(|e| format!("prompt `{}`: {e}", p.id))?;
-        prompts.push(CellPrompt { id: p.id.clone(), ids: prepared.ids });
-    }
-    let kv = dir.kv_layout();
-    Ok(PreparedModel { dir, prompts, kv })
+    let prepared = scenario.prepare_model(path)?;
+    let prompts = scenario
+        .prompts
+        .iter()
+        .zip(prepared.prompts)
+        .map(|(p, prompt)| CellPrompt { id: p.id.clone(), ids: prompt.ids })
+        .collect();
+    Ok(PreparedModel { dir: prepared.dir, prompts, kv: prepared.kv })
 }
 
 fn make_spec(
     scenario: &LoadedScenario,
     models: &mut ModelCache,
-    run_dir: &Path,
+    run_dir: &RunDir,
     cell: &PlannedCell,
     args: &RunArgs,
 ) -> Result<CellSpec, String> {
@@ -286,10 +211,7 @@ fn make_spec(
     let kv = needs_kv_layout(key.device, key.pipeline).then(|| model.kv.clone()).transpose()?;
     let properties =
         scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
-    let cache_dir = match key.cache {
-        CacheMode::Cold => run_dir.join("cache").join(format!("cold-{}", cell.index)),
-        _ => run_dir.join("cache").join("warm"),
-    };
+    let cache_dir = run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));
     let g = &scenario.scenario.generation;
     Ok(CellSpec {
         key: key.clone(),
@@ -299,13 +221,7 @@ fn make_spec(
         max_new_tokens: g.max_new_tokens,
         ignore_eos: g.ignore_eos,
         eos_ids: model.dir.eos_ids(),
-        window: WindowOptions {
-            window: g.window,
-            pad_id: model.dir.pad_id(),
-            padding: Default::default(),
-            overflow: g.overflow,
-            full_lm_head: scenario.static_full_lm_head(&key.model),
-        },
+        window: scenario.window_options(&key.model, model.dir.pad_id()),
         measure: scenario.scenario.measure,
         timeouts: scenario.scenario.timeouts,
         limits: scenario.scenario.limits,

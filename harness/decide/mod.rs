@@ -1,8 +1,8 @@
 //! Decisions from runs: whether a change is real ([`stats`]), a candidate run against a
-//! baseline ([`compare`]), a stack upgrade's verdict ([`qualify`]) and the best profile
+//! baseline ([`comparison`]), a stack upgrade's verdict ([`qualify`]) and the best profile
 //! under constraints ([`recommend`]).
 
-pub mod compare;
+pub mod comparison;
 pub mod qualify;
 pub mod recommend;
 pub mod stats;

@@ -5,10 +5,10 @@
 //! (cold or warm cache) and peak memory beyond their thresholds (single values per cell:
 //! reported, not tested).
 
-use super::compare::{compare_runs, describe, Comparison};
+use super::comparison::{compare_runs, describe, Comparison};
+use crate::correctness::{run_correctness, Correctness};
 use crate::exit;
-use crate::golden::check::{run_correctness, Correctness};
-use crate::golden::compare::Verdict;
+use crate::golden::divergence::Verdict;
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
 use crate::results::CellStatus;

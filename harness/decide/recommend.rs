@@ -181,7 +181,7 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>
             return Err(format!(
                 "{}: this run has no energy figures (package energy {why}); rank by --prefer cpu or speed, \
                  or run where RAPL is readable",
-                run.dir.join("fingerprint.json").display()
+                run.dir.join(crate::results::folder::file::FINGERPRINT).display()
             ));
         }
     }
@@ -190,7 +190,7 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>
 
 fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, String> {
     let summaries = run.summaries();
-    let correctness = crate::golden::check::run_correctness(run)?;
+    let correctness = crate::correctness::run_correctness(run)?;
     let attempts = run.attempts();
     let mut groups: Vec<(CellKey, Vec<&CellSummary>)> = Vec::new();
     for s in &summaries {

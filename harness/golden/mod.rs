@@ -3,10 +3,9 @@
 //! were recorded, and per prompt the prompt, its rendering and ids, the output ids and text,
 //! and the top-2 margin at every step. `bakeoff golden record` writes them (never anything
 //! else: recording is its own command); `bakeoff golden check` and every `bakeoff run` whose
-//! scenario names a golden folder check transcripts against them ([`compare`], [`check`]).
+//! scenario names a golden folder check transcripts against them ([`divergence`], and `crate::correctness` for a run).
 
-pub mod check;
-pub mod compare;
+pub mod divergence;
 
 use crate::model::ModelFingerprint;
 use crate::pipelines::{PipelineKind, StopReason, Transcript};
@@ -14,7 +13,7 @@ use crate::profiles::ResolvedProfile;
 use crate::runtime::Device;
 use crate::scenario::{LoadedScenario, PromptEntry};
 use crate::text::PreparedPrompt;
-use compare::{compare_prompts, Side, Verdict};
+use divergence::{compare_prompts, Side, Verdict};
 use serde::{Deserialize, Serialize};
 use std::path::{Path, PathBuf};
 
@@ -99,7 +98,7 @@ impl GoldenTranscript {
             return v;
         }
         let margins: Vec<f32> = t.steps.iter().map(|s| s.margin).collect();
-        compare::compare(self.side(), Side { ids: &t.output_ids, margins: &margins }, near_tie)
+        divergence::compare(self.side(), Side { ids: &t.output_ids, margins: &margins }, near_tie)
     }
 }
 
@@ -118,13 +117,11 @@ pub fn golden_path(dir: &Path, model: &str) -> PathBuf {
     dir.join(format!("{model}.json"))
 }
 
-/// The folder under a run folder holding the goldens its samples were checked against.
-pub const GOLDEN_SNAPSHOT: &str = "golden";
-
 /// The goldens a run folder was checked against, by model (none when it has no snapshot).
 pub fn read_snapshot(run_dir: &Path) -> Result<std::collections::BTreeMap<String, GoldenFile>, String> {
     let mut out = std::collections::BTreeMap::new();
-    let Ok(entries) = std::fs::read_dir(run_dir.join(GOLDEN_SNAPSHOT)) else { return Ok(out) };
+    let snapshot = run_dir.join(crate::results::folder::file::GOLDEN_SNAPSHOT);
+    let Ok(entries) = std::fs::read_dir(snapshot) else { return Ok(out) };
     for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
         let file = GoldenFile::read(&path).map_err(|e| e.to_string())?;
         out.insert(file.model.clone(), file);
@@ -172,7 +169,7 @@ impl GoldenFile {
         if let Some(parent) = path.parent() {
             std::fs::create_dir_all(parent).map_err(|e| err(format!("cannot create the folder: {e}")))?;
         }
-        crate::results::write_atomic(path, text.as_bytes()).map_err(|e| err(format!("cannot write: {e}")))
+        crate::io::write_atomic(path, text.as_bytes()).map_err(|e| err(format!("cannot write: {e}")))
     }
 
     /// The golden transcript of a prompt id.

@@ -52,6 +52,14 @@ pub enum LoadError {
     Prepare(#[from] GenerateError),
 }
 
+impl LoadError {
+    /// Whether the model folder or the profile is at fault (bad input: a missing or
+    /// unreadable IR, a property the plugin does not list), rather than the plugin's compile.
+    pub fn is_input(&self) -> bool {
+        matches!(self, LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. })
+    }
+}
+
 /// Read the pipeline's IR from `model`, compile it for `device` with `properties`.
 pub fn load(
     rt: &Runtime,

@@ -168,6 +168,19 @@ pub enum GenerateError {
     Model(String),
 }
 
+impl GenerateError {
+    /// Whether the prompt cannot be run as asked: bakeoff's own refusal (over the static
+    /// window, empty), or NPUW refusing a prompt longer than NPUW_LLM_MAX_PROMPT_LEN at infer
+    /// time, which it reports as a plugin error. A limit of the configuration, not a fault.
+    pub fn is_unsupported(&self) -> bool {
+        let text = self.to_string();
+        matches!(self, GenerateError::Unsupported(_))
+            || text.contains("MAX_PROMPT_LEN")
+            || text.contains("max prompt")
+            || text.contains("prompt length")
+    }
+}
+
 /// A pipeline ready to generate (its model compiled).
 pub trait Pipeline {
     /// Which pipeline this is.

@@ -7,7 +7,7 @@
 //! whiskers) and a scatter. Text is drawn with DejaVu Sans embedded in the binary, so
 //! charts look the same on a machine without fonts.
 
-use crate::decide::compare::Comparison;
+use crate::decide::comparison::Comparison;
 use crate::decide::stats::PerfVerdict;
 use crate::pipelines::PipelineKind;
 use crate::results::folder::RunFolder;
@@ -303,14 +303,12 @@ pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<Figure, Stri
     let (w, h) = size(chart);
     let mut svg = String::new();
     draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area(), chart)?;
-    crate::results::write_atomic(&dir.join(format!("{stem}.svg")), svg.as_bytes())
-        .map_err(|e| format!("{}: {e}", dir.join(format!("{stem}.svg")).display()))?;
+    crate::io::write_named(dir, &format!("{stem}.svg"), svg.as_bytes())?;
     // The PNG is encoded in memory and written atomically like every other output.
     let mut pixels = vec![0u8; (w * h * 3) as usize];
     draw(BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area(), chart)?;
     let png = encode_png(&pixels, w, h)?;
-    crate::results::write_atomic(&dir.join(format!("{stem}.png")), &png)
-        .map_err(|e| format!("{}: {e}", dir.join(format!("{stem}.png")).display()))?;
+    crate::io::write_named(dir, &format!("{stem}.png"), &png)?;
     let title = match chart {
         Chart::Bars(b) => b.title.clone(),
         Chart::Scatter(s) => s.title.clone(),

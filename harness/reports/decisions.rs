@@ -1,7 +1,7 @@
 //! Markdown for the decisions (compare, qualify, recommend): what they print and write as
 //! `compare.md`, `qualify.md` and `recommend.md`.
 
-use crate::decide::compare::{describe, Comparison};
+use crate::decide::comparison::{describe, Comparison};
 use crate::decide::qualify::{Qualification, Severity};
 use crate::decide::recommend::Recommendation;
 use crate::decide::stats::PerfVerdict;

@@ -5,7 +5,7 @@
 
 use super::html::esc;
 use super::{Exporter, RunReport};
-use crate::golden::check::CheckKind;
+use crate::correctness::CheckKind;
 use crate::results::CellStatus;
 
 /// The JUnit exporter.

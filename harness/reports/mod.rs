@@ -9,10 +9,9 @@ pub mod decisions;
 pub mod html;
 pub mod junit;
 
-use crate::golden::check::{CheckKind, Correctness};
+use crate::correctness::{CheckKind, Correctness};
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::summary::CellSummary;
-use crate::results::write_atomic;
 use std::path::Path;
 
 /// Something a run's summaries can be written as.
@@ -271,7 +270,7 @@ pub fn write_decision(
     std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
     let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
     for (name, bytes) in [(format!("{stem}.json"), json.as_bytes()), (format!("{stem}.md"), markdown.as_bytes())] {
-        write_atomic(&dir.join(&name), bytes).map_err(|e| format!("{}: {e}", dir.join(&name).display()))?;
+        crate::io::write_named(dir, &name, bytes)?;
     }
     if let Some(chart) = chart {
         charts::write_chart(dir, &format!("{stem}_chart"), &chart)?;
@@ -283,8 +282,53 @@ pub fn write_decision(
 pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), String> {
     for e in exporters() {
         let bytes = e.render(run)?;
-        write_atomic(&dir.join(e.file_name()), &bytes)
-            .map_err(|err| format!("{}: {err}", dir.join(e.file_name()).display()))?;
+        crate::io::write_named(dir, e.file_name(), &bytes)?;
     }
     Ok(())
+}
+
+/// Why a run folder's reports could not be written.
+#[derive(Debug, thiserror::Error)]
+pub enum ReportError {
+    /// The folder could not be read (not a run folder, a bad golden snapshot).
+    #[error("{0}")]
+    Read(String),
+    /// An output could not be written (a full disk); the records are untouched.
+    #[error("{0}")]
+    Write(String),
+}
+
+/// What a run folder's reports say.
+pub struct WrittenRun {
+    /// Every cell's summary.
+    pub cells: Vec<CellSummary>,
+    /// The correctness verdicts.
+    pub correctness: Correctness,
+}
+
+/// Read a run folder and write everything that follows from its records: correctness.json,
+/// the charts and every exporter's file, each atomically (a failed write leaves the previous
+/// file whole).
+pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<WrittenRun, ReportError> {
+    use crate::results::folder::{file, RunFolder};
+    let run = RunFolder::open(&dir.dir).map_err(ReportError::Read)?;
+    let cells = run.summaries();
+    let correctness = crate::correctness::run_correctness(&run).map_err(ReportError::Read)?;
+    dir.write_json(file::CORRECTNESS, &correctness).map_err(ReportError::Write)?;
+    let figures = charts::run_charts(&run)
+        .iter()
+        .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(ReportError::Write)?;
+    let by_length = crate::results::summary::cost_by_length(&run.attempts());
+    let report = RunReport {
+        scenario: &run.scenario.name,
+        cells: &cells,
+        fingerprint: &run.fingerprint,
+        correctness: &correctness,
+        figures: &figures,
+        by_length: &by_length,
+    };
+    write_all(&dir.dir, &report).map_err(ReportError::Write)?;
+    Ok(WrittenRun { cells, correctness })
 }

@@ -7,6 +7,78 @@ use super::{final_attempts, read_results, Attempt, Record};
 use crate::scenario::Scenario;
 use std::path::{Path, PathBuf};
 
+/// The files of a run folder, by name: the one place that knows them. A soak's folder holds
+/// its scenario and report, and a run folder per round.
+pub mod file {
+    /// The scenario as run.
+    pub const SCENARIO: &str = "scenario.toml";
+    /// The stack's fingerprint.
+    pub const FINGERPRINT: &str = "fingerprint.json";
+    /// Every record, appended as it happens.
+    pub const RESULTS: &str = "results.jsonl";
+    /// `K/N` for a shard of a run.
+    pub const SHARD: &str = "shard.txt";
+    /// The golden, pipeline and device verdicts.
+    pub const CORRECTNESS: &str = "correctness.json";
+    /// The folder of the goldens the run was checked against.
+    pub const GOLDEN_SNAPSHOT: &str = "golden";
+    /// The folder of each cell's stderr.
+    pub const LOGS: &str = "logs";
+    /// The folder of the compile caches.
+    pub const CACHE: &str = "cache";
+    /// A soak's report, JSON.
+    pub const SOAK_JSON: &str = "soak.json";
+    /// A soak's report, markdown.
+    pub const SOAK_MD: &str = "soak.md";
+}
+
+/// A run folder being written: where each of its files goes, each written atomically.
+#[derive(Debug, Clone)]
+pub struct RunDir {
+    /// The folder.
+    pub dir: PathBuf,
+}
+
+impl RunDir {
+    /// The run folder at `dir`, created if missing.
+    pub fn create(dir: &Path) -> Result<RunDir, String> {
+        std::fs::create_dir_all(dir).map_err(|e| format!("output folder {}: {e}", dir.display()))?;
+        Ok(RunDir { dir: dir.to_path_buf() })
+    }
+
+    /// The path of one of its files ([`file`](mod@file)).
+    pub fn path(&self, name: &str) -> PathBuf {
+        self.dir.join(name)
+    }
+
+    /// Write one of its files atomically; the error names the file.
+    pub fn write(&self, name: &str, contents: &[u8]) -> Result<(), String> {
+        crate::io::write_named(&self.dir, name, contents)
+    }
+
+    /// Write one of its files as pretty JSON.
+    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), String> {
+        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+        self.write(name, text.as_bytes())
+    }
+
+    /// A sub-folder ([`file::LOGS`], [`file::GOLDEN_SNAPSHOT`], a soak round), created.
+    pub fn folder(&self, name: &str) -> Result<PathBuf, String> {
+        let path = self.path(name);
+        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        Ok(path)
+    }
+
+    /// The compile cache of a cell: one shared by every warm cell, one per cold cell.
+    pub fn cache(&self, cold_cell: Option<usize>) -> PathBuf {
+        let cache = self.path(file::CACHE);
+        match cold_cell {
+            Some(index) => cache.join(format!("cold-{index}")),
+            None => cache.join("warm"),
+        }
+    }
+}
+
 /// A run folder, read.
 #[derive(Debug)]
 pub struct RunFolder {
@@ -27,7 +99,7 @@ pub struct RunFolder {
 impl RunFolder {
     /// Read a run folder; errors name the file and what is wrong.
     pub fn open(dir: &Path) -> Result<RunFolder, String> {
-        if dir.join("soak.json").exists() {
+        if dir.join(file::SOAK_JSON).exists() {
             return Err(format!(
                 "{}: a soak, not a run folder; its rounds are run folders ({})",
                 dir.display(),
@@ -38,12 +110,12 @@ impl RunFolder {
             std::fs::read_to_string(dir.join(name))
                 .map_err(|e| format!("{}: not a run folder ({e})", dir.join(name).display()))
         };
-        let scenario_text = read("scenario.toml")?;
+        let scenario_text = read(file::SCENARIO)?;
         let scenario: Scenario = toml::from_str(&scenario_text)
-            .map_err(|e| format!("{}: {}", dir.join("scenario.toml").display(), e.to_string().trim_end()))?;
-        let fingerprint = serde_json::from_str(&read("fingerprint.json")?)
-            .map_err(|e| format!("{}: {e}", dir.join("fingerprint.json").display()))?;
-        let results = read_results(&dir.join("results.jsonl"))?;
+            .map_err(|e| format!("{}: {}", dir.join(file::SCENARIO).display(), e.to_string().trim_end()))?;
+        let fingerprint = serde_json::from_str(&read(file::FINGERPRINT)?)
+            .map_err(|e| format!("{}: {e}", dir.join(file::FINGERPRINT).display()))?;
+        let results = read_results(&dir.join(file::RESULTS))?;
         Ok(RunFolder {
             dir: dir.to_path_buf(),
             scenario,

@@ -392,18 +392,3 @@ pub fn cut_torn_tail(path: &Path) -> std::io::Result<()> {
     let keep = text.iter().rposition(|&b| b == b'\n').map_or(0, |p| p + 1);
     std::fs::OpenOptions::new().write(true).open(path)?.set_len(keep as u64)
 }
-
-/// Rewrite a file atomically: write a temporary file beside it, then rename. On failure (a
-/// full disk) the old file is untouched and the temporary one removed.
-pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
-    let tmp = path.with_extension(format!("{}.tmp", path.extension().and_then(|e| e.to_str()).unwrap_or("")));
-    let written = std::fs::File::create(&tmp).and_then(|mut f| {
-        f.write_all(contents)?;
-        f.sync_data()
-    });
-    let renamed = written.and_then(|()| std::fs::rename(&tmp, path));
-    if renamed.is_err() {
-        let _ = std::fs::remove_file(&tmp);
-    }
-    renamed
-}

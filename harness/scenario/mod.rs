@@ -5,12 +5,15 @@
 
 pub mod bounds;
 
+use crate::model::ir::KvLayout;
+use crate::model::ModelDir;
+use crate::pipelines::static128::WindowOptions;
 use crate::pipelines::window::Overflow;
 use crate::pipelines::{GenerationConfig, PipelineKind};
 use crate::profiles::{Profile, ProfileSet};
 use crate::runtime::Device;
 use crate::text::chat::Message;
-use crate::text::PromptInput;
+use crate::text::{PreparedPrompt, PromptInput, TextLayer};
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
@@ -192,7 +195,7 @@ pub struct Matrix {
     pub pipelines: Vec<PipelineKind>,
     /// CPU, NPU, NPU:host.
     pub devices: Vec<Device>,
-    /// Profile names (built-in or defined under [profiles]).
+    /// Profile names (built-in or defined under `[profiles]`).
     pub profiles: Vec<String>,
 }
 
@@ -389,6 +392,47 @@ impl LoadedScenario {
         let g = &self.scenario.generation;
         GenerationConfig { max_new_tokens: g.max_new_tokens, eos_ids, ignore_eos: g.ignore_eos }
     }
+
+    /// static128's window for the model called `name` (whose pad id is `pad_id`): the
+    /// scenario's window and overflow, left padding, and the unsliced lm_head when the
+    /// scenario asks for it.
+    pub fn window_options(&self, name: &str, pad_id: i64) -> WindowOptions {
+        let g = &self.scenario.generation;
+        WindowOptions {
+            window: g.window,
+            pad_id,
+            padding: Default::default(),
+            overflow: g.overflow,
+            full_lm_head: self.static_full_lm_head(name),
+        }
+    }
+
+    /// Open the model at `path` and prepare every prompt of the scenario for it (rendered
+    /// through its chat template, tokenized), in scenario order: what every command that
+    /// generates from a scenario starts with. The error names the model file or the prompt.
+    pub fn prepare_model(&self, path: &Path) -> Result<PreparedModel, String> {
+        let dir = ModelDir::open(path).map_err(|e| e.to_string())?;
+        let mut text = TextLayer::open(&dir).map_err(|e| e.to_string())?;
+        let prompts = self
+            .prompts
+            .iter()
+            .map(|p| text.prepare(&self.prompt_input(p)).map_err(|e| format!("prompt `{}`: {e}", p.id)))
+            .collect::<Result<Vec<_>, String>>()?;
+        let kv = dir.kv_layout();
+        Ok(PreparedModel { dir, text, prompts, kv })
+    }
+}
+
+/// A model of a scenario, opened, with every prompt prepared for it.
+pub struct PreparedModel {
+    /// The model folder.
+    pub dir: ModelDir,
+    /// Its text layer (tokenizer, chat template).
+    pub text: TextLayer,
+    /// The scenario's prompts, rendered and tokenized, in scenario order.
+    pub prompts: Vec<PreparedPrompt>,
+    /// The KV layout NPUW needs (an error where the IR has none).
+    pub kv: Result<KvLayout, String>,
 }
 
 fn resolve_models(s: &Scenario, base: &Path) -> Result<Vec<(String, PathBuf)>, String> {

@@ -1,8 +1,10 @@
-//! Correctness of a run: every sample against its prompt's golden transcript, and the two
-//! pipelines against each other inside the static window.
+//! Correctness of a run: every sample against its prompt's golden transcript, the two
+//! pipelines against each other inside the static window, and NPU (or NPU:host) cells
+//! against their CPU twins. Goldens are one source of truth among these checks, which is why
+//! this lives beside, not inside, the golden files' module.
 
-use super::compare::{compare, Side, Verdict};
-use super::GoldenFile;
+use crate::golden::divergence::{compare, Side, Verdict};
+use crate::golden::GoldenFile;
 use crate::pipelines::PipelineKind;
 use crate::plan::CellKey;
 use crate::results::{Attempt, CellStatus, SampleRecord};
@@ -197,9 +199,9 @@ pub fn compare_pipelines(
 /// its model (when `goldens` has one), and kvcache against static128. Failures of cells
 /// outside `enforce` are reported, not failed.
 /// Golden and cross-pipeline verdicts of every completed cell of a run folder, against the
-/// goldens the run was checked against (the folder's snapshot, see [`super::read_snapshot`]).
+/// goldens the run was checked against (the folder's snapshot, see [`crate::golden::read_snapshot`]).
 pub fn run_correctness(run: &crate::results::folder::RunFolder) -> Result<Correctness, String> {
-    let goldens = super::read_snapshot(&run.dir)?;
+    let goldens = crate::golden::read_snapshot(&run.dir)?;
     let golden = run.scenario.golden.as_ref();
     let near_tie = golden.map_or(crate::scenario::default_near_tie(), |g| g.near_tie);
     let enforce = golden.map(|g| g.enforce.clone()).unwrap_or_default();

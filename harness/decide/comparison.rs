@@ -164,7 +164,7 @@ pub fn compare_runs(baseline: &RunFolder, candidate: &RunFolder) -> Result<Compa
     if baseline.scenario.name != candidate.scenario.name {
         return Err(format!(
             "{}: scenario `{}` is not the baseline's `{}` ({}); compare runs of one scenario",
-            candidate.dir.join("scenario.toml").display(),
+            candidate.dir.join(crate::results::folder::file::SCENARIO).display(),
             candidate.scenario.name,
             baseline.scenario.name,
             baseline.dir.display()

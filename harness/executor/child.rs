@@ -149,21 +149,15 @@ pub fn run(spec: &CellSpec) -> i32 {
 }
 
 fn load_failure(e: LoadError) -> i32 {
-    match e {
-        LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. } => {
-            fail(FailureClass::InputError, e)
-        }
-        _ => fail(FailureClass::CompileError, e),
-    }
+    let class = if e.is_input() { FailureClass::InputError } else { FailureClass::CompileError };
+    fail(class, e)
 }
 
-/// NPUW refuses a prompt longer than NPUW_LLM_MAX_PROMPT_LEN at infer time; that is a
-/// limit of the configuration (unsupported), not a fault.
+/// A prompt the cell cannot run as asked makes it unsupported; anything else is a fault.
 fn generate_failure(prompt: &str, e: GenerateError) -> i32 {
-    let text = e.to_string();
-    if text.contains("MAX_PROMPT_LEN") || text.contains("max prompt") || text.contains("prompt length") {
-        emit(&ChildEvent::Unsupported { message: format!("prompt `{prompt}`: {text}") });
+    if e.is_unsupported() {
+        emit(&ChildEvent::Unsupported { message: format!("prompt `{prompt}`: {e}") });
         return 0;
     }
-    fail(FailureClass::GenerateError, format!("prompt `{prompt}`: {text}"))
+    fail(FailureClass::GenerateError, format!("prompt `{prompt}`: {e}"))
 }
