@@ -258,16 +258,19 @@ fn a_u8_kv_cache_parts_from_the_golden_at_real_near_ties() {
 }
 
 #[test]
-fn bf16_compute_parts_from_the_golden_at_a_near_tie_where_the_cpu_has_bf16() {
+fn bf16_compute_is_classified_against_the_golden_and_parts_at_a_near_tie_where_the_cpu_has_bf16() {
     let model = common::smollm2();
     let rt = common::runtime();
-    let caps = rt.core.device_property("CPU", "OPTIMIZATION_CAPABILITIES").unwrap();
-    if !caps.split([' ', ',']).any(|c| c == "BF16") {
-        eprintln!("SKIPPED bf16 near tie: this CPU has no bf16 (OPTIMIZATION_CAPABILITIES: {caps}); it cannot produce the tie");
-        return;
-    }
+    // On every CPU: every prompt generated with the bf16 hint gets the verdict its ids and
+    // the golden's margins say (`precision_flips` checks each against an independent
+    // reading), whatever the plugin makes of the hint on this CPU.
     let verdicts = precision_flips(&rt, &model, PipelineKind::Kvcache, &[("INFERENCE_PRECISION_HINT", "bf16")]);
     let near: Vec<&Verdict> = verdicts.iter().filter(|v| matches!(v, Verdict::NearTie(_))).collect();
     eprintln!("bf16 near ties: {near:?}");
-    assert!(!near.is_empty(), "bf16 parts from f32 at a near tie on some shipped prompt: {verdicts:?}");
+    assert_eq!(verdicts.len(), shipped().1.transcripts.len(), "every shipped prompt was generated and judged");
+    // Where the CPU computes in bf16, it parts from f32 at a near tie on some shipped prompt.
+    let caps = rt.core.device_property("CPU", "OPTIMIZATION_CAPABILITIES").unwrap();
+    if caps.split([' ', ',']).any(|c| c == "BF16") {
+        assert!(!near.is_empty(), "bf16 parts from f32 at a near tie on some shipped prompt: {verdicts:?}");
+    }
 }
