@@ -10,40 +10,12 @@ use std::path::{Path, PathBuf};
 use std::process::{Child, Command, Output, Stdio};
 use std::time::{Duration, Instant};
 
-const SCENARIO: &str = r#"
-name = "hostile"
-[[models]]
-path = "MODEL"
-[[prompts.inline]]
-id = "capital"
-prompt = "What is the capital of France?"
-[matrix]
-pipelines = ["kvcache"]
-devices = ["CPU"]
-profiles = ["balanced", "reference"]
-[generation]
-max_new_tokens = 8
-ignore_eos = true
-[measure]
-warmup = 0
-repetitions = 2
-# A healthy cell here takes a second or two on any CPU; only the fault hook's hangs reach
-# these.
-[timeouts]
-compile_s = 60
-generate_s = 60
-"#;
-
-/// SCENARIO on `model` with `extra` appended, written to `dir/name`.
+/// The shared fault scenario on `model` (two profiles, balanced and reference), each edit
+/// applied, written to `dir/name`.
 fn scenario(dir: &Path, name: &str, model: &Path, edits: &[(&str, &str)]) -> PathBuf {
-    let mut text = SCENARIO.replace("MODEL", model.to_str().unwrap());
-    for (from, to) in edits {
-        assert!(text.contains(from), "SCENARIO has no `{from}`");
-        text = text.replace(from, to);
-    }
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
+    let mut all = vec![(common::ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
+    all.extend_from_slice(edits);
+    common::fault_scenario_for(model, dir, name, &all, "")
 }
 
 fn stderr(o: &Output) -> String {
@@ -110,7 +82,8 @@ fn wait_for(what: &str, limit: Duration, mut f: impl FnMut() -> bool) {
 /// runs. Returns the run and the cell's pid.
 fn run_with_a_hanging_cell(dir: &Path, out: &Path) -> (Child, u32) {
     let model = common::smollm2().root;
-    let s = scenario(dir, "hang.toml", &model, &[]);
+    // The hung cell must outlive the test's signals: a generation timeout well past them.
+    let s = scenario(dir, "hang.toml", &model, &[("generate_s = 10", "generate_s = 60")]);
     let log = dir.join(format!("{}.log", out.file_name().unwrap().to_string_lossy()));
     let run = spawn_run(
         &["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()],
@@ -218,7 +191,7 @@ fn absurd_sizes_are_input_errors_naming_the_field_and_the_range() {
         ),
         ("repetitions = 2", "repetitions = 100000000000", "measure.repetitions: 100000000000 is out of range"),
         ("compile_s = 60", "compile_s = 1e30", "timeouts.compile_s: must be a positive number of seconds up to"),
-        ("generate_s = 60", "generate_s = inf", "timeouts.generate_s: must be a positive number of seconds up to"),
+        ("generate_s = 10", "generate_s = inf", "timeouts.generate_s: must be a positive number of seconds up to"),
         (
             "[timeouts]",
             "[limits]\nmemory_mb = 18446744073709551615\n[timeouts]",
@@ -274,7 +247,7 @@ fn absurd_sizes_are_input_errors_naming_the_field_and_the_range() {
 #[test]
 fn a_cell_that_closes_its_output_and_lives_on_is_a_timeout_and_the_others_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let s = scenario(tmp.path(), "close.toml", &common::smollm2().root, &[("generate_s = 60", "generate_s = 10")]);
+    let s = scenario(tmp.path(), "close.toml", &common::smollm2().root, &[]);
     let out = tmp.path().join("run");
     let o = bakeoff_within(
         &["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()],

@@ -165,55 +165,12 @@ fn assert_every_line_intact(out: &Path, profile: &str, samples: usize) {
     assert_eq!(healthy, samples, "the healthy {profile} cell's samples");
 }
 
-const FAULT_SCENARIO: &str = r#"
-name = "faults"
-[[models]]
-path = "MODEL"
-[[prompts.inline]]
-id = "capital"
-prompt = "What is the capital of France?"
-[matrix]
-pipelines = ["kvcache"]
-devices = ["CPU"]
-profiles = ["aggressive", "balanced", "conservative", "reference"]
-[generation]
-max_new_tokens = 8
-ignore_eos = true
-[measure]
-warmup = 0
-repetitions = 2
-# A healthy cold compile of the 135M fixture takes 1-3 s and a generation of 8 tokens well
-# under a second on any x86-64 CPU the plugin supports (AVX2 included); these timeouts are
-# ten times that and more, so only the fault hook's hangs reach them.
-[timeouts]
-compile_s = 60
-generate_s = 10
-[cache]
-policy = "cold"
-"#;
-
-/// The matrix line of FAULT_SCENARIO: its four profiles.
-const ALL_PROFILES: &str = r#"profiles = ["aggressive", "balanced", "conservative", "reference"]"#;
-
-/// FAULT_SCENARIO on the SmolLM2 fixture, written to `dir/name`: each (from, to) of `edits`
-/// replaced (every `from` must be there), then `extra` TOML appended.
-fn fault_scenario(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> std::path::PathBuf {
-    let mut text = FAULT_SCENARIO.replace("MODEL", common::smollm2().root.to_str().unwrap());
-    for (from, to) in edits {
-        assert!(text.contains(from), "FAULT_SCENARIO has no `{from}`");
-        text = text.replace(from, to);
-    }
-    text.push_str(extra);
-    let path = dir.join(name);
-    std::fs::write(&path, text).unwrap();
-    path
-}
-
 #[test]
 fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_run() {
     let tmp = tempfile::tempdir().unwrap();
-    let edits = [(ALL_PROFILES, r#"profiles = ["balanced", "conservative"]"#), ("generate_s = 10", "generate_s = 30")];
-    let scenario = fault_scenario(tmp.path(), "oom.toml", &edits, "[limits]\nmemory_mb = 4000\n");
+    let edits =
+        [(common::ALL_PROFILES, r#"profiles = ["balanced", "conservative"]"#), ("generate_s = 10", "generate_s = 30")];
+    let scenario = common::fault_scenario(tmp.path(), "oom.toml", &edits, "[limits]\nmemory_mb = 4000\n");
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("oom@/balanced/"));
     assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));
@@ -228,7 +185,7 @@ fn a_cell_that_allocates_until_its_memory_limit_is_out_of_memory_and_the_others_
 #[test]
 fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = fault_scenario(tmp.path(), "faults.toml", &[], "");
+    let scenario = common::fault_scenario(tmp.path(), "faults.toml", &[], "");
     let out = tmp.path().join("run");
     let o = bakeoff(
         &["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()],
@@ -263,8 +220,9 @@ fn crashing_and_hanging_cells_are_classified_and_the_others_kept() {
 #[test]
 fn hang_in_compile_is_a_compile_timeout() {
     let tmp = tempfile::tempdir().unwrap();
-    let edits = [("compile_s = 60", "compile_s = 20"), (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
-    let scenario = fault_scenario(tmp.path(), "hang.toml", &edits, "");
+    let edits =
+        [("compile_s = 60", "compile_s = 20"), (common::ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#)];
+    let scenario = common::fault_scenario(tmp.path(), "hang.toml", &edits, "");
     let out = tmp.path().join("run");
     let o =
         bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], Some("hang_compile@/balanced/"));
@@ -279,8 +237,11 @@ fn hang_in_compile_is_a_compile_timeout() {
 fn scenario_errors_name_the_file_line_and_what_is_allowed() {
     let tmp = tempfile::tempdir().unwrap();
     let bad = tmp.path().join("bad.toml");
-    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("devices = [\"CPU\"]", "devices = [\"GPU\"]"))
-        .unwrap();
+    std::fs::write(
+        &bad,
+        common::FAULT_SCENARIO.replace("MODEL", "m").replace("devices = [\"CPU\"]", "devices = [\"GPU\"]"),
+    )
+    .unwrap();
     let o = bakeoff(&["run", bad.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -288,18 +249,23 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
         err.contains("bad.toml") && err.contains("line 10") && err.contains("GPU") && err.contains("NPU:host"),
         "{err}"
     );
-    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("max_new_tokens = 8", "max_new_tokens = "))
-        .unwrap();
+    std::fs::write(
+        &bad,
+        common::FAULT_SCENARIO.replace("MODEL", "m").replace("max_new_tokens = 8", "max_new_tokens = "),
+    )
+    .unwrap();
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("bad.toml") && err.contains("line 13, column 18") && err.contains("max_new_tokens"), "{err}");
-    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("[measure]", "[measure]\nwarmups = 1")).unwrap();
+    std::fs::write(&bad, common::FAULT_SCENARIO.replace("MODEL", "m").replace("[measure]", "[measure]\nwarmups = 1"))
+        .unwrap();
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("unknown field `warmups`") && err.contains("repetitions"), "{err}");
-    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m").replace("\"reference\"]", "\"turbo\"]")).unwrap();
+    std::fs::write(&bad, common::FAULT_SCENARIO.replace("MODEL", "m").replace("\"reference\"]", "\"turbo\"]")).unwrap();
     let err = String::from_utf8_lossy(&bakeoff(&["run", bad.to_str().unwrap()], None).stderr).to_string();
     assert!(err.contains("unknown profile `turbo`") && err.contains("balanced"), "{err}");
     // A profile inheriting from nowhere is refused when the scenario loads, before any compile.
-    std::fs::write(&bad, FAULT_SCENARIO.replace("MODEL", "m") + "[profiles.mine]\ninherits = \"ghost\"\n").unwrap();
+    std::fs::write(&bad, common::FAULT_SCENARIO.replace("MODEL", "m") + "[profiles.mine]\ninherits = \"ghost\"\n")
+        .unwrap();
     let o = bakeoff(&["run", bad.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr).to_string();
@@ -309,7 +275,7 @@ fn scenario_errors_name_the_file_line_and_what_is_allowed() {
 #[test]
 fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = fault_scenario(tmp.path(), "s.toml", &[("repetitions = 2", "repetitions = 1")], "");
+    let scenario = common::fault_scenario(tmp.path(), "s.toml", &[("repetitions = 2", "repetitions = 1")], "");
     let dir = |n: &str| tmp.path().join(n).to_str().unwrap().to_string();
     for k in ["1/2", "2/2"] {
         let o = bakeoff(&["run", scenario.to_str().unwrap(), "--shard", k, "--out", &dir(&k.replace('/', "of"))], None);
@@ -323,7 +289,7 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
     assert!(cells.iter().all(|c| c["status"] == "completed"));
 
     let edits = [("repetitions = 2", "repetitions = 1"), ("max_new_tokens = 8", "max_new_tokens = 9")];
-    let other = fault_scenario(tmp.path(), "other.toml", &edits, "");
+    let other = common::fault_scenario(tmp.path(), "other.toml", &edits, "");
     let o = bakeoff(&["run", other.to_str().unwrap(), "--shard", "1/2", "--out", &dir("other")], None);
     assert_eq!(o.status.code(), Some(0));
     let o = bakeoff(&["merge", "--out", &dir("bad"), &dir("1of2"), &dir("other")], None);
@@ -335,7 +301,7 @@ fn shards_merge_into_one_run_and_mismatched_scenarios_are_refused() {
 fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
     use std::os::unix::process::CommandExt;
     let tmp = tempfile::tempdir().unwrap();
-    let scenario = fault_scenario(tmp.path(), "interrupt.toml", &[], "");
+    let scenario = common::fault_scenario(tmp.path(), "interrupt.toml", &[], "");
     let out = tmp.path().join("run");
     // Its own process group, as a shell gives a foreground job: Ctrl-C reaches the parent
     // and its cell process alike.
@@ -380,7 +346,7 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
 fn full_disk_scenario(dir: &Path) -> std::path::PathBuf {
     let edits = [(r#"policy = "cold""#, r#"policy = "warm""#), ("generate_s = 10", "generate_s = 30")];
     let sky = "[[prompts.inline]]\nid = \"sky\"\nprompt = \"Why is the sky blue?\"\n";
-    fault_scenario(dir, "full.toml", &edits, sky)
+    common::fault_scenario(dir, "full.toml", &edits, sky)
 }
 
 /// Run `tests/data/disk_full.sh` in a private mount namespace: the run folder on a tmpfs with
@@ -478,11 +444,11 @@ fn a_full_disk_while_writing_summaries_keeps_the_previous_ones_whole() {
 fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_memory() {
     let tmp = tempfile::tempdir().unwrap();
     let edits = [
-        (ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#),
+        (common::ALL_PROFILES, r#"profiles = ["balanced", "reference"]"#),
         (r#"policy = "cold""#, r#"policy = "warm""#),
         ("generate_s = 10", "generate_s = 30"),
     ];
-    let scenario = fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 3\n");
+    let scenario = common::fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 3\n");
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
@@ -503,7 +469,7 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
     assert!(std::fs::read_to_string(out.join("soak.md")).unwrap().contains("**Verdict: pass.**"));
 
     // A soak of one round is no soak.
-    fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 1\n");
+    common::fault_scenario(tmp.path(), "soak.toml", &edits, "[soak]\nrounds = 1\n");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", tmp.path().join("one").to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(2));
     let err = String::from_utf8_lossy(&o.stderr);
@@ -517,12 +483,12 @@ fn a_compile_failure_is_a_failed_cell_with_the_plugins_message_and_the_run_goes_
     // failure in the plugin, past every check bakeoff makes of the profile.
     let edits = [
         (r#"devices = ["CPU"]"#, r#"devices = ["CPU", "NPU:host"]"#),
-        (ALL_PROFILES, r#"profiles = ["broken"]"#),
+        (common::ALL_PROFILES, r#"profiles = ["broken"]"#),
         ("generate_s = 10", "generate_s = 60"),
     ];
     let broken =
         "[profiles.broken]\ninherits = \"reference\"\n[profiles.broken.NPU.kvcache]\nNPUW_LLM_MAX_PROMPT_LEN = 0\n";
-    let scenario = fault_scenario(tmp.path(), "compile.toml", &edits, broken);
+    let scenario = common::fault_scenario(tmp.path(), "compile.toml", &edits, broken);
     let out = tmp.path().join("run");
     let o = bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()], None);
     assert_eq!(o.status.code(), Some(5), "incomplete run: {}", String::from_utf8_lossy(&o.stderr));

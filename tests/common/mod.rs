@@ -132,3 +132,54 @@ pub fn scenario_copy(name: &str, dir: &Path, extra: &str) -> PathBuf {
     std::fs::write(&path, format!("{text}\n{extra}\n")).unwrap();
     path
 }
+
+/// A small kvcache CPU scenario for fault and hostile-input tests: one prompt, 8 tokens,
+/// two repetitions, cold caches.
+pub const FAULT_SCENARIO: &str = r#"
+name = "faults"
+[[models]]
+path = "MODEL"
+[[prompts.inline]]
+id = "capital"
+prompt = "What is the capital of France?"
+[matrix]
+pipelines = ["kvcache"]
+devices = ["CPU"]
+profiles = ["aggressive", "balanced", "conservative", "reference"]
+[generation]
+max_new_tokens = 8
+ignore_eos = true
+[measure]
+warmup = 0
+repetitions = 2
+# A healthy cold compile of the 135M fixture takes 1-3 s and a generation of 8 tokens well
+# under a second on any x86-64 CPU the plugin supports (AVX2 included); these timeouts are
+# ten times that and more, so only the fault hook's hangs reach them.
+[timeouts]
+compile_s = 60
+generate_s = 10
+[cache]
+policy = "cold"
+"#;
+
+/// The matrix line of FAULT_SCENARIO: its four profiles.
+pub const ALL_PROFILES: &str = r#"profiles = ["aggressive", "balanced", "conservative", "reference"]"#;
+
+/// FAULT_SCENARIO on the SmolLM2 fixture, written to `dir/name`: each (from, to) of `edits`
+/// replaced (every `from` must be there), then `extra` TOML appended.
+pub fn fault_scenario(dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> PathBuf {
+    fault_scenario_for(&smollm2().root, dir, name, edits, extra)
+}
+
+/// FAULT_SCENARIO on the model folder `model`, as [`fault_scenario`] writes it.
+pub fn fault_scenario_for(model: &Path, dir: &Path, name: &str, edits: &[(&str, &str)], extra: &str) -> PathBuf {
+    let mut text = FAULT_SCENARIO.replace("MODEL", model.to_str().unwrap());
+    for (from, to) in edits {
+        assert!(text.contains(from), "FAULT_SCENARIO has no `{from}`");
+        text = text.replace(from, to);
+    }
+    text.push_str(extra);
+    let path = dir.join(name);
+    std::fs::write(&path, text).unwrap();
+    path
+}
