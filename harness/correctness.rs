@@ -200,7 +200,7 @@ pub fn compare_pipelines(
 /// outside `enforce` are reported, not failed.
 /// Golden and cross-pipeline verdicts of every completed cell of a run folder, against the
 /// goldens the run was checked against (the folder's snapshot, see [`crate::golden::read_snapshot`]).
-pub fn run_correctness(run: &crate::results::folder::RunFolder) -> Result<Correctness, String> {
+pub fn run_correctness(run: &crate::results::folder::RunFolder) -> Result<Correctness, crate::golden::GoldenError> {
     let goldens = crate::golden::read_snapshot(&run.dir)?;
     let golden = run.scenario.golden.as_ref();
     let near_tie = golden.map_or(crate::scenario::default_near_tie(), |g| g.near_tie);

@@ -10,25 +10,49 @@ use std::path::Path;
 /// `.xml` of an 8B model (tens of MiB) and a tokenizer.json (about 11 MiB for Qwen3).
 pub const MAX_TEXT_BYTES: u64 = 512 << 20;
 
+/// Why a file could not be read or written. Reading errors leave the path to the caller,
+/// which names the file with what it is for.
+#[derive(Debug, thiserror::Error)]
+pub enum FileError {
+    /// Not there, or not readable.
+    #[error("cannot read: {0}")]
+    Read(std::io::Error),
+    /// A device, a FIFO or a folder where a file was expected.
+    #[error("not a regular file ({0}); give the file itself")]
+    NotRegular(String),
+    /// Larger than bakeoff reads for such a file.
+    #[error("{bytes} bytes, over the {limit_mib} MiB bakeoff reads for such a file; is it the right file?")]
+    TooLarge {
+        /// The file's size.
+        bytes: u64,
+        /// The bound, MiB.
+        limit_mib: u64,
+    },
+    /// Writing (or renaming into place) failed.
+    #[error("{path}: {source}")]
+    Write {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+}
+
 /// Read `path` as UTF-8 text if it is a regular file (links followed) of at most `limit`
 /// bytes; the error says which of those it is not.
-pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, String> {
-    let meta = std::fs::metadata(path).map_err(|e| format!("cannot read: {e}"))?;
+pub fn read_text_bounded(path: &Path, limit: u64) -> Result<String, FileError> {
+    let meta = std::fs::metadata(path).map_err(FileError::Read)?;
     if !meta.is_file() {
-        return Err(format!("not a regular file ({:?}); give the file itself", meta.file_type()));
+        return Err(FileError::NotRegular(format!("{:?}", meta.file_type())));
     }
     if meta.len() > limit {
-        return Err(format!(
-            "{} bytes, over the {} MiB bakeoff reads for such a file; is it the right file?",
-            meta.len(),
-            limit >> 20
-        ));
+        return Err(FileError::TooLarge { bytes: meta.len(), limit_mib: limit >> 20 });
     }
-    std::fs::read_to_string(path).map_err(|e| format!("cannot read: {e}"))
+    std::fs::read_to_string(path).map_err(FileError::Read)
 }
 
 /// [`read_text_bounded`] with [`MAX_TEXT_BYTES`].
-pub fn read_text(path: &Path) -> Result<String, String> {
+pub fn read_text(path: &Path) -> Result<String, FileError> {
     read_text_bounded(path, MAX_TEXT_BYTES)
 }
 
@@ -49,21 +73,21 @@ pub fn write_atomic(path: &Path, contents: &[u8]) -> std::io::Result<()> {
 }
 
 /// [`write_atomic`] of `dir/name`, the error naming the file.
-pub fn write_named(dir: &Path, name: &str, contents: &[u8]) -> Result<(), String> {
+pub fn write_named(dir: &Path, name: &str, contents: &[u8]) -> Result<(), FileError> {
     let path = dir.join(name);
-    write_atomic(&path, contents).map_err(|e| format!("{}: {e}", path.display()))
+    write_atomic(&path, contents).map_err(|source| FileError::Write { path: path.display().to_string(), source })
 }
 
 #[cfg(test)]
 mod tests {
     #[test]
     fn devices_and_oversized_files_are_refused_before_reading() {
-        let e = super::read_text(std::path::Path::new("/dev/zero")).unwrap_err();
+        let e = super::read_text(std::path::Path::new("/dev/zero")).unwrap_err().to_string();
         assert!(e.starts_with("not a regular file"), "{e}");
         let tmp = tempfile::tempdir().unwrap();
         let big = tmp.path().join("big.json");
         std::fs::write(&big, vec![b' '; 2048]).unwrap();
-        assert!(super::read_text_bounded(&big, 1024).unwrap_err().contains("2048 bytes"));
+        assert!(super::read_text_bounded(&big, 1024).unwrap_err().to_string().contains("2048 bytes"));
         assert_eq!(super::read_text_bounded(&big, 4096).unwrap().len(), 2048);
     }
 }

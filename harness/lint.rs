@@ -194,7 +194,7 @@ fn check_stateful(report: &mut LintReport, xml: &Path, s: &IrSummary) {
                 l.seq_len_dim
             ),
         ),
-        Err(e) => report.push(Severity::Error, xml, e),
+        Err(e) => report.push(Severity::Error, xml, e.to_string()),
     }
 }
 

@@ -36,6 +36,17 @@ pub fn sysfs_root() -> PathBuf {
     std::env::var_os(SYSFS_ROOT_ENV).map_or_else(|| PathBuf::from("/sys"), PathBuf::from)
 }
 
+/// Why a telemetry source cannot be read here (the message names the file and the cause).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct Unreadable(pub String);
+
+impl From<String> for Unreadable {
+    fn from(reason: String) -> Unreadable {
+        Unreadable(reason)
+    }
+}
+
 fn read_u64(path: &Path) -> Result<u64, String> {
     let text = std::fs::read_to_string(path).map_err(|e| format!("{}: {e}", path.display()))?;
     text.trim().parse().map_err(|e| format!("{}: not a whole number ({e})", path.display()))
@@ -66,7 +77,7 @@ pub struct EnergyCounters {
 
 /// The `power` PMU's package-energy event: (PMU type, event config, joules per count, the
 /// CPUs to open it on), from `root/bus/event_source/devices/power`.
-pub fn perf_energy_event(root: &Path) -> Result<(u32, u64, f64, Vec<i32>), String> {
+pub fn perf_energy_event(root: &Path) -> Result<(u32, u64, f64, Vec<i32>), Unreadable> {
     let dir = root.join("bus/event_source/devices/power");
     let read = |rel: &str| {
         let path = dir.join(rel);
@@ -82,12 +93,12 @@ pub fn perf_energy_event(root: &Path) -> Result<(u32, u64, f64, Vec<i32>), Strin
     let scale: f64 = read("events/energy-pkg.scale")?.parse().map_err(|e| format!("energy-pkg.scale: {e}"))?;
     let cpus: Vec<i32> = read("cpumask")?.split(',').filter_map(|c| c.split('-').next()?.trim().parse().ok()).collect();
     if cpus.is_empty() {
-        return Err(format!("{}/cpumask: no CPU", dir.display()));
+        return Err(format!("{}/cpumask: no CPU", dir.display()).into());
     }
     Ok((kind, config, scale, cpus))
 }
 
-fn open_perf(root: &Path) -> Result<EnergySource, String> {
+fn open_perf(root: &Path) -> Result<EnergySource, Unreadable> {
     let (kind, config, scale, cpus) = perf_energy_event(root)?;
     let counters = cpus
         .iter()
@@ -109,14 +120,14 @@ fn is_package_domain(name: &str) -> bool {
 impl EnergyCounters {
     /// The powercap files where they are readable, else the perf event; the error says why
     /// neither can be read.
-    pub fn open(root: &Path) -> Result<EnergyCounters, String> {
+    pub fn open(root: &Path) -> Result<EnergyCounters, Unreadable> {
         let powercap = match Self::open_powercap(root) {
             Ok(e) => return Ok(e),
             Err(e) => e,
         };
         match open_perf(root) {
             Ok(source) => Ok(EnergyCounters { source }),
-            Err(perf) => Err(format!("{powercap}; perf event power/energy-pkg: {perf}")),
+            Err(perf) => Err(Unreadable(format!("{powercap}; perf event power/energy-pkg: {perf}"))),
         }
     }
 
@@ -195,7 +206,7 @@ pub struct NpuBusy {
 
 impl NpuBusy {
     /// The first accel device under `root/class/accel` with a readable `npu_busy_time_us`.
-    pub fn open(root: &Path) -> Result<NpuBusy, String> {
+    pub fn open(root: &Path) -> Result<NpuBusy, Unreadable> {
         let dir = root.join("class/accel");
         let entries = std::fs::read_dir(&dir).map_err(|e| format!("{}: {e}", dir.display()))?;
         let mut devices: Vec<PathBuf> = entries.flatten().map(|e| e.path()).collect();
@@ -206,7 +217,7 @@ impl NpuBusy {
                 return Ok(NpuBusy { path });
             }
         }
-        Err(format!("{}: no accel device with a readable device/npu_busy_time_us", dir.display()))
+        Err(Unreadable(format!("{}: no accel device with a readable device/npu_busy_time_us", dir.display())))
     }
 
     /// Microseconds the NPU has been busy, per the driver.
@@ -227,8 +238,8 @@ pub struct Reading {
 /// The sources one cell measures with, opened once.
 #[derive(Debug, Clone)]
 pub struct Probes {
-    energy: Result<EnergyCounters, String>,
-    npu: Result<NpuBusy, String>,
+    energy: Result<EnergyCounters, Unreadable>,
+    npu: Result<NpuBusy, Unreadable>,
 }
 
 impl Probes {
@@ -237,8 +248,8 @@ impl Probes {
         let root = sysfs_root();
         let npu = match device {
             Device::Npu => NpuBusy::open(&root),
-            Device::NpuHost => Err("NPU:host: the host CPU executes NPUW's parts; no NPU works".into()),
-            Device::Cpu => Err("a CPU cell: no NPU works".into()),
+            Device::NpuHost => Err(Unreadable("NPU:host: the host CPU executes NPUW's parts; no NPU works".into())),
+            Device::Cpu => Err(Unreadable("a CPU cell: no NPU works".into())),
         };
         Probes { energy: EnergyCounters::open(&root), npu }
     }
@@ -451,14 +462,17 @@ mod tests {
     #[test]
     fn unreadable_energy_says_why() {
         let empty = tempfile::tempdir().unwrap();
-        let e = EnergyCounters::open(empty.path()).unwrap_err();
+        let e = EnergyCounters::open(empty.path()).unwrap_err().to_string();
         assert!(e.contains("class/powercap") && e.contains("No such file"), "{e}");
         std::fs::create_dir_all(empty.path().join("class/powercap/intel-rapl:0")).unwrap();
-        let e = EnergyCounters::open(empty.path()).unwrap_err();
+        let e = EnergyCounters::open(empty.path()).unwrap_err().to_string();
         assert!(e.contains("max_energy_range_uj"), "{e}");
         let only_sub = tempfile::tempdir().unwrap();
         std::fs::create_dir_all(only_sub.path().join("class/powercap/intel-rapl:0:0")).unwrap();
-        assert!(EnergyCounters::open(only_sub.path()).unwrap_err().contains("no intel-rapl package domain"));
+        assert!(EnergyCounters::open(only_sub.path())
+            .unwrap_err()
+            .to_string()
+            .contains("no intel-rapl package domain"));
     }
 
     #[test]
@@ -474,7 +488,7 @@ mod tests {
         assert_eq!((kind, config, cpus), (4242, 2, vec![0, 56]));
         assert!((scale - 2.328_306_4e-10).abs() < 1e-16);
         // No such PMU type in this kernel: neither source is readable, and both say why.
-        let e = EnergyCounters::open(root.path()).unwrap_err();
+        let e = EnergyCounters::open(root.path()).unwrap_err().to_string();
         assert!(
             e.contains("class/powercap") && e.contains("perf_event_open(power type 4242, config 0x2, cpu 0)"),
             "{e}"
@@ -507,7 +521,10 @@ mod tests {
     #[test]
     fn without_sources_only_cpu_time_is_measured_and_the_reasons_are_given() {
         let empty = tempfile::tempdir().unwrap();
-        let probes = Probes { energy: EnergyCounters::open(empty.path()), npu: Err("a CPU cell: no NPU works".into()) };
+        let probes = Probes {
+            energy: EnergyCounters::open(empty.path()),
+            npu: Err(Unreadable("a CPU cell: no NPU works".into())),
+        };
         let r = probes.read();
         let u = probes.usage(&r, &probes.read(), &probes.read(), 3);
         assert_eq!((u.prefill_joules, u.joules_per_token, u.decode_npu_busy_pct), (None, None, None));
@@ -525,7 +542,7 @@ mod tests {
         std::fs::create_dir_all(root.path().join("class/accel/accel1/device")).unwrap();
         assert_eq!(NpuBusy::open(root.path()).unwrap().read(), Some(42));
         let none = fake_sysfs(&[], None);
-        assert!(NpuBusy::open(none.path()).unwrap_err().contains("class/accel"));
+        assert!(NpuBusy::open(none.path()).unwrap_err().to_string().contains("class/accel"));
     }
 
     #[test]

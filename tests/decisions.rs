@@ -375,5 +375,5 @@ fn recommend_picks_the_fastest_that_meets_every_constraint_and_says_why_others_l
     let tmp = tempfile::tempdir().unwrap();
     let e = recommend(&write_run(tmp.path(), &all), &Constraints { prefer: Prefer::Energy, ..Default::default() })
         .unwrap_err();
-    assert!(e.contains("this run has no energy figures (package energy not readable: synthetic)"), "{e}");
+    assert!(e.to_string().contains("this run has no energy figures (package energy not readable: synthetic)"), "{e}");
 }

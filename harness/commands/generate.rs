@@ -67,7 +67,7 @@ fn prompt_input(args: &GenerateArgs) -> PromptInput {
 }
 
 /// The size-like flags within the bounds scenarios have.
-fn check_sizes(args: &GenerateArgs) -> Result<(), String> {
+fn check_sizes(args: &GenerateArgs) -> Result<(), crate::scenario::bounds::OutOfBounds> {
     use crate::scenario::bounds::*;
     check("--max-new-tokens", args.max_new_tokens, 1, MAX_NEW_TOKENS, "the longest context of the models")?;
     check("--window", args.window, 1, MAX_WINDOW, "the longest context of the models")?;

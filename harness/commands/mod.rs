@@ -88,11 +88,12 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
 /// success.
 pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     let run_dir = crate::results::folder::RunDir { dir: dir.to_path_buf() };
+    use crate::reports::ReportError;
     let written = crate::reports::write_run_reports(&run_dir).map_err(|e| match e {
-        crate::reports::ReportError::Read(e) => Failure::input(e),
+        ReportError::Read(_) | ReportError::Golden(_) => Failure::input(e),
         // A write that fails (a full disk) leaves the previous file whole; the records are
         // untouched, so resuming writes everything again.
-        crate::reports::ReportError::Write(e) => Failure::harness(format!(
+        ReportError::Write(_) | ReportError::Render(_) => Failure::harness(format!(
             "{e}. results.jsonl is whole; make room, then `bakeoff run SCENARIO --resume {}` writes the \
              summaries again",
             dir.display()

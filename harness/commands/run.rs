@@ -183,11 +183,11 @@ type ModelCache = BTreeMap<String, Result<PreparedModel, String>>;
 struct PreparedModel {
     dir: ModelDir,
     prompts: Vec<CellPrompt>,
-    kv: Result<crate::model::ir::KvLayout, String>,
+    kv: Result<crate::model::ir::KvLayout, crate::model::ir::KvLayoutError>,
 }
 
 fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
-    let prepared = scenario.prepare_model(path)?;
+    let prepared = scenario.prepare_model(path).map_err(|e| e.to_string())?;
     let prompts = scenario
         .prompts
         .iter()
@@ -208,7 +208,8 @@ fn make_spec(
     let path = &scenario.models.iter().find(|(n, _)| *n == key.model).expect("planned models exist").1;
     let prepared = models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
     let model = prepared.as_ref().map_err(|e| format!("model {}: {e}", key.model))?;
-    let kv = needs_kv_layout(key.device, key.pipeline).then(|| model.kv.clone()).transpose()?;
+    let kv =
+        needs_kv_layout(key.device, key.pipeline).then(|| model.kv.clone()).transpose().map_err(|e| e.to_string())?;
     let properties =
         scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
     let cache_dir = run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));

@@ -160,15 +160,14 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
 
 /// Compare two run folders. Refuses runs of different scenarios (by name): their cells
 /// would not mean the same thing.
-pub fn compare_runs(baseline: &RunFolder, candidate: &RunFolder) -> Result<Comparison, String> {
+pub fn compare_runs(baseline: &RunFolder, candidate: &RunFolder) -> Result<Comparison, super::DecisionError> {
     if baseline.scenario.name != candidate.scenario.name {
-        return Err(format!(
-            "{}: scenario `{}` is not the baseline's `{}` ({}); compare runs of one scenario",
-            candidate.dir.join(crate::results::folder::file::SCENARIO).display(),
-            candidate.scenario.name,
-            baseline.scenario.name,
-            baseline.dir.display()
-        ));
+        return Err(super::DecisionError::OtherScenario {
+            candidate_file: candidate.dir.join(crate::results::folder::file::SCENARIO).display().to_string(),
+            candidate: candidate.scenario.name.clone(),
+            baseline: baseline.scenario.name.clone(),
+            baseline_dir: baseline.dir.display().to_string(),
+        });
     }
     let overrides = &candidate.scenario.compare.noise;
     let (ba, ca) = (baseline.attempts(), candidate.attempts());

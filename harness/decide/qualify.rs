@@ -105,7 +105,7 @@ fn worst_golden<'a>(c: &'a Correctness, cell: &CellKey) -> Option<&'a Verdict> {
 }
 
 /// Qualify `new` against `old`.
-pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, String> {
+pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, super::DecisionError> {
     let comparison = compare_runs(old, new)?;
     let (old_c, new_c) = (run_correctness(old)?, run_correctness(new)?);
     let mut reasons = Vec::new();

@@ -175,20 +175,19 @@ fn lost_to(c: &Candidate, best: &Candidate, prefer: Prefer) -> String {
 
 /// Recommend a profile per (model, device, pipeline, cache) of a run. Preferring energy in
 /// a run that could not read package energy is an error saying why it could not.
-pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, String> {
+pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, super::DecisionError> {
     if k.prefer == Prefer::Energy || k.max_joules_per_token.is_some() {
         if let Some(why) = crate::fingerprint::energy_absence(&run.fingerprint) {
-            return Err(format!(
-                "{}: this run has no energy figures (package energy {why}); rank by --prefer cpu or speed, \
-                 or run where RAPL is readable",
-                run.dir.join(crate::results::folder::file::FINGERPRINT).display()
-            ));
+            return Err(super::DecisionError::NoEnergy {
+                fingerprint: run.dir.join(crate::results::folder::file::FINGERPRINT).display().to_string(),
+                why,
+            });
         }
     }
     recommend_all(run, k)
 }
 
-fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, String> {
+fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, super::DecisionError> {
     let summaries = run.summaries();
     let correctness = crate::correctness::run_correctness(run)?;
     let attempts = run.attempts();

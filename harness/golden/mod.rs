@@ -118,12 +118,12 @@ pub fn golden_path(dir: &Path, model: &str) -> PathBuf {
 }
 
 /// The goldens a run folder was checked against, by model (none when it has no snapshot).
-pub fn read_snapshot(run_dir: &Path) -> Result<std::collections::BTreeMap<String, GoldenFile>, String> {
+pub fn read_snapshot(run_dir: &Path) -> Result<std::collections::BTreeMap<String, GoldenFile>, GoldenError> {
     let mut out = std::collections::BTreeMap::new();
     let snapshot = run_dir.join(crate::results::folder::file::GOLDEN_SNAPSHOT);
     let Ok(entries) = std::fs::read_dir(snapshot) else { return Ok(out) };
     for path in entries.flatten().map(|e| e.path()).filter(|p| p.extension().is_some_and(|e| e == "json")) {
-        let file = GoldenFile::read(&path).map_err(|e| e.to_string())?;
+        let file = GoldenFile::read(&path)?;
         out.insert(file.model.clone(), file);
     }
     Ok(out)
@@ -140,7 +140,7 @@ impl GoldenFile {
                     .into(),
             ));
         }
-        let text = crate::io::read_text(path).map_err(err)?;
+        let text = crate::io::read_text(path).map_err(|e| err(e.to_string()))?;
         let file: GoldenFile =
             serde_json::from_str(&text).map_err(|e| err(format!("not a golden file: {e} (format {GOLDEN_FORMAT})")))?;
         if file.bakeoff_golden != GOLDEN_FORMAT {

@@ -89,12 +89,16 @@ impl IrSummary {
     /// Read the summary of an IR `.xml`.
     pub fn read(xml: &Path) -> Result<IrSummary, IrError> {
         let err = |reason: String| IrError { path: xml.display().to_string(), reason };
-        let text = crate::io::read_text(xml).map_err(err)?;
-        Self::parse(&text).map_err(err)
+        let text = crate::io::read_text(xml).map_err(|e| err(e.to_string()))?;
+        Self::parse(&text).map_err(|e| err(e.0))
     }
 
     /// Parse the text of an IR `.xml`.
-    pub fn parse(text: &str) -> Result<IrSummary, String> {
+    pub fn parse(text: &str) -> Result<IrSummary, IrParseError> {
+        Self::parse_text(text).map_err(IrParseError)
+    }
+
+    fn parse_text(text: &str) -> Result<IrSummary, String> {
         let doc = roxmltree::Document::parse(text).map_err(|e| format!("not valid XML: {e}"))?;
         let mut out = IrSummary::default();
         let mut result_sources = Vec::new();
@@ -164,10 +168,20 @@ pub struct KvLayout {
     pub seq_len_dim: usize,
 }
 
+/// Why an IR's XML could not be summarized (not XML, a DTD, a malformed layer).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct IrParseError(pub String);
+
+/// Why a model's KV layout cannot be derived (its message names the IR where it is known).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct KvLayoutError(pub String);
+
 /// Derive the KV layout from the variables' shapes, the way GenAI does: the batch is the
 /// first dynamic axis and the sequence the last dynamic axis of a rank-4 KV tensor
 /// (`[batch, heads, seq, dim]` gives 0 and 2). All variables must agree.
-pub fn kv_layout(variables: &[Variable]) -> Result<KvLayout, String> {
+pub fn kv_layout(variables: &[Variable]) -> Result<KvLayout, KvLayoutError> {
     let mut layout = None;
     for v in variables {
         let dynamic: Vec<usize> =
@@ -175,22 +189,25 @@ pub fn kv_layout(variables: &[Variable]) -> Result<KvLayout, String> {
         let this = match dynamic.as_slice() {
             [b, .., s] if v.shape.len() == 4 => KvLayout { batch_dim: *b, seq_len_dim: *s },
             _ => {
-                return Err(format!(
+                return Err(KvLayoutError(format!(
                     "KV variable {} has shape {}; expected rank 4 with a dynamic batch and sequence axis",
                     v.id,
                     shape_string(&v.shape)
-                ))
+                )))
             }
         };
         match layout {
             None => layout = Some(this),
             Some(l) if l != this => {
-                return Err(format!("KV variable {} lays out its axes differently from the others", v.id))
+                return Err(KvLayoutError(format!(
+                    "KV variable {} lays out its axes differently from the others",
+                    v.id
+                )))
             }
             _ => {}
         }
     }
-    layout.ok_or_else(|| "the model has no KV-cache variables".to_string())
+    layout.ok_or_else(|| KvLayoutError("the model has no KV-cache variables".to_string()))
 }
 
 #[cfg(test)]

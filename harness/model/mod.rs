@@ -172,10 +172,10 @@ impl ModelDir {
 
     /// The batch and sequence axes of the stateful IR's KV-cache variables (what
     /// NPUW_LLM_BATCH_DIM and NPUW_LLM_SEQ_LEN_DIM must say).
-    pub fn kv_layout(&self) -> Result<ir::KvLayout, String> {
+    pub fn kv_layout(&self) -> Result<ir::KvLayout, ir::KvLayoutError> {
         let xml = self.stateful_xml();
-        let summary = ir::IrSummary::read(&xml).map_err(|e| e.to_string())?;
-        ir::kv_layout(&summary.variables).map_err(|e| format!("{}: {e}", xml.display()))
+        let summary = ir::IrSummary::read(&xml).map_err(|e| ir::KvLayoutError(e.to_string()))?;
+        ir::kv_layout(&summary.variables).map_err(|e| ir::KvLayoutError(format!("{}: {e}", xml.display())))
     }
 
     /// The fingerprint of the weights, tokenizer and chat template (reads the whole
@@ -250,7 +250,7 @@ pub fn bin_for(xml: &Path) -> PathBuf {
 /// Read and deserialize a JSON file, naming the file and position on error.
 pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelError> {
     let text = crate::io::read_text(path)
-        .map_err(|reason| ModelError::BadJson { path: path.display().to_string(), reason })?;
+        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })?;
     serde_json::from_str(&text)
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })
 }

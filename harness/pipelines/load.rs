@@ -77,7 +77,7 @@ pub fn load(
         return Err(LoadError::MissingIr(xml.display().to_string()));
     }
     if rt.device_present(device).unwrap_or(false) {
-        rt.check_supported(device, properties).map_err(LoadError::Unsupported)?;
+        rt.check_supported(device, properties).map_err(|e| LoadError::Unsupported(e.to_string()))?;
     }
     let t = Instant::now();
     let ir = rt

@@ -232,16 +232,21 @@ static SLOWDOWN_PPM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64
 
 /// Parse a [`SLOWDOWN_ENV`] value: the fraction to add (3.0 for `300`) and the optional
 /// cell-key pattern.
-pub fn parse_slowdown(value: &str) -> Result<(f64, Option<&str>), String> {
+pub fn parse_slowdown(value: &str) -> Result<(f64, Option<&str>), SlowdownError> {
     let (pct, pattern) = match value.split_once('@') {
         Some((pct, pattern)) => (pct, Some(pattern)),
         None => (value, None),
     };
     match pct.trim().parse::<f64>() {
         Ok(p) if p.is_finite() && (0.0..=10_000.0).contains(&p) => Ok((p / 100.0, pattern)),
-        _ => Err(format!("{SLOWDOWN_ENV}={value}: expected PCT or PCT@MATCH, PCT a number from 0 to 10000")),
+        _ => Err(SlowdownError(value.to_string())),
     }
 }
+
+/// A [`SLOWDOWN_ENV`] value that does not read as `PCT` or `PCT@MATCH`.
+#[derive(Debug, thiserror::Error)]
+#[error("BAKEOFF_TEST_SLOWDOWN={0}: expected PCT or PCT@MATCH, PCT a number from 0 to 10000")]
+pub struct SlowdownError(pub String);
 
 /// Turn the test-only slowdown on for this process (`fraction` of each infer's duration).
 pub fn inject_slowdown(fraction: f64) {
@@ -251,7 +256,7 @@ pub fn inject_slowdown(fraction: f64) {
 /// Apply [`SLOWDOWN_ENV`] to this process if it is set and its pattern (if any) is part of
 /// `key` (a cell key, `pipeline/device/profile/cache`). An unreadable value is an error, so
 /// a test with a typo fails instead of measuring no slowdown.
-pub fn apply_slowdown_env(key: &str) -> Result<(), String> {
+pub fn apply_slowdown_env(key: &str) -> Result<(), SlowdownError> {
     let Ok(value) = std::env::var(SLOWDOWN_ENV) else { return Ok(()) };
     let (fraction, pattern) = parse_slowdown(&value)?;
     if pattern.map_or(true, |p| key.contains(p)) {

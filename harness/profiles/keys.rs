@@ -95,8 +95,17 @@ pub fn names_for(device: &str) -> Vec<&'static str> {
     KNOWN_KEYS.iter().filter(|k| k.devices.contains(&device)).map(|k| k.name).collect()
 }
 
+/// A profile value of the wrong kind for its key (the message names the key and the kind).
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct ValueError(pub String);
+
 /// Check a TOML value against a key's kind and turn it into the string OpenVINO takes.
-pub fn normalize(key: &Key, value: &toml::Value) -> Result<String, String> {
+pub fn normalize(key: &Key, value: &toml::Value) -> Result<String, ValueError> {
+    normalize_value(key, value).map_err(ValueError)
+}
+
+fn normalize_value(key: &Key, value: &toml::Value) -> Result<String, String> {
     let bad = || format!("{} must be {}, got {value}", key.name, key.kind.describe());
     match (key.kind, value) {
         (Kind::Bool, toml::Value::Boolean(b)) => Ok(if *b { "YES" } else { "NO" }.into()),

@@ -298,16 +298,17 @@ fn draw_scatter<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, s: &Scatter) 
 }
 
 /// Write a chart as `<dir>/<stem>.svg` and `<dir>/<stem>.png`; returns the SVG text.
-pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<Figure, String> {
+pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<Figure, super::ReportError> {
+    use super::ReportError::Render;
     register_font();
     let (w, h) = size(chart);
     let mut svg = String::new();
-    draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area(), chart)?;
+    draw(SVGBackend::with_string(&mut svg, (w, h)).into_drawing_area(), chart).map_err(Render)?;
     crate::io::write_named(dir, &format!("{stem}.svg"), svg.as_bytes())?;
     // The PNG is encoded in memory and written atomically like every other output.
     let mut pixels = vec![0u8; (w * h * 3) as usize];
-    draw(BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area(), chart)?;
-    let png = encode_png(&pixels, w, h)?;
+    draw(BitMapBackend::with_buffer(&mut pixels, (w, h)).into_drawing_area(), chart).map_err(Render)?;
+    let png = encode_png(&pixels, w, h).map_err(Render)?;
     crate::io::write_named(dir, &format!("{stem}.png"), &png)?;
     let title = match chart {
         Chart::Bars(b) => b.title.clone(),

@@ -2,7 +2,7 @@
 //! fetched) with the summary table, the correctness verdicts, failed and skipped cells with
 //! their reasons, and the fingerprint. It opens in a browser with no network.
 
-use super::{key_values, Exporter, RunReport, MD_METRICS};
+use super::{key_values, Exporter, ReportError, RunReport, MD_METRICS};
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::CellStatus;
 
@@ -143,7 +143,7 @@ impl Exporter for Html {
         "report.html"
     }
 
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let count = |st| run.cells.iter().filter(|c| c.status == st).count();
         let mut s = format!(
             "<!DOCTYPE html>\n<html lang=\"en\"><head><meta charset=\"utf-8\"><title>bakeoff run: {0}</title>\

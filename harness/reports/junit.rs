@@ -4,7 +4,7 @@
 //! skipped; near ties and unenforced mismatches pass with the verdict in system-out.
 
 use super::html::esc;
-use super::{Exporter, RunReport};
+use super::{Exporter, ReportError, RunReport};
 use crate::correctness::CheckKind;
 use crate::results::CellStatus;
 
@@ -68,7 +68,7 @@ impl Exporter for Junit {
         "junit.xml"
     }
 
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let cases = cases(run);
         let failures = cases.iter().filter(|c| c.failure.is_some()).count();
         let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();

@@ -10,6 +10,7 @@ pub mod html;
 pub mod junit;
 
 use crate::correctness::{CheckKind, Correctness};
+use crate::io::FileError;
 use crate::results::metrics::{Direction, METRICS};
 use crate::results::summary::CellSummary;
 use std::path::Path;
@@ -19,7 +20,7 @@ pub trait Exporter {
     /// File name inside the run folder.
     fn file_name(&self) -> &'static str;
     /// The file's contents.
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String>;
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError>;
 }
 
 /// What every exporter renders from.
@@ -68,17 +69,17 @@ impl Exporter for Csv {
     fn file_name(&self) -> &'static str {
         "summary.csv"
     }
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let mut w = csv::Writer::from_writer(Vec::new());
         let header: Vec<String> =
             KEY_COLUMNS.iter().map(|s| s.to_string()).chain(METRICS.iter().map(|m| m.name.to_string())).collect();
-        w.write_record(&header).map_err(|e| e.to_string())?;
+        w.write_record(&header).map_err(|e| ReportError::Render(e.to_string()))?;
         for c in run.cells {
             let row: Vec<String> =
                 key_values(c).into_iter().chain(METRICS.iter().map(|m| metric_value(c, m.name))).collect();
-            w.write_record(&row).map_err(|e| e.to_string())?;
+            w.write_record(&row).map_err(|e| ReportError::Render(e.to_string()))?;
         }
-        w.into_inner().map_err(|e| e.to_string())
+        w.into_inner().map_err(|e| ReportError::Render(e.to_string()))
     }
 }
 
@@ -89,7 +90,7 @@ impl Exporter for Json {
     fn file_name(&self) -> &'static str {
         "summary.json"
     }
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let value = serde_json::json!({
             "scenario": run.scenario,
             "metrics": METRICS,
@@ -98,7 +99,7 @@ impl Exporter for Json {
             "correctness": run.correctness,
             "cost_by_length": run.by_length,
         });
-        serde_json::to_vec_pretty(&value).map_err(|e| e.to_string())
+        serde_json::to_vec_pretty(&value).map_err(|e| ReportError::Render(e.to_string()))
     }
 }
 
@@ -122,7 +123,7 @@ impl Exporter for Markdown {
     fn file_name(&self) -> &'static str {
         "summary.md"
     }
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, String> {
+    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let mut s = format!("# bakeoff run: {}\n\n", run.scenario);
         let counts = |st| run.cells.iter().filter(|c| c.status == st).count();
         use crate::results::CellStatus::*;
@@ -266,9 +267,9 @@ pub fn write_decision(
     value: &impl serde::Serialize,
     markdown: &str,
     chart: Option<charts::Chart>,
-) -> Result<(), String> {
-    std::fs::create_dir_all(dir).map_err(|e| format!("{}: {e}", dir.display()))?;
-    let json = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+) -> Result<(), ReportError> {
+    std::fs::create_dir_all(dir).map_err(|source| FileError::Write { path: dir.display().to_string(), source })?;
+    let json = serde_json::to_string_pretty(value).map_err(|e| ReportError::Render(e.to_string()))?;
     for (name, bytes) in [(format!("{stem}.json"), json.as_bytes()), (format!("{stem}.md"), markdown.as_bytes())] {
         crate::io::write_named(dir, &name, bytes)?;
     }
@@ -279,7 +280,7 @@ pub fn write_decision(
 }
 
 /// Write every export into `dir`, each atomically.
-pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), String> {
+pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), ReportError> {
     for e in exporters() {
         let bytes = e.render(run)?;
         crate::io::write_named(dir, e.file_name(), &bytes)?;
@@ -290,12 +291,18 @@ pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), String> {
 /// Why a run folder's reports could not be written.
 #[derive(Debug, thiserror::Error)]
 pub enum ReportError {
-    /// The folder could not be read (not a run folder, a bad golden snapshot).
-    #[error("{0}")]
-    Read(String),
+    /// The folder could not be read (not a run folder).
+    #[error(transparent)]
+    Read(#[from] crate::results::folder::FolderError),
+    /// The goldens the run was checked against could not be read.
+    #[error(transparent)]
+    Golden(#[from] crate::golden::GoldenError),
     /// An output could not be written (a full disk); the records are untouched.
+    #[error(transparent)]
+    Write(#[from] FileError),
+    /// An output could not be rendered (a chart's drawing, an exporter's serialization).
     #[error("{0}")]
-    Write(String),
+    Render(String),
 }
 
 /// What a run folder's reports say.
@@ -311,15 +318,14 @@ pub struct WrittenRun {
 /// file whole).
 pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<WrittenRun, ReportError> {
     use crate::results::folder::{file, RunFolder};
-    let run = RunFolder::open(&dir.dir).map_err(ReportError::Read)?;
+    let run = RunFolder::open(&dir.dir)?;
     let cells = run.summaries();
-    let correctness = crate::correctness::run_correctness(&run).map_err(ReportError::Read)?;
-    dir.write_json(file::CORRECTNESS, &correctness).map_err(ReportError::Write)?;
+    let correctness = crate::correctness::run_correctness(&run)?;
+    dir.write_json(file::CORRECTNESS, &correctness)?;
     let figures = charts::run_charts(&run)
         .iter()
         .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))
-        .collect::<Result<Vec<_>, _>>()
-        .map_err(ReportError::Write)?;
+        .collect::<Result<Vec<_>, _>>()?;
     let by_length = crate::results::summary::cost_by_length(&run.attempts());
     let report = RunReport {
         scenario: &run.scenario.name,
@@ -329,6 +335,6 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
         figures: &figures,
         by_length: &by_length,
     };
-    write_all(&dir.dir, &report).map_err(ReportError::Write)?;
+    write_all(&dir.dir, &report)?;
     Ok(WrittenRun { cells, correctness })
 }

@@ -32,6 +32,70 @@ pub mod file {
     pub const SOAK_MD: &str = "soak.md";
 }
 
+/// Why a run folder could not be opened, made, written or locked. Every message names the
+/// file or folder.
+#[derive(Debug, thiserror::Error)]
+pub enum FolderError {
+    /// The folder (or a sub-folder of it) could not be made.
+    #[error("{what} {path}: {source}")]
+    Create {
+        /// `output folder`, or empty for a sub-folder.
+        what: &'static str,
+        /// The folder.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// One of its files could not be written.
+    #[error(transparent)]
+    Write(#[from] crate::io::FileError),
+    /// A soak's folder where a run folder was expected.
+    #[error("{dir}: a soak, not a run folder; its rounds are run folders ({first_round})")]
+    Soak {
+        /// The soak's folder.
+        dir: String,
+        /// Its first round.
+        first_round: String,
+    },
+    /// A file every run folder has is missing or unreadable.
+    #[error("{path}: not a run folder ({source})")]
+    Missing {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// One of its files does not parse.
+    #[error("{path}: {reason}")]
+    Parse {
+        /// The file.
+        path: String,
+        /// The parser's message.
+        reason: String,
+    },
+    /// results.jsonl could not be read.
+    #[error(transparent)]
+    Results(#[from] super::ResultsError),
+    /// Another process writes the folder.
+    #[error(
+        "{dir}: another bakeoff is writing this run folder ({holder}); wait for it to finish, or choose another --out"
+    )]
+    Locked {
+        /// The folder.
+        dir: String,
+        /// `pid N`, or `another process`.
+        holder: String,
+    },
+    /// The lock file could not be opened, locked or written.
+    #[error("{path}: {reason}")]
+    Lock {
+        /// The lock file.
+        path: String,
+        /// What failed.
+        reason: String,
+    },
+}
+
 /// A run folder being written: where each of its files goes, each written atomically.
 #[derive(Debug, Clone)]
 pub struct RunDir {
@@ -41,8 +105,12 @@ pub struct RunDir {
 
 impl RunDir {
     /// The run folder at `dir`, created if missing.
-    pub fn create(dir: &Path) -> Result<RunDir, String> {
-        std::fs::create_dir_all(dir).map_err(|e| format!("output folder {}: {e}", dir.display()))?;
+    pub fn create(dir: &Path) -> Result<RunDir, FolderError> {
+        std::fs::create_dir_all(dir).map_err(|source| FolderError::Create {
+            what: "output folder",
+            path: dir.display().to_string(),
+            source,
+        })?;
         Ok(RunDir { dir: dir.to_path_buf() })
     }
 
@@ -52,20 +120,26 @@ impl RunDir {
     }
 
     /// Write one of its files atomically; the error names the file.
-    pub fn write(&self, name: &str, contents: &[u8]) -> Result<(), String> {
+    pub fn write(&self, name: &str, contents: &[u8]) -> Result<(), crate::io::FileError> {
         crate::io::write_named(&self.dir, name, contents)
     }
 
     /// Write one of its files as pretty JSON.
-    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), String> {
-        let text = serde_json::to_string_pretty(value).map_err(|e| e.to_string())?;
+    pub fn write_json(&self, name: &str, value: &impl serde::Serialize) -> Result<(), crate::io::FileError> {
+        // bakeoff's own records and reports: plain structs with string keys, which always
+        // serialize.
+        let text = serde_json::to_string_pretty(value).expect("run folder values serialize to JSON");
         self.write(name, text.as_bytes())
     }
 
     /// A sub-folder ([`file::LOGS`], [`file::GOLDEN_SNAPSHOT`], a soak round), created.
-    pub fn folder(&self, name: &str) -> Result<PathBuf, String> {
+    pub fn folder(&self, name: &str) -> Result<PathBuf, FolderError> {
         let path = self.path(name);
-        std::fs::create_dir_all(&path).map_err(|e| format!("{}: {e}", path.display()))?;
+        std::fs::create_dir_all(&path).map_err(|source| FolderError::Create {
+            what: "",
+            path: path.display().to_string(),
+            source,
+        })?;
         Ok(path)
     }
 
@@ -98,23 +172,23 @@ pub struct RunFolder {
 
 impl RunFolder {
     /// Read a run folder; errors name the file and what is wrong.
-    pub fn open(dir: &Path) -> Result<RunFolder, String> {
+    pub fn open(dir: &Path) -> Result<RunFolder, FolderError> {
         if dir.join(file::SOAK_JSON).exists() {
-            return Err(format!(
-                "{}: a soak, not a run folder; its rounds are run folders ({})",
-                dir.display(),
-                dir.join("round-01").display()
-            ));
+            return Err(FolderError::Soak {
+                dir: dir.display().to_string(),
+                first_round: dir.join("round-01").display().to_string(),
+            });
         }
+        let path = |name: &str| dir.join(name).display().to_string();
         let read = |name: &str| {
-            std::fs::read_to_string(dir.join(name))
-                .map_err(|e| format!("{}: not a run folder ({e})", dir.join(name).display()))
+            std::fs::read_to_string(dir.join(name)).map_err(|source| FolderError::Missing { path: path(name), source })
         };
+        let parse = |name: &str, reason: String| FolderError::Parse { path: path(name), reason };
         let scenario_text = read(file::SCENARIO)?;
-        let scenario: Scenario = toml::from_str(&scenario_text)
-            .map_err(|e| format!("{}: {}", dir.join(file::SCENARIO).display(), e.to_string().trim_end()))?;
-        let fingerprint = serde_json::from_str(&read(file::FINGERPRINT)?)
-            .map_err(|e| format!("{}: {e}", dir.join(file::FINGERPRINT).display()))?;
+        let scenario: Scenario =
+            toml::from_str(&scenario_text).map_err(|e| parse(file::SCENARIO, e.to_string().trim_end().to_string()))?;
+        let fingerprint =
+            serde_json::from_str(&read(file::FINGERPRINT)?).map_err(|e| parse(file::FINGERPRINT, e.to_string()))?;
         let results = read_results(&dir.join(file::RESULTS))?;
         Ok(RunFolder {
             dir: dir.to_path_buf(),
@@ -151,31 +225,29 @@ pub struct WriterLock {
 
 impl WriterLock {
     /// Take the lock of `dir` (created if missing), or say who holds it.
-    pub fn acquire(dir: &Path) -> Result<WriterLock, String> {
+    pub fn acquire(dir: &Path) -> Result<WriterLock, FolderError> {
         use std::io::{Read, Seek, Write};
         let path = dir.join(WRITER_LOCK);
+        let lock_error = |reason: String| FolderError::Lock { path: path.display().to_string(), reason };
         let mut file = std::fs::OpenOptions::new()
             .read(true)
             .write(true)
             .create(true)
             .truncate(false)
             .open(&path)
-            .map_err(|e| format!("{}: cannot open the run folder's lock: {e}", path.display()))?;
+            .map_err(|e| lock_error(format!("cannot open the run folder's lock: {e}")))?;
         let locked = crate::platform::try_lock_exclusive(&file)
-            .map_err(|e| format!("{}: cannot lock the run folder: {e}", path.display()))?;
+            .map_err(|e| lock_error(format!("cannot lock the run folder: {e}")))?;
         if !locked {
             let mut holder = String::new();
             let _ = file.read_to_string(&mut holder);
             let holder = holder.trim();
             let who = if holder.is_empty() { "another process".to_string() } else { format!("pid {holder}") };
-            return Err(format!(
-                "{}: another bakeoff is writing this run folder ({who}); wait for it to finish, or choose another --out",
-                dir.display()
-            ));
+            return Err(FolderError::Locked { dir: dir.display().to_string(), holder: who });
         }
         let me = std::process::id().to_string();
         let written = file.set_len(0).and_then(|()| file.rewind()).and_then(|()| file.write_all(me.as_bytes()));
-        written.map_err(|e| format!("{}: {e}", path.display()))?;
+        written.map_err(|e| lock_error(e.to_string()))?;
         Ok(WriterLock { _file: file })
     }
 }
@@ -188,7 +260,7 @@ mod tests {
         let first = super::WriterLock::acquire(tmp.path()).unwrap();
         // flock locks belong to the open file, so a second open in this process conflicts
         // as a second process would.
-        let e = super::WriterLock::acquire(tmp.path()).unwrap_err();
+        let e = super::WriterLock::acquire(tmp.path()).unwrap_err().to_string();
         assert!(e.contains(&format!("another bakeoff is writing this run folder (pid {})", std::process::id())), "{e}");
         drop(first);
         super::WriterLock::acquire(tmp.path()).expect("free again once the holder is gone");

@@ -326,6 +326,45 @@ impl ResultsWriter {
     }
 }
 
+/// Why results.jsonl could not be read. Every message names the file.
+#[derive(Debug, thiserror::Error)]
+pub enum ResultsError {
+    /// Missing or unreadable.
+    #[error("{path}: cannot read: {source}")]
+    Read {
+        /// The file.
+        path: String,
+        /// Why.
+        source: std::io::Error,
+    },
+    /// A device, a FIFO or a folder.
+    #[error("{path}: not a regular file")]
+    NotRegular {
+        /// The file.
+        path: String,
+    },
+    /// A line longer than any record bakeoff writes.
+    #[error("{path}: line {line} is longer than {limit_mib} MiB: not a results file bakeoff wrote")]
+    LongLine {
+        /// The file.
+        path: String,
+        /// The line's number.
+        line: usize,
+        /// The bound, MiB.
+        limit_mib: u64,
+    },
+    /// A line before the last that is not a record.
+    #[error("{path}: line {line}: not a result record: {reason}")]
+    BadRecord {
+        /// The file.
+        path: String,
+        /// The line's number.
+        line: usize,
+        /// The parser's message.
+        reason: String,
+    },
+}
+
 /// What reading results.jsonl found.
 #[derive(Debug, Default)]
 pub struct ReadResults {
@@ -337,33 +376,33 @@ pub struct ReadResults {
 
 /// Read results.jsonl. Only the last line may be torn (a kill mid-write: no newline, or
 /// not valid JSON); it is ignored. An invalid line anywhere else is an error naming it.
-pub fn read_results(path: &Path) -> Result<ReadResults, String> {
+pub fn read_results(path: &Path) -> Result<ReadResults, ResultsError> {
     use std::io::{BufRead, Read};
-    let err = |e: String| format!("{}: {e}", path.display());
-    let meta = std::fs::metadata(path).map_err(|e| err(format!("cannot read: {e}")))?;
+    let shown = || path.display().to_string();
+    let meta = std::fs::metadata(path).map_err(|source| ResultsError::Read { path: shown(), source })?;
     if !meta.is_file() {
-        return Err(err("not a regular file".into()));
+        return Err(ResultsError::NotRegular { path: shown() });
     }
-    let mut reader = std::io::BufReader::new(std::fs::File::open(path).map_err(|e| err(format!("cannot read: {e}")))?);
+    let file = std::fs::File::open(path).map_err(|source| ResultsError::Read { path: shown(), source })?;
+    let mut reader = std::io::BufReader::new(file);
     let mut out = ReadResults::default();
     let mut line = Vec::new();
     let mut pending: Option<(usize, Vec<u8>)> = None;
     for number in 1.. {
         line.clear();
         let read = (&mut reader).take(MAX_RECORD_BYTES + 1).read_until(b'\n', &mut line);
-        let n = read.map_err(|e| err(format!("cannot read: {e}")))?;
+        let n = read.map_err(|source| ResultsError::Read { path: shown(), source })?;
         if n == 0 {
             break;
         }
         if line.len() as u64 > MAX_RECORD_BYTES && !line.ends_with(b"\n") {
-            return Err(err(format!(
-                "line {number} is longer than {} MiB: not a results file bakeoff wrote",
-                MAX_RECORD_BYTES >> 20
-            )));
+            return Err(ResultsError::LongLine { path: shown(), line: number, limit_mib: MAX_RECORD_BYTES >> 20 });
         }
         // A line is judged once the next exists: only the last one may be torn.
         if let Some((i, previous)) = pending.replace((number, line.clone())) {
-            out.records.push(parse_record(&previous).map_err(|e| err(format!("line {i}: not a result record: {e}")))?);
+            let record =
+                parse_record(&previous).map_err(|reason| ResultsError::BadRecord { path: shown(), line: i, reason })?;
+            out.records.push(record);
         }
     }
     if let Some((_, last)) = pending {

@@ -88,8 +88,8 @@ impl Runtime {
     /// Check property keys against the plugin's `SUPPORTED_PROPERTIES`. NPUW keys are
     /// options of the NPU plugin's NPUW wrapper and core keys (CACHE_DIR) are handled by
     /// OpenVINO's core; neither is listed there, and the known-key list vouches for them.
-    pub fn check_supported(&self, device: &str, keys: &[(String, String)]) -> Result<(), String> {
-        let supported = self.supported_properties(device).map_err(|e| e.to_string())?;
+    pub fn check_supported(&self, device: &str, keys: &[(String, String)]) -> Result<(), PropertyError> {
+        let supported = self.supported_properties(device)?;
         let unlisted: Vec<&str> = keys
             .iter()
             .map(|(k, _)| k.as_str())
@@ -98,11 +98,11 @@ impl Runtime {
         if unlisted.is_empty() {
             Ok(())
         } else {
-            Err(format!(
-                "{device} does not support {}; its SUPPORTED_PROPERTIES are: {}",
-                unlisted.join(", "),
-                supported.join(", ")
-            ))
+            Err(PropertyError::Unlisted {
+                device: device.to_string(),
+                keys: unlisted.join(", "),
+                supported: supported.join(", "),
+            })
         }
     }
 
@@ -111,6 +111,24 @@ impl Runtime {
         let raw = self.core.device_property(device, "SUPPORTED_PROPERTIES")?;
         Ok(raw.split_whitespace().map(|s| s.trim_end_matches(':').split(':').next().unwrap_or(s).to_string()).collect())
     }
+}
+
+/// A property a device's plugin does not take.
+#[derive(Debug, thiserror::Error)]
+pub enum PropertyError {
+    /// The plugin could not be asked.
+    #[error(transparent)]
+    Ov(#[from] OvError),
+    /// Keys the plugin does not list in SUPPORTED_PROPERTIES.
+    #[error("{device} does not support {keys}; its SUPPORTED_PROPERTIES are: {supported}")]
+    Unlisted {
+        /// The device.
+        device: String,
+        /// The keys it does not list.
+        keys: String,
+        /// What it lists.
+        supported: String,
+    },
 }
 
 /// A device as bakeoff addresses it: the label in cell keys and reports, the OpenVINO

@@ -59,9 +59,14 @@ unsafe fn take_string(p: *mut c_char) -> String {
     s
 }
 
+/// `libopenvino_c` could not be loaded (the loader's message).
+#[derive(Debug, thiserror::Error)]
+#[error("{0}")]
+pub struct LibraryError(pub String);
+
 /// Load `libopenvino_c` from a file. Must happen once, before any other call.
-pub fn load_library(path: &Path) -> Result<(), String> {
-    sys::library::load_from(path)?;
+pub fn load_library(path: &Path) -> Result<(), LibraryError> {
+    sys::library::load_from(path).map_err(|e| LibraryError(e.to_string()))?;
     let _ = LIBRARY_PATH.set(path.to_path_buf());
     Ok(())
 }

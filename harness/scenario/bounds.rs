@@ -32,6 +32,18 @@ pub const MAX_PROMPTS: usize = 100_000;
 /// One prompt's text, bytes: 1 MiB is about 250,000 tokens, past any context above.
 pub const MAX_PROMPT_BYTES: usize = 1 << 20;
 
+/// A size-like value past its bound: the message names the field, the value, what is
+/// allowed and why.
+#[derive(Debug, Clone, thiserror::Error)]
+#[error("{0}")]
+pub struct OutOfBounds(pub String);
+
+impl From<OutOfBounds> for String {
+    fn from(e: OutOfBounds) -> String {
+        e.0
+    }
+}
+
 /// `Err` naming `field` when `value` is past `max` (or below `min`).
 pub fn check<T: PartialOrd + std::fmt::Display>(
     field: &str,
@@ -39,19 +51,19 @@ pub fn check<T: PartialOrd + std::fmt::Display>(
     min: T,
     max: T,
     why: &str,
-) -> Result<(), String> {
+) -> Result<(), OutOfBounds> {
     if value < min || value > max {
-        return Err(format!("{field}: {value} is out of range; allowed: {min} to {max} ({why})"));
+        return Err(OutOfBounds(format!("{field}: {value} is out of range; allowed: {min} to {max} ({why})")));
     }
     Ok(())
 }
 
 /// Seconds: a finite positive number up to [`MAX_TIMEOUT_S`].
-pub fn check_seconds(field: &str, value: f64) -> Result<(), String> {
+pub fn check_seconds(field: &str, value: f64) -> Result<(), OutOfBounds> {
     if !value.is_finite() || value <= 0.0 || value > MAX_TIMEOUT_S {
-        return Err(format!(
+        return Err(OutOfBounds(format!(
             "{field}: must be a positive number of seconds up to {MAX_TIMEOUT_S} (a week), got {value}"
-        ));
+        )));
     }
     Ok(())
 }
@@ -61,10 +73,14 @@ mod tests {
     #[test]
     fn out_of_range_values_name_the_field_and_the_range() {
         let e = super::check("generation.max_new_tokens", 100_000_000_000usize, 1, super::MAX_NEW_TOKENS, "context")
-            .unwrap_err();
+            .unwrap_err()
+            .to_string();
         assert_eq!(e, "generation.max_new_tokens: 100000000000 is out of range; allowed: 1 to 131072 (context)");
         assert!(super::check("x", 5usize, 1, 10, "").is_ok());
-        assert!(super::check_seconds("timeouts.compile_s", 1e30).unwrap_err().contains("timeouts.compile_s"));
+        assert!(super::check_seconds("timeouts.compile_s", 1e30)
+            .unwrap_err()
+            .to_string()
+            .contains("timeouts.compile_s"));
         assert!(super::check_seconds("timeouts.compile_s", f64::INFINITY).is_err());
         assert!(super::check_seconds("timeouts.compile_s", 30.0).is_ok());
     }

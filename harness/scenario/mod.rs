@@ -410,17 +410,38 @@ impl LoadedScenario {
     /// Open the model at `path` and prepare every prompt of the scenario for it (rendered
     /// through its chat template, tokenized), in scenario order: what every command that
     /// generates from a scenario starts with. The error names the model file or the prompt.
-    pub fn prepare_model(&self, path: &Path) -> Result<PreparedModel, String> {
-        let dir = ModelDir::open(path).map_err(|e| e.to_string())?;
-        let mut text = TextLayer::open(&dir).map_err(|e| e.to_string())?;
+    pub fn prepare_model(&self, path: &Path) -> Result<PreparedModel, PrepareError> {
+        let dir = ModelDir::open(path)?;
+        let mut text = TextLayer::open(&dir)?;
         let prompts = self
             .prompts
             .iter()
-            .map(|p| text.prepare(&self.prompt_input(p)).map_err(|e| format!("prompt `{}`: {e}", p.id)))
-            .collect::<Result<Vec<_>, String>>()?;
+            .map(|p| {
+                text.prepare(&self.prompt_input(p)).map_err(|source| PrepareError::Prompt { id: p.id.clone(), source })
+            })
+            .collect::<Result<Vec<_>, PrepareError>>()?;
         let kv = dir.kv_layout();
         Ok(PreparedModel { dir, text, prompts, kv })
     }
+}
+
+/// Why a model could not be prepared for a scenario.
+#[derive(Debug, thiserror::Error)]
+pub enum PrepareError {
+    /// The model folder (missing, unreadable files).
+    #[error(transparent)]
+    Model(#[from] crate::model::ModelError),
+    /// Its text layer (tokenizer, chat template).
+    #[error(transparent)]
+    Text(#[from] crate::text::TextError),
+    /// One prompt (its template rendering or tokenization).
+    #[error("prompt `{id}`: {source}")]
+    Prompt {
+        /// The prompt's id.
+        id: String,
+        /// Why.
+        source: crate::text::TextError,
+    },
 }
 
 /// A model of a scenario, opened, with every prompt prepared for it.
@@ -432,7 +453,7 @@ pub struct PreparedModel {
     /// The scenario's prompts, rendered and tokenized, in scenario order.
     pub prompts: Vec<PreparedPrompt>,
     /// The KV layout NPUW needs (an error where the IR has none).
-    pub kv: Result<KvLayout, String>,
+    pub kv: Result<KvLayout, crate::model::ir::KvLayoutError>,
 }
 
 fn resolve_models(s: &Scenario, base: &Path) -> Result<Vec<(String, PathBuf)>, String> {

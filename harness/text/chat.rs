@@ -74,7 +74,7 @@ impl ChatTemplate {
     /// Load the template from `tokenizer_config.json`.
     pub fn from_tokenizer_config(path: &Path) -> Result<ChatTemplate, ChatError> {
         let err = |reason: String| ChatError { path: path.display().to_string(), reason };
-        let text = crate::io::read_text(path).map_err(err)?;
+        let text = crate::io::read_text(path).map_err(|e| err(e.to_string()))?;
         let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
         let source = match json.get("chat_template") {
             Some(serde_json::Value::String(s)) => s.clone(),

@@ -23,7 +23,7 @@ impl Tokenizer {
     /// Load `tokenizer.json`.
     pub fn from_file(path: &Path) -> Result<Tokenizer, TokenizerError> {
         let err = |reason: String| TokenizerError { path: path.display().to_string(), reason };
-        let text = crate::io::read_text(path).map_err(err)?;
+        let text = crate::io::read_text(path).map_err(|e| err(e.to_string()))?;
         let inner: tokenizers::Tokenizer =
             text.parse().map_err(|e| err(format!("not a usable tokenizer.json: {e}")))?;
         Ok(Tokenizer { inner, path: path.display().to_string() })
