@@ -13,6 +13,24 @@ pub struct Cli {
     /// The subcommand.
     #[command(subcommand)]
     pub command: Command,
+    /// Print less: errors, warnings and results only.
+    #[arg(short, long, global = true, conflicts_with = "verbose")]
+    pub quiet: bool,
+    /// Print more: each cell's properties, compile figures and log file.
+    #[arg(short, long, global = true)]
+    pub verbose: bool,
+}
+
+impl Cli {
+    /// The verbosity the flags ask for.
+    pub fn verbosity(&self) -> crate::ui::Verbosity {
+        use crate::ui::Verbosity;
+        match (self.quiet, self.verbose) {
+            (true, _) => Verbosity::Quiet,
+            (_, true) => Verbosity::Verbose,
+            _ => Verbosity::Normal,
+        }
+    }
 }
 
 /// Options shared by commands that load the OpenVINO runtime.
@@ -95,6 +113,12 @@ pub enum Command {
         #[arg(required = true)]
         dirs: Vec<PathBuf>,
     },
+    /// Print a shell completion script (bash, zsh, fish, elvish, powershell) to stdout,
+    /// e.g. `bakeoff completions bash > ~/.local/share/bash-completion/completions/bakeoff`.
+    Completions {
+        /// The shell.
+        shell: clap_complete::Shell,
+    },
     /// Run one cell from a spec on stdin (used by `run`; not for people).
     #[command(hide = true)]
     Cell,
@@ -114,6 +138,16 @@ pub struct RunArgs {
     /// Run only shard K of N (cells whose index is K-1 modulo N).
     #[arg(long)]
     pub shard: Option<crate::plan::Shard>,
+    /// Run only the cells this expression selects: comma-separated FIELD=GLOB terms, all of
+    /// which must match (fields: model, pipeline, device, profile, cache; `|` separates
+    /// alternatives; `*`, `?`, `[..]`; any case), e.g. `device=CPU,pipeline=kvcache` or
+    /// `profile=bal*|cons*`. Given more than once, a cell any of them selects runs.
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filters: Vec<crate::plan::select::Filter>,
+    /// Print the cells that would run (after --filter and --shard), one a line, and exit
+    /// without running or writing anything.
+    #[arg(long)]
+    pub list: bool,
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,

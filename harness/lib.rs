@@ -31,3 +31,4 @@ pub mod runtime;
 pub mod scenario;
 pub mod telemetry;
 pub mod text;
+pub mod ui;

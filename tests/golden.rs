@@ -279,7 +279,8 @@ fn bf16_compute_is_classified_against_the_golden_and_parts_at_a_near_tie_where_t
     // On every CPU: every prompt generated with the bf16 hint gets the verdict its ids and
     // the golden's margins say (`precision_flips` checks each against an independent
     // reading), whatever the plugin makes of the hint on this CPU.
-    let verdicts = precision_flips(&rt, &model, PipelineKind::Kvcache, &[("INFERENCE_PRECISION_HINT", "bf16")], usize::MAX);
+    let verdicts =
+        precision_flips(&rt, &model, PipelineKind::Kvcache, &[("INFERENCE_PRECISION_HINT", "bf16")], usize::MAX);
     let near: Vec<&Verdict> = verdicts.iter().filter(|v| matches!(v, Verdict::NearTie(_))).collect();
     eprintln!("bf16 near ties: {near:?}");
     assert_eq!(verdicts.len(), shipped().1.transcripts.len(), "every shipped prompt was generated and judged");

@@ -21,11 +21,11 @@ pub fn run(baseline: &Path, candidate: &Path, out: &DecisionOutput) -> Result<i3
         Format::Text => println!("{md}"),
     }
     for w in &comparison.warnings {
-        eprintln!("WARNING: {w}");
+        crate::ui::warn(format!("WARNING: {w}"));
     }
     let regressions = comparison.regressions();
     for r in &regressions {
-        eprintln!("regressed: {r}");
+        eprintln!("{}: {r}", crate::ui::paint(crate::ui::Tone::Bad, "regressed"));
     }
     Ok(if regressions.is_empty() { SUCCESS } else { REGRESSION })
 }

@@ -170,7 +170,7 @@ fn merge_into_existing(path: &Path, fresh: GoldenFile, force: bool) -> Result<Go
                 old.transcripts.push(t);
             }
             Some(o) if o.prompt_ids == t.prompt_ids && o.output_ids == t.output_ids && same_settings(o, &t) => {
-                eprintln!("{}: `{}` unchanged", path.display(), t.prompt_id);
+                crate::ui::note(format!("{}: `{}` unchanged", path.display(), t.prompt_id));
             }
             Some(o) => {
                 let v = compare(o.side(), t.side(), default_near_tie());

@@ -18,6 +18,7 @@ use std::path::Path;
 
 /// Run the parsed command line.
 pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
+    crate::ui::set_verbosity(cli.verbosity());
     match cli.command {
         Command::Devices { format, runtime } => devices::run(format, &runtime),
         Command::Lint { model, window, format } => lint::run(&model, window, format),
@@ -29,6 +30,11 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
+        Command::Completions { shell } => {
+            use clap::CommandFactory;
+            clap_complete::generate(shell, &mut Cli::command(), "bakeoff", &mut std::io::stdout());
+            Ok(crate::exit::SUCCESS)
+        }
         Command::Cell => Ok(crate::executor::child::run_from_stdin()),
     }
 }
@@ -112,7 +118,7 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     );
     let wrong = written.correctness.failures();
     for line in &wrong {
-        eprintln!("correctness: {line}");
+        eprintln!("{}: {line}", crate::ui::paint(crate::ui::Tone::Bad, "correctness"));
     }
     let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);
     let incomplete_code = (count(CellStatus::Failed) > 0).then_some(INCOMPLETE);

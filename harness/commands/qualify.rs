@@ -20,8 +20,12 @@ pub fn run(old: &Path, new: &Path, out: &DecisionOutput) -> Result<i32, Failure>
         Format::Text => println!("{md}"),
     }
     for w in &q.comparison.warnings {
-        eprintln!("WARNING: {w}");
+        crate::ui::warn(format!("WARNING: {w}"));
     }
-    eprintln!("qualify: {}", if q.pass { "PASS" } else { "FAIL" });
+    let verdict = match q.pass {
+        true => crate::ui::paint(crate::ui::Tone::Good, "PASS"),
+        false => crate::ui::paint(crate::ui::Tone::Bad, "FAIL"),
+    };
+    eprintln!("qualify: {verdict}");
     Ok(q.exit_code())
 }

@@ -9,6 +9,7 @@ use crate::exit::Failure;
 use crate::fingerprint::Fingerprint;
 use crate::golden;
 use crate::model::ModelDir;
+use crate::plan::select::select;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::results::folder::{file, RunDir, RunFolder, WriterLock};
@@ -33,7 +34,12 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         }
     }
     let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
-    let plan = shard(expand(&scenario, npu_present), args.shard);
+    let selected = select(expand(&scenario, npu_present), &args.filters).map_err(Failure::input)?;
+    let plan = shard(selected, args.shard);
+    if args.list {
+        print_plan(&plan);
+        return Ok(crate::exit::SUCCESS);
+    }
     for cell in &plan {
         if let Some(note) = cell.key.device.disclaimer() {
             let what = format!("{note}: the NPU plugin's NPUW pipeline with NPUW_DEVICES=CPU");
@@ -48,6 +54,18 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         None => run_folder(&setup, &mut ModelCache::default(), &dir),
         Some(soak) => run_soak(&setup, &dir, soak),
     }
+}
+
+/// `run --list`: the plan's cells on stdout, one a line (index in the full plan, key, and
+/// why a cell would be skipped), so a filter can be tried before anything runs.
+fn print_plan(plan: &[PlannedCell]) {
+    for cell in plan {
+        match &cell.skip {
+            None => println!("{:>4}  {}", cell.index + 1, cell.key),
+            Some(why) => println!("{:>4}  {}  (skipped: {why})", cell.index + 1, cell.key),
+        }
+    }
+    crate::ui::note(format!("{} cells", plan.len()));
 }
 
 /// What every run folder of one `bakeoff run` shares (one folder, or a soak's rounds).
@@ -70,7 +88,7 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
     // Models are prepared (tokenizer loaded, prompts tokenized) once for every round.
     let mut models = ModelCache::default();
     for round in 1..=soak.rounds {
-        eprintln!("soak round {round}/{}", soak.rounds);
+        crate::ui::note(format!("soak round {round}/{}", soak.rounds));
         let round_dir = dir.join(format!("round-{round:02}"));
         codes.push(run_folder(setup, &mut models, &round_dir)?);
         let memory = crate::platform::own_memory_mb();
@@ -101,10 +119,14 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
     if let Some(s) = args.shard {
         run.write(file::SHARD, s.to_string().as_bytes()).map_err(Failure::harness)?;
     }
+    if !args.filters.is_empty() {
+        let lines: String = args.filters.iter().map(|f| format!("{f}\n")).collect();
+        run.write(file::FILTER, lines.as_bytes()).map_err(Failure::harness)?;
+    }
     // The folder as the file system resolves it: a `--out` with `..` or an absolute path into
     // a system folder is allowed, and the user sees exactly where everything is written.
     let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
-    eprintln!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), shown.display());
+    crate::ui::note(format!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), shown.display()));
     let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
     let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, &run, cell, args);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
@@ -170,7 +192,7 @@ fn prepare_results(path: &Path, resume: bool) -> Result<std::collections::HashSe
     let read = read_results(path).map_err(Failure::input)?;
     if read.torn_tail {
         cut_torn_tail(path).map_err(|e| Failure::harness(format!("{}: {e}", path.display())))?;
-        eprintln!("{}: ignored a torn last line (an interrupted write)", path.display());
+        crate::ui::note(format!("{}: ignored a torn last line (an interrupted write)", path.display()));
     }
     Ok(finished_cells(&read.records))
 }

@@ -41,25 +41,36 @@ impl Progress {
     }
 
     fn finish(&mut self, record: &CellRecord) {
+        use crate::ui::{paint, verbosity, Tone, Verbosity};
         self.done += 1;
+        let tone = match record.status {
+            CellStatus::Completed => Tone::Good,
+            CellStatus::Failed => Tone::Bad,
+            CellStatus::Skipped | CellStatus::Unsupported => Tone::Warn,
+        };
         let line = format!(
             "[{}/{}] {}: {}{} ({} samples, {:.1} s)",
             self.done,
             self.total,
             record.cell,
-            record.status.name(),
+            paint(tone, record.status.name()),
             record.failure.as_ref().map(|f| format!(" ({f})")).unwrap_or_default(),
             record.measured_samples,
             record.wall_s
         );
+        let mut lines = vec![line];
+        if verbosity() >= Verbosity::Verbose {
+            lines.extend(cell_details(record));
+        }
         match &self.bar {
             Some(bar) => {
                 bar.inc(1);
-                if record.status == CellStatus::Failed {
-                    bar.println(line);
+                if record.status == CellStatus::Failed || verbosity() >= Verbosity::Verbose {
+                    lines.iter().for_each(|l| bar.println(l));
                 }
             }
-            None => eprintln!("{line}"),
+            None if verbosity() >= Verbosity::Normal => lines.iter().for_each(|l| eprintln!("{l}")),
+            None => {}
         }
     }
 
@@ -69,6 +80,29 @@ impl Progress {
             bar.finish_and_clear();
         }
     }
+}
+
+/// `-v`: what a cell compiled with and what it cost, beyond the progress line.
+fn cell_details(record: &CellRecord) -> Vec<String> {
+    let mut lines = Vec::new();
+    if let Some(reason) = &record.reason {
+        lines.push(format!("    reason: {reason}"));
+    }
+    if let (Some(load), Some(compile)) = (record.load_ms, record.compile_ms) {
+        let cache = if record.from_cache == Some(true) { " (from the compile cache)" } else { "" };
+        lines.push(format!("    read {load:.0} ms, compile {compile:.0} ms{cache}"));
+    }
+    if let Some(devices) = &record.execution_devices {
+        lines.push(format!("    execution devices: {devices}"));
+    }
+    if let Some(rss) = record.peak_rss_mb {
+        lines.push(format!("    cell peak RSS {rss:.0} MiB"));
+    }
+    if let Some(p) = &record.properties {
+        let pairs: Vec<String> = p.pairs().into_iter().map(|(k, v)| format!("{k}={v}")).collect();
+        lines.push(format!("    properties: {}", pairs.join(" ")));
+    }
+    lines
 }
 
 /// Run every planned cell not in `done`, appending to `results`. `make_spec` prepares a

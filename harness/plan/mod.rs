@@ -1,6 +1,9 @@
 //! The plan: a scenario expanded into cells, ordered so each (model, pipeline, device,
 //! profile) compiles once (one child process runs all of a cell's prompts and
-//! repetitions), and optionally sliced into shards for fleet runs.
+//! repetitions), optionally narrowed at run time (`--filter`, [`select`]) and sliced into
+//! shards for fleet runs.
+
+pub mod select;
 
 use crate::pipelines::PipelineKind;
 use crate::runtime::Device;

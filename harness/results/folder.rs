@@ -18,6 +18,8 @@ pub mod file {
     pub const RESULTS: &str = "results.jsonl";
     /// `K/N` for a shard of a run.
     pub const SHARD: &str = "shard.txt";
+    /// The `--filter` expressions the run was narrowed by, one a line (absent: every cell).
+    pub const FILTER: &str = "filter.txt";
     /// The golden, pipeline and device verdicts.
     pub const CORRECTNESS: &str = "correctness.json";
     /// The folder of the goldens the run was checked against.
