@@ -99,6 +99,9 @@ fn transcript(ids: &[i64], itl: f64) -> Transcript {
 }
 
 /// Write a run folder of `cells` (and a golden snapshot of [`IDS`]) under `dir`.
+/// The wall time every synthetic cell took.
+const WALL_S: f64 = 2.5;
+
 fn write_run(dir: &Path, cells: &[Cell]) -> RunFolder {
     std::fs::create_dir_all(dir.join("golden")).unwrap();
     std::fs::write(dir.join("scenario.toml"), SCENARIO).unwrap();
@@ -121,6 +124,7 @@ fn write_run(dir: &Path, cells: &[Cell]) -> RunFolder {
         r.measured_samples = if c.status == CellStatus::Completed { c.itl_ms.len() } else { 0 };
         r.reason = c.reason.map(str::to_string);
         r.failure = (c.status == CellStatus::Failed).then_some(FailureClass::GenerateError);
+        r.wall_s = WALL_S;
         if c.status == CellStatus::Completed {
             r.compile_ms = Some(c.compile_ms);
             r.peak_rss_mb = Some(c.peak_rss_mb);
@@ -191,7 +195,8 @@ fn every_exporter_writes_what_its_consumer_reads() {
     let itl = [10.0, 12.0, 11.0, 9.0];
     let mut failed = cell("conservative", &[]);
     failed.status = CellStatus::Failed;
-    failed.reason = Some("the plugin said <b>\"no\"</b> & stopped");
+    // A plugin's stderr tail as it comes: markup, an ANSI colour escape and a NUL byte.
+    failed.reason = Some("the plugin said <b>\"no\"</b> & stopped: \u{1b}[31mERROR\u{1b}[0m at\u{0}byte");
     let mut skipped = cell("balanced", &[]);
     skipped.device = Device::Npu;
     skipped.status = CellStatus::Skipped;
@@ -237,8 +242,16 @@ fn every_exporter_writes_what_its_consumer_reads() {
     let failures: Vec<_> = doc.descendants().filter(|n| n.has_tag_name("failure")).collect();
     assert_eq!(failures.len(), 1);
     let text = failures[0].attribute("message").unwrap_or_default().to_string() + failures[0].text().unwrap_or("");
-    assert!(text.contains("<b>\"no\"</b> & stopped"), "the parsed XML gives the reason back: {text}");
+    assert!(text.contains("<b>\"no\"</b> & stopped: ERROR at"), "the parsed XML gives the reason back: {text}");
+    assert!(!junit.contains('\u{1b}') && !junit.contains('\u{0}'), "escapes and NUL are dropped: {junit:?}");
     assert_eq!(doc.descendants().filter(|n| n.has_tag_name("skipped")).count(), 1);
+    // Every cell's status case carries its wall time, as CI test views show it.
+    let status_times: Vec<f64> = cases
+        .iter()
+        .filter(|c| c.attribute("name") == Some("status"))
+        .map(|c| c.attribute("time").expect("a time attribute").parse().unwrap())
+        .collect();
+    assert_eq!(status_times, [WALL_S; 3]);
 
     // report.html: hostile text escaped, every chart inline.
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();

@@ -1,64 +1,62 @@
-//! junit.xml for CI test views: one test case per cell for its status, and one per cell and
-//! prompt for its golden verdict (and per cell pair for kvcache against static128). Failed
-//! cells and enforced correctness failures are failures; skipped and unsupported cells are
-//! skipped; near ties and unenforced mismatches pass with the verdict in system-out.
+//! junit.xml for CI test views: one test case per cell for its status (with the cell's wall
+//! time), and one per cell and prompt for its golden verdict (and per cell pair for kvcache
+//! against static128). Failed cells and enforced correctness failures are failures; skipped
+//! and unsupported cells are skipped; near ties and unenforced mismatches pass with the
+//! verdict in system-out. Written by quick-junit (nextest's writer), whose strings drop
+//! ANSI escapes and characters XML cannot hold (a plugin's stderr tail may carry both).
 
-use super::html::esc;
 use super::{Exporter, ReportError, RunReport};
 use crate::correctness::CheckKind;
 use crate::results::CellStatus;
+use quick_junit::{NonSuccessKind, Report, TestCase, TestCaseStatus, TestSuite};
+use std::time::Duration;
 
 /// The JUnit exporter.
 pub struct Junit;
 
-/// One test case.
-struct Case {
-    class: String,
-    name: String,
-    failure: Option<String>,
-    skipped: Option<String>,
-    out: Option<String>,
+/// The test case of a cell's status.
+fn status_case(c: &crate::results::summary::CellSummary) -> TestCase {
+    let reason = c.reason.clone().unwrap_or_default();
+    let status = match c.status {
+        CellStatus::Failed => {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(reason.as_str()).set_description(reason.as_str());
+            s
+        }
+        CellStatus::Skipped | CellStatus::Unsupported => {
+            let mut s = TestCaseStatus::skipped();
+            s.set_message(format!("{}: {reason}", c.status.name()));
+            s
+        }
+        CellStatus::Completed => TestCaseStatus::success(),
+    };
+    let mut case = TestCase::new("status", status);
+    case.set_classname(c.cell.to_string()).set_time(Duration::from_secs_f64(c.wall_s.max(0.0)));
+    if let Some(note) = c.cell.device.disclaimer() {
+        case.set_system_out(note);
+    }
+    case
 }
 
-impl Case {
-    fn xml(&self) -> String {
-        let mut s = format!("    <testcase classname=\"{}\" name=\"{}\">", esc(&self.class), esc(&self.name));
-        if let Some(f) = &self.failure {
-            s += &format!("<failure message=\"{}\">{}</failure>", esc(f), esc(f));
-        }
-        if let Some(r) = &self.skipped {
-            s += &format!("<skipped message=\"{}\"/>", esc(r));
-        }
-        if let Some(o) = &self.out {
-            s += &format!("<system-out>{}</system-out>", esc(o));
-        }
-        s + "</testcase>\n"
-    }
-}
-
-fn cases(run: &RunReport) -> Vec<Case> {
-    let mut out = Vec::new();
-    for c in run.cells {
-        let reason = c.reason.clone().unwrap_or_default();
-        let (failure, skipped) = match c.status {
-            CellStatus::Failed => (Some(reason), None),
-            CellStatus::Skipped | CellStatus::Unsupported => (None, Some(format!("{}: {reason}", c.status.name()))),
-            CellStatus::Completed => (None, None),
-        };
-        let out_text = c.cell.device.disclaimer().map(str::to_string);
-        out.push(Case { class: c.cell.to_string(), name: "status".into(), failure, skipped, out: out_text });
-    }
+fn cases(run: &RunReport) -> Vec<TestCase> {
+    let mut out: Vec<TestCase> = run.cells.iter().map(status_case).collect();
     // Device checks are reported in the other outputs, not as test cases: never enforced.
     for f in run.correctness.findings().filter(|f| f.kind != CheckKind::Devices) {
-        let failing = f.fails();
         let unenforced = if f.enforced || f.kind != CheckKind::Golden { "" } else { " (not enforced)" };
-        out.push(Case {
-            class: f.cell.to_string(),
-            name: format!("{} {}", f.kind.label(), f.prompt_id),
-            failure: failing.then(|| f.verdict.to_string()),
-            skipped: None,
-            out: (!failing).then(|| format!("{}{unenforced}", f.verdict)),
-        });
+        let verdict = f.verdict.to_string();
+        let status = if f.fails() {
+            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+            s.set_message(verdict.as_str()).set_description(verdict.as_str());
+            s
+        } else {
+            TestCaseStatus::success()
+        };
+        let mut case = TestCase::new(format!("{} {}", f.kind.label(), f.prompt_id), status);
+        case.set_classname(f.cell.to_string());
+        if !f.fails() {
+            case.set_system_out(format!("{verdict}{unenforced}"));
+        }
+        out.push(case);
     }
     out
 }
@@ -69,20 +67,13 @@ impl Exporter for Junit {
     }
 
     fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
-        let cases = cases(run);
-        let failures = cases.iter().filter(|c| c.failure.is_some()).count();
-        let skipped = cases.iter().filter(|c| c.skipped.is_some()).count();
-        let mut s = String::from("<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n");
-        s += &format!(
-            "<testsuites name=\"bakeoff\" tests=\"{0}\" failures=\"{failures}\">\n  <testsuite name=\"bakeoff run: {1}\" \
-             tests=\"{0}\" failures=\"{failures}\" skipped=\"{skipped}\">\n",
-            cases.len(),
-            esc(run.scenario)
-        );
-        for c in &cases {
-            s += &c.xml();
-        }
-        s += "  </testsuite>\n</testsuites>\n";
-        Ok(s.into_bytes())
+        let mut suite = TestSuite::new(format!("bakeoff run: {}", run.scenario));
+        suite.add_test_cases(cases(run));
+        suite.set_time(Duration::from_secs_f64(run.cells.iter().map(|c| c.wall_s.max(0.0)).sum()));
+        let mut report = Report::new("bakeoff");
+        report.add_test_suite(suite);
+        let mut bytes = Vec::new();
+        report.serialize(&mut bytes).map_err(|e| ReportError::Render(format!("junit.xml: {e}")))?;
+        Ok(bytes)
     }
 }

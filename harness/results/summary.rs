@@ -24,6 +24,8 @@ pub struct CellSummary {
     pub measured_samples: usize,
     /// Whether the measured compile came from the cache.
     pub from_cache: Option<bool>,
+    /// The cell's wall time in seconds, compile and warm-up included (0 for a skipped cell).
+    pub wall_s: f64,
     /// Metric values by registry name (absent when not measurable).
     pub metrics: BTreeMap<&'static str, f64>,
 }
@@ -105,6 +107,7 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         warmup_samples: samples.len() - measured.len(),
         measured_samples: measured.len(),
         from_cache: cell.from_cache,
+        wall_s: cell.wall_s,
         metrics: m,
     }
 }
