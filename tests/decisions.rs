@@ -262,6 +262,43 @@ fn every_exporter_writes_what_its_consumer_reads() {
     assert_eq!(correctness["golden"][0]["verdict"]["verdict"], "identical");
 }
 
+#[test]
+fn every_json_output_carries_its_schema_version_and_a_newer_one_is_refused() {
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), &[cell("balanced", &[10.0, 11.0])]);
+    bakeoff::commands::summarize(tmp.path()).unwrap();
+    let version = Value::from(bakeoff::results::SCHEMA_VERSION);
+    for file in ["summary.json", "correctness.json"] {
+        let v: Value = serde_json::from_slice(&std::fs::read(tmp.path().join(file)).unwrap()).unwrap();
+        assert_eq!(v["schema_version"], version, "{file}");
+    }
+    let results = tmp.path().join("results.jsonl");
+    let text = std::fs::read_to_string(&results).unwrap();
+    for line in text.lines() {
+        let v: Value = serde_json::from_str(line).unwrap();
+        assert_eq!(v["schema_version"], version, "{line}");
+    }
+    let other = tempfile::tempdir().unwrap();
+    let (old, new) =
+        (write_run(other.path(), &[cell("balanced", &[12.0, 13.0])]), RunFolder::open(tmp.path()).unwrap());
+    let out = tempfile::tempdir().unwrap();
+    let code = bakeoff::commands::compare::run(
+        &old.dir,
+        &new.dir,
+        &bakeoff::cli::DecisionOutput { dir: Some(out.path().to_path_buf()), format: bakeoff::cli::Format::Json },
+    )
+    .unwrap();
+    assert_eq!(code, bakeoff::exit::SUCCESS);
+    let v: Value = serde_json::from_slice(&std::fs::read(out.path().join("compare.json")).unwrap()).unwrap();
+    assert_eq!(v["schema_version"], version, "compare.json");
+
+    // A record from a newer bakeoff (not the last line, which could be a torn write).
+    let first = text.lines().next().unwrap().replacen("\"schema_version\":1", "\"schema_version\":99", 1);
+    std::fs::write(&results, format!("{first}\n{text}")).unwrap();
+    let err = bakeoff::results::read_results(&results).unwrap_err().to_string();
+    assert!(err.contains("line 1") && err.contains("schema_version 99 is newer than this bakeoff's 1"), "{err}");
+}
+
 /// qualify of a candidate folder against a baseline folder.
 fn qualified(old: &[Cell], new: &[Cell]) -> bakeoff::decide::qualify::Qualification {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

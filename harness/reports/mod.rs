@@ -92,6 +92,7 @@ impl Exporter for Json {
     }
     fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
         let value = serde_json::json!({
+            "schema_version": crate::results::SCHEMA_VERSION,
             "scenario": run.scenario,
             "metrics": METRICS,
             "fingerprint": run.fingerprint,
@@ -269,7 +270,8 @@ pub fn write_decision(
     chart: Option<charts::Chart>,
 ) -> Result<(), ReportError> {
     std::fs::create_dir_all(dir).map_err(|source| FileError::Write { path: dir.display().to_string(), source })?;
-    let json = serde_json::to_string_pretty(value).map_err(|e| ReportError::Render(e.to_string()))?;
+    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(value))
+        .map_err(|e| ReportError::Render(e.to_string()))?;
     for (name, bytes) in [(format!("{stem}.json"), json.as_bytes()), (format!("{stem}.md"), markdown.as_bytes())] {
         crate::io::write_named(dir, &name, bytes)?;
     }
@@ -321,7 +323,7 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
     let run = RunFolder::open(&dir.dir)?;
     let cells = run.summaries();
     let correctness = crate::correctness::run_correctness(&run)?;
-    dir.write_json(file::CORRECTNESS, &correctness)?;
+    dir.write_json(file::CORRECTNESS, &crate::results::Versioned::new(&correctness))?;
     let figures = charts::run_charts(&run)
         .iter()
         .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))

@@ -246,6 +246,31 @@ pub struct StartRecord {
     pub cell: CellKey,
 }
 
+/// The shape version of every JSON file bakeoff writes: each results.jsonl record,
+/// summary.json, correctness.json, soak.json and the decision files (compare.json,
+/// qualify.json, recommend.json) carry it as `schema_version`. It grows when a field is
+/// renamed or removed or its meaning changes (adding a field does not), so a consumer can
+/// refuse what it does not understand instead of misreading it. Files without it were
+/// written before it existed and read as version 0.
+pub const SCHEMA_VERSION: u32 = 1;
+
+/// A value written with [`SCHEMA_VERSION`] beside its own fields.
+#[derive(Debug, Serialize)]
+pub struct Versioned<'a, T: Serialize> {
+    /// [`SCHEMA_VERSION`].
+    pub schema_version: u32,
+    /// The value, its fields flattened beside `schema_version`.
+    #[serde(flatten)]
+    pub value: &'a T,
+}
+
+impl<'a, T: Serialize> Versioned<'a, T> {
+    /// `value` at this bakeoff's [`SCHEMA_VERSION`].
+    pub fn new(value: &'a T) -> Self {
+        Versioned { schema_version: SCHEMA_VERSION, value }
+    }
+}
+
 /// One line of results.jsonl.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 #[serde(tag = "kind", rename_all = "lowercase")]
@@ -319,7 +344,7 @@ impl ResultsWriter {
     /// Write one record as one line and push it to the disk. The line is written with a
     /// single write call so a kill cannot interleave it with another.
     pub fn write(&mut self, record: &Record) -> std::io::Result<()> {
-        let mut line = serde_json::to_vec(record).map_err(std::io::Error::other)?;
+        let mut line = serde_json::to_vec(&Versioned::new(record)).map_err(std::io::Error::other)?;
         line.push(b'\n');
         self.file.write_all(&line)?;
         self.file.sync_data()
@@ -420,8 +445,23 @@ pub fn read_results(path: &Path) -> Result<ReadResults, ResultsError> {
 pub const MAX_RECORD_BYTES: u64 = 64 << 20;
 
 fn parse_record(line: &[u8]) -> Result<Record, String> {
+    /// A line as written: the record and the version of its shape (0: before versions).
+    #[derive(Deserialize)]
+    struct Line {
+        #[serde(default)]
+        schema_version: u32,
+        #[serde(flatten)]
+        record: Record,
+    }
     let text = std::str::from_utf8(line).map_err(|e| e.to_string())?;
-    serde_json::from_str(text.trim_end_matches(['\n', '\r'])).map_err(|e| e.to_string())
+    let line: Line = serde_json::from_str(text.trim_end_matches(['\n', '\r'])).map_err(|e| e.to_string())?;
+    if line.schema_version > SCHEMA_VERSION {
+        return Err(format!(
+            "schema_version {} is newer than this bakeoff's {SCHEMA_VERSION}: read it with the bakeoff that wrote it",
+            line.schema_version
+        ));
+    }
+    Ok(line.record)
 }
 
 /// Cut a torn last line off results.jsonl, so records appended on resume start on a line
