@@ -299,6 +299,44 @@ fn every_json_output_carries_its_schema_version_and_a_newer_one_is_refused() {
     assert!(err.contains("line 1") && err.contains("schema_version 99 is newer than this bakeoff's 1"), "{err}");
 }
 
+#[test]
+fn inside_github_actions_compare_and_qualify_write_the_step_summary_and_annotate_regressions() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    // Every inter-token latency three times as long: decode tokens/s falls by two thirds.
+    write_run(a.path(), &[cell("balanced", &[10.0, 11.0, 10.5, 9.5, 10.2, 10.8])]);
+    write_run(b.path(), &[cell("balanced", &[30.0, 33.0, 31.5, 28.5, 30.6, 32.4])]);
+    let summary = tempfile::NamedTempFile::new().unwrap();
+    let bakeoff = |args: &[&str], actions: bool| {
+        let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+        cmd.args(args).env("GITHUB_STEP_SUMMARY", summary.path()).env_remove("GITHUB_ACTIONS");
+        if actions {
+            cmd.env("GITHUB_ACTIONS", "true");
+        }
+        cmd.output().unwrap()
+    };
+    let dirs = [a.path().to_str().unwrap(), b.path().to_str().unwrap()];
+    let out = tempfile::tempdir().unwrap();
+    let o = bakeoff(&["compare", dirs[0], dirs[1], "--out", out.path().to_str().unwrap()], true);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::REGRESSION));
+    let err = String::from_utf8_lossy(&o.stderr);
+    let regressed: Vec<&str> =
+        err.lines().filter(|l| l.starts_with("::error title=bakeoff compare%3A regressed::")).collect();
+    assert!(regressed.iter().any(|l| l.contains("decode_tokens_per_s")), "{err}");
+    let o = bakeoff(&["qualify", dirs[0], dirs[1], "--out", out.path().to_str().unwrap()], true);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::REGRESSION));
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert!(err.lines().any(|l| l.starts_with("::error title=m/kvcache/CPU/balanced/cold::")), "{err}");
+    // Both markdown summaries, one after the other, in the step summary.
+    let md = std::fs::read_to_string(summary.path()).unwrap();
+    let compare_md = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    let qualify_md = std::fs::read_to_string(out.path().join("qualify.md")).unwrap();
+    assert!(md.starts_with(compare_md.trim_end()) && md.contains(qualify_md.trim_end()), "{md}");
+
+    // Outside Actions: no annotations (the step summary follows its own variable).
+    let o = bakeoff(&["compare", dirs[0], dirs[1], "--out", out.path().to_str().unwrap()], false);
+    assert!(!String::from_utf8_lossy(&o.stderr).contains("::error"), "{}", String::from_utf8_lossy(&o.stderr));
+}
+
 /// qualify of a candidate folder against a baseline folder.
 fn qualified(old: &[Cell], new: &[Cell]) -> bakeoff::decide::qualify::Qualification {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -148,3 +148,36 @@ fn completions_cover_the_subcommands_and_their_flags() {
     assert_eq!(o.status.code(), Some(2));
     assert!(stderr(&o).contains("possible values: bash"), "{}", stderr(&o));
 }
+
+#[test]
+fn a_run_inside_github_actions_writes_the_step_summary_and_annotates_a_failed_cell() {
+    common::smollm2();
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = common::fault_scenario(tmp.path(), "s.toml", &[], "");
+    let summary = tmp.path().join("step-summary.md");
+    let out = tmp.path().join("run");
+    let env = [
+        ("GITHUB_ACTIONS", "true"),
+        ("GITHUB_STEP_SUMMARY", summary.to_str().unwrap()),
+        ("BAKEOFF_FAULT", "abort@/balanced/"),
+    ];
+    let args = [
+        "run",
+        scenario.to_str().unwrap(),
+        "--out",
+        out.to_str().unwrap(),
+        "--filter",
+        "profile=balanced|conservative",
+    ];
+    let o = bakeoff_env(&args, &env);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::INCOMPLETE), "{}", stderr(&o));
+    let err = stderr(&o);
+    let annotation = err
+        .lines()
+        .find(|l| l.starts_with("::error title=smollm2-135m/kvcache/CPU/balanced/cold::cell failed: "))
+        .unwrap_or_else(|| panic!("an annotation for the failed cell: {err}"));
+    assert!(annotation.contains("crashed (signal 6)"), "{annotation}");
+    assert_eq!(err.matches("::error").count(), 1, "only the failed cell: {err}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert_eq!(std::fs::read_to_string(&summary).unwrap().trim_end(), md.trim_end(), "summary.md in the step summary");
+}

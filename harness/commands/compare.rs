@@ -5,6 +5,7 @@ use crate::cli::{DecisionOutput, Format};
 use crate::decide::comparison::compare_runs;
 use crate::exit::{Failure, REGRESSION, SUCCESS};
 use crate::reports::decisions::compare_markdown;
+use crate::reports::github::{annotate, Level};
 use crate::reports::write_decision;
 use std::path::Path;
 
@@ -20,11 +21,14 @@ pub fn run(baseline: &Path, candidate: &Path, out: &DecisionOutput) -> Result<i3
         Format::Json => print_json(&comparison)?,
         Format::Text => println!("{md}"),
     }
+    super::to_step_summary(&md);
     for w in &comparison.warnings {
         crate::ui::warn(format!("WARNING: {w}"));
+        annotate(Level::Warning, "bakeoff compare", w);
     }
     let regressions = comparison.regressions();
     for r in &regressions {
+        annotate(Level::Error, "bakeoff compare: regressed", r);
         eprintln!("{}: {r}", crate::ui::paint(crate::ui::Tone::Bad, "regressed"));
     }
     Ok(if regressions.is_empty() { SUCCESS } else { REGRESSION })

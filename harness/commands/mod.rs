@@ -13,6 +13,7 @@ pub mod run;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
+use crate::reports::github::Level;
 use crate::results::CellStatus;
 use std::path::Path;
 
@@ -82,6 +83,14 @@ pub fn generate_failure(e: crate::pipelines::GenerateError) -> Failure {
     }
 }
 
+/// Append a command's markdown to the GitHub Actions step summary when there is one. A
+/// failed append is a warning: the run's own files are already written.
+pub fn to_step_summary(markdown: &str) {
+    if let Err(e) = crate::reports::github::append_step_summary(markdown) {
+        crate::ui::warn(format!("WARNING: GITHUB_STEP_SUMMARY not written: {e}"));
+    }
+}
+
 /// Print a value as pretty JSON on stdout.
 pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     let text = serde_json::to_string_pretty(value).map_err(Failure::harness)?;
@@ -107,6 +116,13 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     })?;
     let cells = &written.cells;
     let count = |status| cells.iter().filter(|c| c.status == status).count();
+    if let Ok(md) = std::fs::read_to_string(dir.join("summary.md")) {
+        to_step_summary(&md);
+    }
+    for c in cells.iter().filter(|c| c.status == CellStatus::Failed) {
+        let reason = c.reason.as_deref().unwrap_or("failed");
+        crate::reports::github::annotate(Level::Error, &c.cell.to_string(), &format!("cell failed: {reason}"));
+    }
     println!("{}", dir.join("summary.md").display());
     eprintln!(
         "{} cells: {} completed, {} failed, {} skipped, {} unsupported",
@@ -118,6 +134,7 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     );
     let wrong = written.correctness.failures();
     for line in &wrong {
+        crate::reports::github::annotate(Level::Error, "bakeoff correctness", line);
         eprintln!("{}: {line}", crate::ui::paint(crate::ui::Tone::Bad, "correctness"));
     }
     let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);

@@ -3,8 +3,10 @@
 use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format};
 use crate::decide::qualify::qualify;
+use crate::decide::qualify::Severity;
 use crate::exit::Failure;
 use crate::reports::decisions::qualify_markdown;
+use crate::reports::github::{annotate, Level};
 use crate::reports::write_decision;
 use std::path::Path;
 
@@ -19,8 +21,18 @@ pub fn run(old: &Path, new: &Path, out: &DecisionOutput) -> Result<i32, Failure>
         Format::Json => print_json(&q)?,
         Format::Text => println!("{md}"),
     }
+    super::to_step_summary(&md);
     for w in &q.comparison.warnings {
         crate::ui::warn(format!("WARNING: {w}"));
+        annotate(Level::Warning, "bakeoff qualify", w);
+    }
+    for r in &q.reasons {
+        let level = match r.severity {
+            Severity::Fail => Level::Error,
+            Severity::Warn => Level::Warning,
+            Severity::Note => continue,
+        };
+        annotate(level, &r.cell.to_string(), &r.what);
     }
     let verdict = match q.pass {
         true => crate::ui::paint(crate::ui::Tone::Good, "PASS"),
