@@ -337,6 +337,41 @@ fn inside_github_actions_compare_and_qualify_write_the_step_summary_and_annotate
     assert!(!String::from_utf8_lossy(&o.stderr).contains("::error"), "{}", String::from_utf8_lossy(&o.stderr));
 }
 
+#[test]
+fn summary_and_compare_give_every_statistic_the_same_value() {
+    // Latencies that neither round to microseconds nor sit on a rank: a second percentile
+    // definition (nearest rank, or a histogram's buckets) would show here.
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    write_run(a.path(), &[cell("balanced", &[10.1234, 11.4321, 9.8765, 12.3456, 10.5555, 11.0007])]);
+    write_run(b.path(), &[cell("balanced", &[10.2345, 11.5432, 9.9876, 12.4567, 10.6666, 11.1118, 10.7777])]);
+    for dir in [a.path(), b.path()] {
+        bakeoff::commands::summarize(dir).unwrap();
+    }
+    let out = tempfile::tempdir().unwrap();
+    let output =
+        bakeoff::cli::DecisionOutput { dir: Some(out.path().to_path_buf()), format: bakeoff::cli::Format::Text };
+    bakeoff::commands::compare::run(a.path(), b.path(), &output).unwrap();
+    let json = |p: &Path| -> Value { serde_json::from_slice(&std::fs::read(p).unwrap()).unwrap() };
+    let cmp = json(&out.path().join("compare.json"));
+    let (sa, sb) = (json(&a.path().join("summary.json")), json(&b.path().join("summary.json")));
+    let mut checked = 0;
+    for m in cmp["cells"][0]["metrics"].as_array().unwrap() {
+        let name = m["metric"].as_str().unwrap();
+        for (side, summary) in [("baseline", &sa), ("candidate", &sb)] {
+            let in_summary = &summary["cells"][0]["metrics"][name];
+            match (m[side].as_f64(), in_summary.as_f64()) {
+                (Some(x), Some(y)) => {
+                    assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{name} {side}: compare {x}, summary {y}");
+                    checked += 1;
+                }
+                (None, None) => {}
+                other => panic!("{name} {side}: {other:?}"),
+            }
+        }
+    }
+    assert!(checked >= 2 * 12, "every latency and throughput statistic on both sides: {checked}");
+}
+
 /// qualify of a candidate folder against a baseline folder.
 fn qualified(old: &[Cell], new: &[Cell]) -> bakeoff::decide::qualify::Qualification {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -1,11 +1,11 @@
 //! Per-cell summaries: the cell's outcome plus every registry metric computed from its
-//! measured (non-warm-up) samples. Percentiles come from hdrhistogram (microsecond
-//! resolution, 3 significant digits).
+//! measured (non-warm-up) samples by the registry's own statistic ([`Statistic::compute`]),
+//! the same code compare, qualify and recommend use, so a figure is the same number in
+//! every output.
 
-use super::metrics::{Statistic, METRICS};
+use super::metrics::{quantile, Statistic, METRICS};
 use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
-use hdrhistogram::Histogram;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,39 +30,9 @@ pub struct CellSummary {
     pub metrics: BTreeMap<&'static str, f64>,
 }
 
-fn histogram_ms(values: impl Iterator<Item = f64>) -> Option<Histogram<u64>> {
-    let mut h = Histogram::<u64>::new(3).expect("3 significant digits is valid");
-    let mut any = false;
-    for v in values {
-        h.record((v * 1000.0).max(1.0).round() as u64).expect("auto-resizing histogram");
-        any = true;
-    }
-    any.then_some(h)
-}
-
-fn median(mut v: Vec<f64>) -> Option<f64> {
-    if v.is_empty() {
-        return None;
-    }
-    v.sort_by(f64::total_cmp);
-    let n = v.len();
-    Some(if n % 2 == 1 { v[n / 2] } else { (v[n / 2 - 1] + v[n / 2]) / 2.0 })
-}
-
 fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
     let (sum, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
     (n > 0).then(|| sum / n as f64)
-}
-
-/// The registry names of the p50, p90, p99 and max of a latency.
-const TTFT_NAMES: [&str; 4] = ["ttft_p50_ms", "ttft_p90_ms", "ttft_p99_ms", "ttft_max_ms"];
-const ITL_NAMES: [&str; 4] = ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms", "itl_max_ms"];
-
-fn percentiles(out: &mut BTreeMap<&'static str, f64>, names: [&'static str; 4], h: Option<Histogram<u64>>) {
-    let Some(h) = h else { return };
-    for (name, q) in names.into_iter().zip([0.5, 0.9, 0.99, 1.0]) {
-        out.insert(name, h.value_at_quantile(q) as f64 / 1000.0);
-    }
 }
 
 /// Summarize one cell from its record and its samples.
@@ -80,22 +50,17 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         }
     }
     for metric in METRICS {
-        // Every per-sample metric but TTFT's percentiles (hdrhistogram's, below) from the
-        // registry's own statistic: medians of per-sample quantities.
-        if matches!(metric.statistic, Statistic::SampleQuantile { .. }) && !TTFT_NAMES.contains(&metric.name) {
+        // Every per-sample metric (quantiles of per-sample values or of every decode step,
+        // the overhead share) from the registry's statistic.
+        if !matches!(metric.statistic, Statistic::Cell { .. } | Statistic::Descriptive) {
             put(metric.name, metric.statistic.compute(&measured));
         }
     }
     put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
     put("output_tokens", mean(measured.iter().map(|s| s.output_tokens as f64)));
-    let per_token = mean(measured.iter().map(|s| s.overhead_ms_per_token + s.infer_ms_per_token));
-    let overhead = mean(measured.iter().map(|s| s.overhead_ms_per_token));
-    put("overhead_share_pct", per_token.zip(overhead).filter(|(t, _)| *t > 0.0).map(|(t, o)| 100.0 * o / t));
     if !measured.is_empty() {
         m.insert("truncated_samples", measured.iter().filter(|s| s.truncated).count() as f64);
     }
-    percentiles(&mut m, TTFT_NAMES, histogram_ms(measured.iter().map(|s| s.ttft_ms)));
-    percentiles(&mut m, ITL_NAMES, histogram_ms(measured.iter().flat_map(|s| s.itl_ms.iter().copied())));
     CellSummary {
         cell: cell.cell.clone(),
         status: cell.status,
@@ -147,8 +112,8 @@ pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
             out.push(LengthCost {
                 cell: a.cell.cell.clone(),
                 prompt_tokens,
-                ttft_ms: median(samples.iter().map(|s| s.ttft_ms).collect()).unwrap_or(0.0),
-                itl_ms: median(itl),
+                ttft_ms: quantile(&samples.iter().map(|s| s.ttft_ms).collect::<Vec<_>>(), 0.5).unwrap_or(0.0),
+                itl_ms: quantile(&itl, 0.5),
                 output_tokens: samples.iter().map(|s| s.output_tokens).min().unwrap_or(0),
             });
         }
