@@ -459,11 +459,17 @@ fn a_soak_runs_every_round_in_one_process_and_accounts_for_every_sample_and_its_
     let soak: Value = serde_json::from_slice(&std::fs::read(out.join("soak.json")).unwrap()).unwrap();
     let rounds = soak["rounds"].as_array().unwrap();
     assert_eq!(rounds.len(), 3);
+    // Every measured decode step is in the round's stream and the soak's: 8 tokens make 7
+    // steps a sample, 2 measured samples a cell.
+    let steps_per_round = summary(&out.join("round-01")).len() as u64 * 2 * 7;
     for r in rounds {
         assert_eq!(r["samples_recorded"], 4, "{r}");
         assert_eq!(r["samples_expected"], 4, "{r}");
         assert!(r["harness_peak_rss_mb"].as_f64().unwrap() > 1.0, "{r}");
+        assert_eq!(r["decode_steps"]["steps"].as_u64(), Some(steps_per_round), "{r}");
+        assert!(r["decode_steps"]["p50_ms"].as_f64().unwrap() > 0.0, "{r}");
     }
+    assert_eq!(soak["decode_steps"]["steps"].as_u64(), Some(3 * steps_per_round), "{soak}");
     assert_eq!(soak["samples_lost"], 0);
     assert!(soak["harness_peak_growth_mb"].as_f64().unwrap() <= 8.0, "{soak}");
     assert!(std::fs::read_to_string(out.join("soak.md")).unwrap().contains("**Verdict: pass.**"));

@@ -13,7 +13,7 @@ use crate::plan::select::select;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
 use crate::results::folder::{file, RunDir, RunFolder, WriterLock};
-use crate::results::soak::{SoakReport, SoakRound};
+use crate::results::soak::{SoakReport, SoakRound, StepLatencies};
 use crate::results::{cut_torn_tail, read_results, ResultsWriter};
 use crate::scenario::{CacheMode, LoadedScenario, Soak};
 use std::collections::BTreeMap;
@@ -87,15 +87,16 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
     let mut rounds = Vec::new();
     // Models are prepared (tokenizer loaded, prompts tokenized) once for every round.
     let mut models = ModelCache::default();
+    let mut steps = StepLatencies::default();
     for round in 1..=soak.rounds {
         crate::ui::note(format!("soak round {round}/{}", soak.rounds));
         let round_dir = dir.join(format!("round-{round:02}"));
         codes.push(run_folder(setup, &mut models, &round_dir)?);
         let memory = crate::platform::own_memory_mb();
         let folder = RunFolder::open(&round_dir).map_err(Failure::input)?;
-        rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory));
+        rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory, &mut steps));
     }
-    let report = SoakReport::new(rounds, soak.max_harness_growth_mb, setup.args.resume.is_some());
+    let report = SoakReport::new(rounds, &steps, soak.max_harness_growth_mb, setup.args.resume.is_some());
     soak_dir.write_json(file::SOAK_JSON, &crate::results::Versioned::new(&report)).map_err(Failure::harness)?;
     soak_dir.write(file::SOAK_MD, report.markdown().as_bytes()).map_err(Failure::harness)?;
     println!("{}", soak_dir.path(file::SOAK_MD).display());

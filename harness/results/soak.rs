@@ -1,10 +1,70 @@
 //! What a soak shows: per round, the records it holds against what its completed cells
-//! must hold, and bakeoff's own memory once the round was over. A harness that leaks across
-//! cells or drops a sample fails the soak.
+//! must hold, bakeoff's own memory once the round was over, and the latency of every decode
+//! step, per round and over the whole soak. A harness that leaks across cells or drops a
+//! sample fails the soak.
 
 use super::folder::RunFolder;
 use super::{CellStatus, Record};
+use hdrhistogram::Histogram;
 use serde::Serialize;
+
+/// Every decode step's latency of a soak, in bounded memory: a soak of thousands of rounds
+/// makes a stream no summary should hold, so it goes into an HDR histogram (microsecond
+/// resolution, 3 significant digits, nearest rank: its figures are the soak's own and are
+/// not compared with the registry's exact per-cell percentiles).
+#[derive(Debug, Clone)]
+pub struct StepLatencies {
+    hist: Histogram<u64>,
+}
+
+impl Default for StepLatencies {
+    fn default() -> Self {
+        // 1 us to an hour: a fixed size (about 200 KiB) however long the soak runs; a step
+        // beyond an hour counts as an hour.
+        let hist = Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds and 3 significant digits");
+        StepLatencies { hist }
+    }
+}
+
+/// Quantiles of a step-latency stream, ms.
+#[derive(Debug, Clone, Copy, Serialize, PartialEq)]
+pub struct StepQuantiles {
+    /// Decode steps counted.
+    pub steps: u64,
+    /// Median, ms.
+    pub p50_ms: f64,
+    /// 99th percentile, ms.
+    pub p99_ms: f64,
+    /// 99.9th percentile, ms.
+    pub p999_ms: f64,
+    /// The slowest step, ms.
+    pub max_ms: f64,
+}
+
+impl StepLatencies {
+    /// Count one decode step of `ms`.
+    pub fn record(&mut self, ms: f64) {
+        let us = (ms * 1000.0).round().max(1.0) as u64;
+        self.hist.saturating_record(us);
+    }
+
+    /// Add another stream's steps (a round's to the soak's).
+    pub fn add(&mut self, other: &StepLatencies) {
+        self.hist.add(&other.hist).expect("histograms of the same bounds add");
+    }
+
+    /// The stream's quantiles (None before any step).
+    pub fn quantiles(&self) -> Option<StepQuantiles> {
+        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
+        (self.hist.len() > 0).then(|| StepQuantiles {
+            steps: self.hist.len(),
+            p50_ms: ms(0.5),
+            p99_ms: ms(0.99),
+            p999_ms: ms(0.999),
+            max_ms: self.hist.max() as f64 / 1000.0,
+        })
+    }
+}
 
 /// One round of a soak.
 #[derive(Debug, Clone, Serialize)]
@@ -29,12 +89,21 @@ pub struct SoakRound {
     pub harness_rss_mb: Option<f64>,
     /// bakeoff's peak resident memory so far once the round was over, MiB.
     pub harness_peak_rss_mb: Option<f64>,
+    /// Latency of every measured decode step of the round's completed cells.
+    pub decode_steps: Option<StepQuantiles>,
 }
 
 impl SoakRound {
     /// Read one round's run folder, whose scenario has `prompts` prompts; `memory` is
-    /// bakeoff's (resident, peak) memory once the round was over.
-    pub fn of(round: usize, folder: &RunFolder, prompts: usize, memory: (Option<f64>, Option<f64>)) -> SoakRound {
+    /// bakeoff's (resident, peak) memory once the round was over. The round's decode steps
+    /// are added to the soak's stream `steps`.
+    pub fn of(
+        round: usize,
+        folder: &RunFolder,
+        prompts: usize,
+        memory: (Option<f64>, Option<f64>),
+        steps: &mut StepLatencies,
+    ) -> SoakRound {
         let per_cell = prompts * (folder.scenario.measure.warmup + folder.scenario.measure.repetitions);
         let attempts = folder.attempts();
         let completed: Vec<_> = attempts.iter().filter(|a| a.cell.status == CellStatus::Completed).collect();
@@ -46,6 +115,11 @@ impl SoakRound {
                 _ => None,
             })
             .fold(None, |acc: Option<(f64, f64)>, v| Some(acc.map_or((v, v), |(lo, hi)| (lo.min(v), hi.max(v)))));
+        let mut round_steps = StepLatencies::default();
+        for s in completed.iter().flat_map(|a| &a.samples).filter(|s| !s.warmup) {
+            s.metrics.itl_ms.iter().for_each(|&ms| round_steps.record(ms));
+        }
+        steps.add(&round_steps);
         SoakRound {
             round,
             completed: completed.len(),
@@ -56,6 +130,7 @@ impl SoakRound {
             harness_rss_range_mb: range,
             harness_rss_mb: memory.0,
             harness_peak_rss_mb: memory.1,
+            decode_steps: round_steps.quantiles(),
         }
     }
 }
@@ -78,11 +153,14 @@ pub struct SoakReport {
     /// This soak was resumed: its rounds ran in more than one bakeoff process, so memory
     /// figures of different rounds come from different processes.
     pub resumed: bool,
+    /// Latency of every measured decode step of the soak.
+    pub decode_steps: Option<StepQuantiles>,
 }
 
 impl SoakReport {
-    /// Sum up the rounds (`resumed`: not all of them ran in this process).
-    pub fn new(rounds: Vec<SoakRound>, max_harness_growth_mb: f64, resumed: bool) -> SoakReport {
+    /// Sum up the rounds and the soak's decode steps (`resumed`: not all of them ran in
+    /// this process).
+    pub fn new(rounds: Vec<SoakRound>, steps: &StepLatencies, max_harness_growth_mb: f64, resumed: bool) -> SoakReport {
         let growth = |f: fn(&SoakRound) -> Option<f64>| Some(f(rounds.last()?)? - f(rounds.first()?)?);
         SoakReport {
             harness_peak_growth_mb: growth(|r| r.harness_peak_rss_mb),
@@ -91,6 +169,7 @@ impl SoakReport {
             samples_lost: rounds.iter().map(|r| r.samples_expected.saturating_sub(r.samples_recorded)).sum(),
             torn_lines: rounds.iter().map(|r| r.torn_lines).sum(),
             resumed,
+            decode_steps: steps.quantiles(),
             rounds,
         }
     }
@@ -124,12 +203,14 @@ impl SoakReport {
         let mut s = String::from("# Soak\n\n");
         s += "bakeoff's own memory, MiB: after each cell (the range over the round), and once the round \
               was over with its summaries and reports written.\n\n";
-        s += "| round | completed | failed | samples recorded | samples expected | torn lines | RSS after each cell | RSS after the round | peak RSS after the round |\n";
-        s += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
+        s += "Decode step latency, ms: every measured step of the round's completed cells (p50 / p99; \
+              an HDR histogram at 3 significant digits, the soak's own figures).\n\n";
+        s += "| round | completed | failed | samples recorded | samples expected | torn lines | RSS after each cell | RSS after the round | peak RSS after the round | decode step p50 / p99 |\n";
+        s += "|---:|---:|---:|---:|---:|---:|---:|---:|---:|---:|\n";
         for r in &self.rounds {
             let range = r.harness_rss_range_mb.map_or("-".to_string(), |(lo, hi)| format!("{lo:.1} - {hi:.1}"));
             s += &format!(
-                "| {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
+                "| {} | {} | {} | {} | {} | {} | {} | {} | {} | {} |\n",
                 r.round,
                 r.completed,
                 r.failed,
@@ -138,7 +219,8 @@ impl SoakReport {
                 r.torn_lines,
                 range,
                 mb(r.harness_rss_mb),
-                mb(r.harness_peak_rss_mb)
+                mb(r.harness_peak_rss_mb),
+                r.decode_steps.map_or("-".to_string(), |q| format!("{:.2} / {:.2}", q.p50_ms, q.p99_ms))
             );
         }
         s += &format!(
@@ -151,6 +233,12 @@ impl SoakReport {
             self.samples_lost,
             self.torn_lines
         );
+        if let Some(q) = self.decode_steps {
+            s += &format!(
+                "\nEvery decode step of the soak ({} steps): p50 {:.2} ms, p99 {:.2} ms, p99.9 {:.2} ms, max {:.2} ms.\n",
+                q.steps, q.p50_ms, q.p99_ms, q.p999_ms, q.max_ms
+            );
+        }
         if self.resumed {
             s += "\nThis soak was resumed: its rounds ran in more than one bakeoff process, so the memory \
                   figures of different rounds may come from different processes.\n";
@@ -180,12 +268,32 @@ mod tests {
             harness_rss_range_mb: Some((peak - 3.0, peak - 2.0)),
             harness_rss_mb: Some(peak - 2.0),
             harness_peak_rss_mb: Some(peak),
+            decode_steps: None,
         }
     }
 
     #[test]
+    fn the_step_stream_adds_rounds_and_keeps_three_significant_digits() {
+        let (mut soak, mut round) = (StepLatencies::default(), StepLatencies::default());
+        assert_eq!(soak.quantiles(), None);
+        (1..=1000).for_each(|i| round.record(f64::from(i) / 100.0)); // 0.01 .. 10 ms
+        soak.add(&round);
+        soak.add(&round);
+        let q = soak.quantiles().unwrap();
+        assert_eq!(q.steps, 2000);
+        let close = |got: f64, want: f64| (got - want).abs() <= want * 1e-3 + 1e-3;
+        assert!(close(q.p50_ms, 5.0) && close(q.p99_ms, 9.9) && close(q.p999_ms, 9.99), "{q:?}");
+        assert!(close(q.max_ms, 10.0), "{q:?}");
+    }
+
+    #[test]
     fn flat_memory_and_every_sample_pass() {
-        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)], 8.0, false);
+        let report = SoakReport::new(
+            vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)],
+            &StepLatencies::default(),
+            8.0,
+            false,
+        );
         assert_eq!(report.harness_peak_growth_mb, Some(1.5));
         assert!(report.problems().is_empty(), "{:?}", report.problems());
         assert!(report.markdown().contains("**Verdict: pass.**"));
@@ -193,7 +301,12 @@ mod tests {
 
     #[test]
     fn growth_beyond_the_allowance_and_lost_samples_fail() {
-        let report = SoakReport::new(vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)], 8.0, false);
+        let report = SoakReport::new(
+            vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)],
+            &StepLatencies::default(),
+            8.0,
+            false,
+        );
         let problems = report.problems();
         assert_eq!(report.samples_lost, 1);
         assert!(problems.iter().any(|p| p.contains("peak memory grew 10.5 MiB")), "{problems:?}");
