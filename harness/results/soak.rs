@@ -56,7 +56,7 @@ impl StepLatencies {
     /// The stream's quantiles (None before any step).
     pub fn quantiles(&self) -> Option<StepQuantiles> {
         let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
-        (self.hist.len() > 0).then(|| StepQuantiles {
+        (!self.hist.is_empty()).then(|| StepQuantiles {
             steps: self.hist.len(),
             p50_ms: ms(0.5),
             p99_ms: ms(0.99),
