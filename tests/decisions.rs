@@ -372,6 +372,51 @@ fn summary_and_compare_give_every_statistic_the_same_value() {
     assert!(checked >= 2 * 12, "every latency and throughput statistic on both sides: {checked}");
 }
 
+#[test]
+fn summaries_show_the_spread_behind_each_median_and_warn_about_unstable_cells() {
+    let tmp = tempfile::tempdir().unwrap();
+    // Steady within 2%, and one whose third sample took three times as long.
+    let steady = [10.0, 10.2, 9.9, 10.1, 10.0, 9.8];
+    write_run(tmp.path(), &[cell("balanced", &steady), cell("conservative", &[10.0, 10.1, 30.0, 9.9, 10.0, 10.2])]);
+    bakeoff::commands::summarize(tmp.path()).unwrap();
+    let json: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    let (calm, noisy) = (&json["cells"][0], &json["cells"][1]);
+    // The spread of decode tokens/s is its samples' own quartiles, computed here.
+    let mut tps: Vec<f64> = steady.iter().map(|&i| tps(i)).collect();
+    tps.sort_by(f64::total_cmp);
+    let q = |p: f64| {
+        let pos = p * (tps.len() - 1) as f64;
+        tps[pos.floor() as usize] + (tps[pos.ceil() as usize] - tps[pos.floor() as usize]) * pos.fract()
+    };
+    let spread = &calm["spread"]["decode_tokens_per_s"];
+    assert!(
+        (spread[0].as_f64().unwrap() - q(0.25)).abs() < 1e-9 && (spread[1].as_f64().unwrap() - q(0.75)).abs() < 1e-9
+    );
+    assert_eq!(calm["unstable"].as_array().unwrap().len(), 0, "{calm}");
+    let why: Vec<&str> = noisy["unstable"].as_array().unwrap().iter().map(|v| v.as_str().unwrap()).collect();
+    assert!(why.iter().any(|w| w.starts_with("decode tokens/s varies")), "{why:?}");
+    assert!(why.iter().any(|w| w.starts_with("TTFT has 1 far-out outlier(s) of 6")), "{why:?}");
+
+    let md = std::fs::read_to_string(tmp.path().join("summary.md")).unwrap();
+    let row = md.lines().find(|l| l.contains("| balanced |")).unwrap();
+    assert!(
+        row.contains(&format!(
+            "{:.1} ({:.1}-{:.1})",
+            calm["metrics"]["decode_tokens_per_s"].as_f64().unwrap(),
+            q(0.25),
+            q(0.75)
+        )),
+        "{row}"
+    );
+    let section = md.split("## Unstable cells").nth(1).expect("an unstable-cells section");
+    assert!(
+        section.contains("m/kvcache/CPU/conservative/cold: decode tokens/s varies") && !section.contains("/balanced/"),
+        "{section}"
+    );
+    let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
+    assert!(html.contains("<h3>Unstable cells</h3>") && html.contains("conservative/cold: decode tokens/s varies"));
+}
+
 /// qualify of a candidate folder against a baseline folder.
 fn qualified(old: &[Cell], new: &[Cell]) -> bakeoff::decide::qualify::Qualification {
     let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());

@@ -116,6 +116,10 @@ pub fn summarize(dir: &Path) -> Result<i32, Failure> {
     })?;
     let cells = &written.cells;
     let count = |status| cells.iter().filter(|c| c.status == status).count();
+    for line in crate::reports::unstable_lines(cells) {
+        crate::ui::warn(format!("unstable: {line}"));
+        crate::reports::github::annotate(Level::Warning, "bakeoff: unstable cell", &line);
+    }
     if let Ok(md) = std::fs::read_to_string(dir.join("summary.md")) {
         to_step_summary(&md);
     }

@@ -60,14 +60,18 @@ fn summary_table(run: &RunReport) -> String {
             let k = key_values(c);
             let mut row =
                 vec![k[0].clone(), k[1].clone(), k[2].clone(), k[3].clone(), k[4].clone(), k[5].clone(), k[8].clone()];
-            row.extend(metrics.iter().map(|m| {
-                let digits = if m.unit == "J" { 4 } else { 1 };
-                c.metrics.get(m.name).map_or("-".into(), |v| format!("{v:.digits$}"))
-            }));
+            row.extend(metrics.iter().map(|m| super::table_value(c, m)));
             (c.status.name().to_string(), row)
         })
         .collect();
     let mut s = table(&head, &rows, 6);
+    s += &format!("<p class=\"note\">{}</p>\n", esc(super::SPREAD_NOTE));
+    let unstable = super::unstable_lines(run.cells);
+    if !unstable.is_empty() {
+        s += "<h3>Unstable cells</h3>\n<ul class=\"bad\">\n";
+        s += &unstable.iter().map(|l| format!("<li>⚠ {}</li>\n", esc(l))).collect::<String>();
+        s += "</ul>\n";
+    }
     if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
         s += &format!("<p>joules_per_token is empty, never zero: package energy is {}.</p>\n", esc(&why));
     }

@@ -105,6 +105,27 @@ impl Exporter for Json {
     }
 }
 
+/// A metric of a cell as the markdown and HTML tables show it: the value, and for a median
+/// its interquartile range in parentheses (`116.2 (110.0-120.5)`), so the noise behind a
+/// figure is in sight wherever the figure is.
+pub fn table_value(c: &CellSummary, m: &crate::metrics::Metric) -> String {
+    // Joules per token are small numbers: four decimals keep them readable.
+    let digits = if m.unit == "J" { 4 } else { 1 };
+    match (c.metrics.get(m.name), c.spread.get(m.name)) {
+        (Some(v), Some((lo, hi))) => format!("{v:.digits$} ({lo:.digits$}-{hi:.digits$})"),
+        (Some(v), None) => format!("{v:.digits$}"),
+        (None, _) => "-".into(),
+    }
+}
+
+/// What the tables say about their figures' spread, one sentence.
+pub const SPREAD_NOTE: &str = "Medians show their interquartile range in parentheses (25th-75th percentile of the samples, or of the decode steps for inter-token latency; from 4 values).";
+
+/// The cells whose samples are unstable, one line each (`CELL: why`).
+pub fn unstable_lines(cells: &[CellSummary]) -> Vec<String> {
+    cells.iter().flat_map(|c| c.unstable.iter().map(move |why| format!("{}: {why}", c.cell))).collect()
+}
+
 /// summary.md: a table for a CI step summary or a PR comment.
 pub struct Markdown;
 
@@ -154,12 +175,16 @@ impl Exporter for Markdown {
             let k = key_values(c);
             s += &format!("| {} | {} | {} | {} | {} | {} | {} |", k[0], k[1], k[2], k[3], k[4], k[5], k[8]);
             for m in &metrics {
-                // Joules per token are small numbers: four decimals keep them readable.
-                let digits = if m.unit == "J" { 4 } else { 1 };
-                let value = c.metrics.get(m.name).map(|v| format!("{v:.digits$}"));
-                s += &format!(" {} |", value.unwrap_or_else(|| "-".into()));
+                s += &format!(" {} |", table_value(c, m));
             }
             s += "\n";
+        }
+        s += &format!("\n{SPREAD_NOTE}\n");
+        let unstable = unstable_lines(run.cells);
+        if !unstable.is_empty() {
+            s += "\n## Unstable cells\n\nTheir figures move with the machine as much as with the stack: \
+                  rerun them, or compare them only with thresholds beyond their spread.\n\n";
+            s += &unstable.iter().map(|l| format!("- ⚠ {l}\n")).collect::<String>();
         }
         if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
             s += &format!("\n> joules_per_token is empty, never zero: package energy is {why}.\n");

@@ -54,4 +54,17 @@ impl Statistic {
             }
         }
     }
+
+    /// The interquartile range (25th and 75th percentile, the same definition) of the
+    /// quantity a median summarizes: how far the samples (or steps) behind the median
+    /// spread. None for anything but a median, and below 4 values, where quartiles say
+    /// nothing.
+    pub fn spread(&self, samples: &[&SampleMetrics]) -> Option<(f64, f64)> {
+        let values: Vec<f64> = match *self {
+            Statistic::SampleQuantile { field, q: 0.5 } => samples.iter().filter_map(|s| field.of(s)).collect(),
+            Statistic::StepQuantile { q: 0.5 } => samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect(),
+            _ => return None,
+        };
+        (values.len() >= 4).then(|| (quantile(&values, 0.25), quantile(&values, 0.75))).and_then(|(a, b)| a.zip(b))
+    }
 }

@@ -28,6 +28,64 @@ pub struct CellSummary {
     pub wall_s: f64,
     /// Metric values by registry name (absent when not measurable).
     pub metrics: BTreeMap<&'static str, f64>,
+    /// For each median: the 25th and 75th percentile of the same quantity, so a reader sees
+    /// how far the figures behind it spread (absent below 4 values).
+    pub spread: BTreeMap<&'static str, (f64, f64)>,
+    /// Why this cell's figures are unstable, one line each (empty: stable).
+    pub unstable: Vec<String>,
+}
+
+/// Decode tokens/s whose samples vary by more than this (coefficient of variation) make a
+/// cell unstable: on a quiet machine the samples of a cell stay within a few percent, and a
+/// cell beyond 10% is measuring its neighbours as much as itself.
+pub const UNSTABLE_CV: f64 = 0.10;
+
+/// Tukey's far-out fence: a value beyond the third quartile plus this many interquartile
+/// ranges is an outlier no ordinary spread explains (a VM hiccup, a page-cache miss).
+pub const FAR_OUT_IQR: f64 = 3.0;
+
+/// Why a cell's measured samples are unstable, one line each: decode tokens/s varying
+/// beyond [`UNSTABLE_CV`], and TTFT with far-out outliers (beyond [`FAR_OUT_IQR`]
+/// interquartile ranges above the third quartile), as hyperfine and criterion warn about
+/// theirs. Judged per sample, as they judge per run: single decode steps are not, because
+/// their spread has a structure of its own (the first step after the prefill is regularly
+/// slower than the rest) that would flag every healthy cell.
+pub fn stability(measured: &[&SampleMetrics]) -> Vec<String> {
+    let mut out = Vec::new();
+    let tps: Vec<f64> = measured.iter().filter_map(|s| s.decode_tokens_per_s).collect();
+    if let (Some(m), true) = (mean(tps.iter().copied()), tps.len() >= 3) {
+        let sd = (tps.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (tps.len() - 1) as f64).sqrt();
+        if m > 0.0 && sd / m > UNSTABLE_CV {
+            out.push(format!(
+                "decode tokens/s varies {:.0}% (coefficient of variation over {} samples; stable cells stay under {:.0}%)",
+                100.0 * sd / m,
+                tps.len(),
+                100.0 * UNSTABLE_CV
+            ));
+        }
+    }
+    let ttft: Vec<f64> = measured.iter().map(|s| s.ttft_ms).collect();
+    out.extend(far_outliers("TTFT", &ttft));
+    out
+}
+
+/// The far-out outliers of `values`, described, if any (needs 4 values for quartiles).
+fn far_outliers(what: &str, values: &[f64]) -> Option<String> {
+    if values.len() < 4 {
+        return None;
+    }
+    let (q1, q3) = (quantile(values, 0.25)?, quantile(values, 0.75)?);
+    let fence = q3 + FAR_OUT_IQR * (q3 - q1);
+    let far: Vec<f64> = values.iter().copied().filter(|&v| v > fence).collect();
+    let worst = far.iter().copied().fold(f64::MIN, f64::max);
+    (!far.is_empty()).then(|| {
+        format!(
+            "{what} has {} far-out outlier(s) of {} (beyond Q3 + {FAR_OUT_IQR} IQR = {fence:.2} ms; worst {worst:.2} ms, median {:.2} ms)",
+            far.len(),
+            values.len(),
+            quantile(values, 0.5).unwrap_or(0.0)
+        )
+    })
 }
 
 fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
@@ -49,11 +107,15 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
             put(metric.name, field.of(cell));
         }
     }
+    let mut spread = BTreeMap::new();
     for metric in METRICS {
         // Every per-sample metric (quantiles of per-sample values or of every decode step,
         // the overhead share) from the registry's statistic.
         if !matches!(metric.statistic, Statistic::Cell { .. } | Statistic::Descriptive) {
             put(metric.name, metric.statistic.compute(&measured));
+        }
+        if let Some(iqr) = metric.statistic.spread(&measured) {
+            spread.insert(metric.name, iqr);
         }
     }
     put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
@@ -74,6 +136,8 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         from_cache: cell.from_cache,
         wall_s: cell.wall_s,
         metrics: m,
+        spread,
+        unstable: stability(&measured),
     }
 }
 
