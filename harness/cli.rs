@@ -104,6 +104,16 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Run a scenario: every cell in a process of its own; results, summaries, fingerprint.
     Run(RunArgs),
+    /// Export a run folder for a tracker: bmf=FILE (Bencher Metric Format), gab=DIR
+    /// (github-action-benchmark's bigger_is_better.json and smaller_is_better.json),
+    /// llm-bench-csv=FILE (llm_bench's CSV report).
+    Export {
+        /// The run folder.
+        run: PathBuf,
+        /// What to write where.
+        #[arg(required = true, value_name = "KIND=PATH")]
+        exports: Vec<crate::reports::exports::Export>,
+    },
     /// Join shard run folders (`run --shard K/N`) into one run folder.
     Merge {
         /// The output run folder.
@@ -148,6 +158,10 @@ pub struct RunArgs {
     /// without running or writing anything.
     #[arg(long)]
     pub list: bool,
+    /// Also export the run for a tracker, once it is summarized: bmf=FILE (Bencher),
+    /// gab=DIR (github-action-benchmark's two custom-tool files), llm-bench-csv=FILE.
+    #[arg(long = "export", value_name = "KIND=PATH")]
+    pub exports: Vec<crate::reports::exports::Export>,
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,

@@ -29,6 +29,8 @@ prompt = "hi"
 pipelines = ["kvcache"]
 devices = ["CPU", "NPU"]
 profiles = ["balanced", "conservative", "aggressive"]
+[generation]
+max_new_tokens = 6
 [compare.noise]
 decode_tokens_per_s = 0.05
 compile_ms = 0.25
@@ -98,10 +100,10 @@ fn transcript(ids: &[i64], itl: f64) -> Transcript {
     }
 }
 
-/// Write a run folder of `cells` (and a golden snapshot of [`IDS`]) under `dir`.
 /// The wall time every synthetic cell took.
 const WALL_S: f64 = 2.5;
 
+/// Write a run folder of `cells` (and a golden snapshot of [`IDS`]) under `dir`.
 fn write_run(dir: &Path, cells: &[Cell]) -> RunFolder {
     std::fs::create_dir_all(dir.join("golden")).unwrap();
     std::fs::write(dir.join("scenario.toml"), SCENARIO).unwrap();
@@ -415,6 +417,94 @@ fn summaries_show_the_spread_behind_each_median_and_warn_about_unstable_cells() 
     );
     let html = std::fs::read_to_string(tmp.path().join("report.html")).unwrap();
     assert!(html.contains("<h3>Unstable cells</h3>") && html.contains("conservative/cold: decode tokens/s varies"));
+}
+
+#[test]
+fn exports_parse_as_bencher_github_action_benchmark_and_llm_bench_readers_parse_them() {
+    let tmp = tempfile::tempdir().unwrap();
+    let itl = [10.0, 12.0, 11.0, 9.0, 10.5];
+    let mut failed = cell("conservative", &[]);
+    failed.status = CellStatus::Failed;
+    write_run(tmp.path(), &[cell("balanced", &itl), failed]);
+    bakeoff::commands::summarize(tmp.path()).unwrap();
+    let out = tempfile::tempdir().unwrap();
+    let path = |name: &str| out.path().join(name).to_str().unwrap().to_string();
+    let kinds = [
+        format!("bmf={}", path("bmf.json")),
+        format!("gab={}", path("gab")),
+        format!("llm-bench-csv={}", path("llm.csv")),
+    ];
+    let mut args = vec!["export", tmp.path().to_str().unwrap()];
+    args.extend(kinds.iter().map(String::as_str));
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff")).args(&args).output().unwrap();
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    let figures = &summary["cells"][0]["metrics"];
+    let key = "m/kvcache/CPU/balanced/cold";
+
+    // BMF, by its JSON schema: {benchmark: {measure: {value, lower_value?, upper_value?}}},
+    // measure slugs of at most 64 characters; only the completed cell is a benchmark.
+    let bmf: Value = serde_json::from_slice(&std::fs::read(path("bmf.json")).unwrap()).unwrap();
+    let benchmarks = bmf.as_object().unwrap();
+    assert_eq!(benchmarks.keys().collect::<Vec<_>>(), [key]);
+    for (slug, m) in benchmarks[key].as_object().unwrap() {
+        assert!(slug.len() <= 64 && !slug.contains('_'), "{slug}");
+        let value = m["value"].as_f64().unwrap_or_else(|| panic!("{slug}: value is a number"));
+        if let (Some(lo), Some(hi)) = (m.get("lower_value"), m.get("upper_value")) {
+            assert!(lo.as_f64().unwrap() <= value && value <= hi.as_f64().unwrap(), "{slug}: {m}");
+        }
+        assert_eq!(value, figures[slug.replace('-', "_")].as_f64().unwrap(), "{slug} is the summary's figure");
+    }
+    assert!(benchmarks[key]["decode-tokens-per-s"]["lower_value"].is_number());
+
+    // github-action-benchmark custom tools: arrays of {name: string, unit: string, value:
+    // number, range?: string, extra?: string}; speed where bigger is better, times where
+    // smaller is.
+    for (file, expected, absent) in [
+        ("bigger_is_better.json", "decode_tokens_per_s", "ttft_p50_ms"),
+        ("smaller_is_better.json", "ttft_p50_ms", "decode_tokens_per_s"),
+    ] {
+        let entries: Value =
+            serde_json::from_slice(&std::fs::read(out.path().join("gab").join(file)).unwrap()).unwrap();
+        let entries = entries.as_array().unwrap();
+        for e in entries {
+            assert!(e["name"].is_string() && e["unit"].is_string() && e["value"].is_number(), "{file}: {e}");
+            assert!(e.get("range").is_none_or(Value::is_string) && e["extra"].is_string(), "{file}: {e}");
+        }
+        let name = |m: &str| format!("{key} {m}");
+        let found =
+            entries.iter().find(|e| e["name"] == name(expected)).unwrap_or_else(|| panic!("{file}: {expected}"));
+        assert_eq!(found["value"].as_f64(), figures[expected].as_f64());
+        assert!(entries.iter().all(|e| e["name"] != name(absent)), "{file} has no {absent}");
+    }
+
+    // llm_bench's CSV, as a CSV reader with its header sees it: a row per generation, then
+    // avg / mini / median per prompt; figures from the samples written here.
+    let mut reader = csv::Reader::from_path(path("llm.csv")).unwrap();
+    assert_eq!(reader.headers().unwrap().iter().collect::<Vec<_>>(), bakeoff::reports::exports::LLM_BENCH_HEADER);
+    let rows: Vec<csv::StringRecord> = reader.records().map(Result::unwrap).collect();
+    let col = |name: &str| bakeoff::reports::exports::LLM_BENCH_HEADER.iter().position(|h| *h == name).unwrap();
+    let iterations: Vec<&str> = rows.iter().map(|r| &r[col("iteration")]).collect();
+    assert_eq!(iterations, ["1", "2", "3", "4", "5", "avg", "mini", "median"]);
+    assert!(rows.iter().all(|r| &r[col("model")] == "m/kvcache/balanced/cold" && &r[col("device")] == "CPU"));
+    let num = |r: &csv::StringRecord, c: &str| r[col(c)].parse::<f64>().unwrap();
+    for (r, &i) in rows.iter().zip(&itl) {
+        assert!((num(r, "1st_latency(ms)") - 3.0 * i).abs() < 1e-4, "TTFT of the sample: {r:?}");
+        assert!((num(r, "2nd_avg_latency(ms)") - i).abs() < 1e-4, "its mean inter-token latency: {r:?}");
+        assert_eq!(num(r, "output_size"), IDS.len() as f64);
+        assert_eq!(num(r, "infer_count"), IDS.len() as f64, "the scenario's max_new_tokens");
+    }
+    assert!(!rows[0][col("pretrain_time(s)")].is_empty() && rows[1][col("pretrain_time(s)")].is_empty());
+    assert!((num(&rows[6], "2nd_avg_latency(ms)") - 9.0).abs() < 1e-4, "mini");
+    assert!((num(&rows[7], "2nd_avg_latency(ms)") - median(itl.to_vec())).abs() < 1e-4, "median");
+
+    let o = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["export", tmp.path().to_str().unwrap(), "bencher=x.json"])
+        .output()
+        .unwrap();
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr)
+        .contains("unknown export `bencher`; allowed: bmf=FILE, gab=DIR, llm-bench-csv=FILE"));
 }
 
 /// qualify of a candidate folder against a baseline folder.

@@ -91,8 +91,23 @@ fn a_filtered_run_runs_only_its_cells_and_quiet_and_verbose_change_only_what_is_
 
     // -q: no progress, no notes; the result (summary path on stdout) and the outcome stay.
     let out = tmp.path().join("quiet");
-    let o = bakeoff(&["-q", "run", scenario, "--out", out.to_str().unwrap(), "--filter", "profile=conservative"]);
+    let bmf = tmp.path().join("bmf.json");
+    let export = format!("bmf={}", bmf.display());
+    let args = [
+        "-q",
+        "run",
+        scenario,
+        "--out",
+        out.to_str().unwrap(),
+        "--filter",
+        "profile=conservative",
+        "--export",
+        &export,
+    ];
+    let o = bakeoff(&args);
     assert_eq!(o.status.code(), Some(0), "{}", stderr(&o));
+    let bmf: serde_json::Value = serde_json::from_slice(&std::fs::read(bmf).unwrap()).unwrap();
+    assert!(bmf["smollm2-135m/kvcache/CPU/conservative/cold"]["decode-tokens-per-s"]["value"].is_number(), "{bmf}");
     let err = stderr(&o);
     assert!(!err.contains("[1/1]") && !err.contains("bakeoff run "), "{err}");
     assert!(stdout(&o).trim_end().ends_with("summary.md"), "{}", stdout(&o));

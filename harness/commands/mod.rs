@@ -2,6 +2,7 @@
 
 pub mod compare;
 pub mod devices;
+pub mod export;
 pub mod generate;
 pub mod golden;
 pub mod lint;
@@ -31,6 +32,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
+        Command::Export { run, exports } => export::run(&run, &exports),
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "bakeoff", &mut std::io::stdout());
@@ -89,6 +91,19 @@ pub fn to_step_summary(markdown: &str) {
     if let Err(e) = crate::reports::github::append_step_summary(markdown) {
         crate::ui::warn(format!("WARNING: GITHUB_STEP_SUMMARY not written: {e}"));
     }
+}
+
+/// Write every export of the run folder `dir` (run --export, export); nothing when none is
+/// asked for.
+pub fn write_exports(dir: &Path, exports: &[crate::reports::exports::Export]) -> Result<(), Failure> {
+    if exports.is_empty() {
+        return Ok(());
+    }
+    let folder = crate::results::folder::RunFolder::open(dir).map_err(Failure::input)?;
+    for e in exports {
+        crate::reports::exports::write_export(e, &folder).map_err(Failure::harness)?;
+    }
+    Ok(())
 }
 
 /// Print a value as pretty JSON on stdout.

@@ -1,6 +1,6 @@
 //! `bakeoff run SCENARIO`: expand, run every cell in its own process, record, summarize.
 
-use super::{open_runtime, summarize, unusable_golden};
+use super::{open_runtime, summarize, unusable_golden, write_exports};
 use crate::cli::RunArgs;
 use crate::executor::process::ProcessExecutor;
 use crate::executor::schedule::{finished_cells, run_cells, Progress};
@@ -144,7 +144,9 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
             dir.display()
         ))
     })?;
-    summarize(dir)
+    let code = summarize(dir)?;
+    write_exports(dir, &args.exports)?;
+    Ok(code)
 }
 
 /// The golden files a run checks against, copied into the run folder, so the run's verdicts

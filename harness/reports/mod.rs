@@ -6,6 +6,7 @@
 
 pub mod charts;
 pub mod decisions;
+pub mod exports;
 pub mod github;
 pub mod html;
 pub mod junit;
