@@ -1,6 +1,6 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak
+.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -50,6 +50,16 @@ soak: setup
 # criterion benches of the harness's per-token work (argmax, window, filter, metrics).
 bench: setup
 	cargo bench --bench hot_paths
+
+# reports/examples/smoke: one real smoke run's records and every report made from them, the
+# format the README shows. tests/examples.rs fails when the reports no longer match what
+# this bakeoff makes from those records: run this again then. PNGs are left out (the SVGs
+# are the same charts; report.html inlines them).
+examples: setup
+	rm -rf reports/examples/smoke
+	tmp=$$(mktemp -d) && $(BAKEOFF) run scenarios/smoke.toml --out $$tmp/run >/dev/null && \
+	  $(BAKEOFF) merge --out reports/examples/smoke $$tmp/run >/dev/null; status=$$?; rm -rf $$tmp; exit $$status
+	rm -f reports/examples/smoke/*.png reports/examples/smoke/.bakeoff-writer.lock
 
 check: fmt clippy
 
