@@ -288,7 +288,7 @@ fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceC
                 PipelineKind::Static128 => {
                     compare_pipelines(sample_side(c), sample_side(s), s.metrics.prompt_tokens, window, near_tie)
                 }
-                PipelineKind::Kvcache => compare(sample_side(c), sample_side(s), near_tie),
+                PipelineKind::Kvcache | PipelineKind::Genai => compare(sample_side(c), sample_side(s), near_tie),
             };
             out.push(DeviceCheck { cell: a.cell.cell.clone(), prompt_id: s.prompt_id.clone(), verdict });
         }

@@ -131,7 +131,8 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
     let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
     let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, &run, cell, args);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
-    let mut executor = ProcessExecutor { exe, log_dir };
+    let genai_python = crate::runtime::locate::venv_python(std::path::Path::new(&fingerprint.openvino_library));
+    let mut executor = ProcessExecutor { exe, log_dir, genai_python };
     let mut writer =
         ResultsWriter::append(&results_path).map_err(|e| Failure::input(format!("{}: {e}", results_path.display())))?;
     let mut progress = Progress::new(plan.iter().filter(|c| !done.contains(&c.key)).count());

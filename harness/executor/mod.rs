@@ -10,6 +10,7 @@ pub mod process;
 pub mod schedule;
 
 use crate::pipelines::static128::WindowOptions;
+use crate::pipelines::{Step, StopReason, Transcript};
 use crate::plan::CellKey;
 use crate::profiles::ResolvedProfile;
 use crate::results::{CellRecord, FailureClass, SampleRecord};
@@ -60,6 +61,73 @@ pub struct CellSpec {
     pub openvino_lib: Option<PathBuf>,
 }
 
+/// One generation of a worker that reports when each token arrived rather than a
+/// transcript (openvino-genai's): bakeoff derives the sample from these times with the same
+/// formulas as its own pipelines' ([`TimedSample::into_record`]).
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct TimedSample {
+    /// Prompt id.
+    pub prompt_id: String,
+    /// Repetition number (warm-ups count from 0 too).
+    pub rep: usize,
+    /// A warm-up generation.
+    pub warmup: bool,
+    /// Prompt length, tokens.
+    pub prompt_tokens: usize,
+    /// The generated ids.
+    pub output_ids: Vec<i64>,
+    /// Milliseconds from the start of the generation to each streamed token, in order.
+    pub token_ms: Vec<f64>,
+    /// Milliseconds from the start to generate()'s return: the time of any generated token
+    /// the streamer was not given (GenAI does not stream an eos it stops at).
+    pub end_ms: f64,
+    /// Why generation ended.
+    pub stop_reason: StopReason,
+    /// The worker process's CPU time at the first token and at the end, ms from the start.
+    pub cpu_ms: Option<(f64, f64)>,
+    /// The worker's own figures.
+    #[serde(default)]
+    pub genai_perf_metrics: std::collections::BTreeMap<String, f64>,
+}
+
+impl TimedSample {
+    /// The sample of `cell` these times make: each token's step is the time since the one
+    /// before (the first's is the TTFT), all of it inference (the worker cannot split its
+    /// own overhead out); no margins (GenAI returns no logits).
+    pub fn into_record(self, cell: &CellKey) -> SampleRecord {
+        let mut times = self.token_ms.clone();
+        times.truncate(self.output_ids.len());
+        times.resize(self.output_ids.len(), self.end_ms);
+        let mut previous = 0.0;
+        let steps = self
+            .output_ids
+            .iter()
+            .zip(&times)
+            .map(|(&id, &at)| {
+                let step_ms = (at - previous).max(0.0);
+                previous = at;
+                Step { id, margin: 0.0, step_ms, infer_ms: step_ms }
+            })
+            .collect();
+        let t = Transcript {
+            prompt_ids: vec![0; self.prompt_tokens],
+            output_ids: self.output_ids.clone(),
+            steps,
+            stop_reason: self.stop_reason,
+            truncated: false,
+        };
+        let mut record = SampleRecord::from_transcript(cell, &self.prompt_id, self.rep, self.warmup, &t);
+        record.metrics.margins.clear();
+        if let Some((first, end)) = self.cpu_ms {
+            record.metrics.usage.prefill_cpu_ms = Some(first);
+            let decode_steps = self.output_ids.len().saturating_sub(1);
+            record.metrics.usage.cpu_ms_per_token = (decode_steps > 0).then(|| (end - first) / decode_steps as f64);
+        }
+        record.metrics.genai_perf_metrics = self.genai_perf_metrics;
+        record
+    }
+}
+
 /// What a cell's process reports on stdout, one JSON line each.
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(tag = "event", rename_all = "snake_case")]
@@ -82,6 +150,8 @@ pub enum ChildEvent {
     NpuMemory(crate::telemetry::NpuMemory),
     /// One generation finished.
     Sample(Box<SampleRecord>),
+    /// One generation of a timing-only worker (genai) finished.
+    TimedSample(Box<TimedSample>),
     /// The cell failed; the process exits after this.
     Failed {
         /// Classification.

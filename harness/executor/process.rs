@@ -11,12 +11,37 @@ use std::process::{Command, Stdio};
 use std::sync::mpsc::{self, RecvTimeoutError};
 use std::time::{Duration, Instant};
 
-/// Runs cells as `bakeoff cell` children.
+/// openvino-genai's cell worker, run with `python -c` (embedded, so the binary needs no
+/// checkout beside it).
+const GENAI_WORKER: &str = include_str!("genai_cell.py");
+
+/// Runs cells as `bakeoff cell` children (genai cells as openvino-genai workers).
 pub struct ProcessExecutor {
     /// The bakeoff binary (this one).
     pub exe: PathBuf,
     /// Where each cell's stderr is kept (`<index>-<key>.log`).
     pub log_dir: PathBuf,
+    /// The Python of the venv whose OpenVINO the run uses, for genai cells (None: the
+    /// runtime is not in a venv, and genai cells fail saying so).
+    pub genai_python: Option<PathBuf>,
+}
+
+impl ProcessExecutor {
+    /// The command of a cell's process.
+    fn command(&self, spec: &CellSpec) -> Result<Command, String> {
+        if spec.key.pipeline != crate::pipelines::PipelineKind::Genai {
+            let mut command = Command::new(&self.exe);
+            command.arg("cell");
+            return Ok(command);
+        }
+        let python = self.genai_python.as_ref().ok_or(
+            "genai cells run openvino-genai with the Python of the venv the OpenVINO runtime comes from, and this \
+             run's runtime is not in a venv (use the project's .venv, or --openvino-lib into a venv with openvino-genai)",
+        )?;
+        let mut command = Command::new(python);
+        command.arg("-c").arg(GENAI_WORKER);
+        Ok(command)
+    }
 }
 
 impl Executor for ProcessExecutor {
@@ -26,8 +51,15 @@ impl Executor for ProcessExecutor {
         record.properties = Some(spec.properties.clone());
         let log = self.log_dir.join(format!("{}.log", spec.key.to_string().replace(['/', ':'], "_")));
         let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
-        let mut command = Command::new(&self.exe);
-        command.arg("cell").stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        let mut command = match self.command(spec) {
+            Ok(c) => c,
+            Err(why) => {
+                record.failure = Some(FailureClass::InputError);
+                record.reason = Some(why);
+                return record;
+            }
+        };
+        command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
         platform::die_with_parent(&mut command);
         if let Some(mb) = spec.limits.memory_mb {
             platform::limit_address_space(&mut command, mb);
@@ -116,13 +148,18 @@ fn watch(
                 record.execution_devices = execution_devices;
                 deadline = Instant::now() + generate_timeout;
             }
-            ChildEvent::Sample(s) => {
+            ChildEvent::Sample(_) | ChildEvent::TimedSample(_) => {
+                let s = match event {
+                    ChildEvent::TimedSample(t) => t.into_record(&spec.key),
+                    ChildEvent::Sample(s) => *s,
+                    _ => unreachable!("the arm matched a sample"),
+                };
                 if s.warmup {
                     record.warmup_samples += 1;
                 } else {
                     record.measured_samples += 1;
                 }
-                if let Err(e) = on_sample(*s) {
+                if let Err(e) = on_sample(s) {
                     record.failure = Some(FailureClass::InputError);
                     record.reason = Some(format!("recording a sample failed: {e}"));
                     return Some(FailureClass::InputError);

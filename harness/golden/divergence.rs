@@ -79,13 +79,17 @@ impl std::fmt::Display for Verdict {
             Verdict::Identical { compared } => write!(f, "identical ({compared} steps)"),
             Verdict::NearTie(d) | Verdict::HardMismatch(d) => {
                 let got_margin = d.got_margin.map_or(String::new(), |m| format!(", margin {m:.4}"));
+                // A side without logits (openvino-genai's) has no margin: said so, not "inf".
+                let expected_margin = match d.expected_margin.is_finite() {
+                    true => format!("margin {:.4}", d.expected_margin),
+                    false => "margin unknown: no logits".to_string(),
+                };
                 write!(
                     f,
-                    "{} at step {}: expected id {} (margin {:.4}, near tie below {}) got id {}{got_margin}",
+                    "{} at step {}: expected id {} ({expected_margin}, near tie below {}) got id {}{got_margin}",
                     self.name().replace('_', " "),
                     d.step,
                     d.expected_id,
-                    d.expected_margin,
                     d.near_tie,
                     d.got_id
                 )

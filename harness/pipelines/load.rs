@@ -47,6 +47,9 @@ pub enum LoadError {
         /// OpenVINO's error.
         source: OvError,
     },
+    /// The pipeline does not run in this process (genai runs in openvino-genai's worker).
+    #[error("the {0} pipeline runs only as a cell of `bakeoff run` (openvino-genai's worker); in-process commands run kvcache and static128")]
+    NotInProcess(PipelineKind),
     /// The compiled model could not be prepared for generation.
     #[error(transparent)]
     Prepare(#[from] GenerateError),
@@ -56,7 +59,10 @@ impl LoadError {
     /// Whether the model folder or the profile is at fault (bad input: a missing or
     /// unreadable IR, a property the plugin does not list), rather than the plugin's compile.
     pub fn is_input(&self) -> bool {
-        matches!(self, LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. })
+        matches!(
+            self,
+            LoadError::MissingIr(_) | LoadError::Unsupported(_) | LoadError::Read { .. } | LoadError::NotInProcess(_)
+        )
     }
 }
 
@@ -72,6 +78,7 @@ pub fn load(
     let xml = match kind {
         PipelineKind::Kvcache => model.stateful_xml(),
         PipelineKind::Static128 => static_xml_for(model, &window),
+        PipelineKind::Genai => return Err(LoadError::NotInProcess(kind)),
     };
     if !xml.exists() {
         return Err(LoadError::MissingIr(xml.display().to_string()));
@@ -98,6 +105,7 @@ pub fn load(
     let pipeline: Box<dyn Pipeline> = match kind {
         PipelineKind::Kvcache => Box::new(KvCache::new(compiled, super::kvcache::npuw_kv_capacity(properties))),
         PipelineKind::Static128 => Box::new(Static128::new(compiled, window)?),
+        PipelineKind::Genai => return Err(LoadError::NotInProcess(kind)),
     };
     Ok(Loaded { pipeline, load_ms, compile_ms, from_cache, execution_devices })
 }

@@ -23,17 +23,32 @@ pub enum PipelineKind {
     Kvcache,
     /// Stateless IR on a static `[1, 128]` window, the whole context every step.
     Static128,
+    /// openvino-genai's `LLMPipeline` on the stateful IR: what teams deploy. It runs in a
+    /// worker on the project's venv (a cell process like the others), compiled with the
+    /// profile's kvcache properties, and is measured with bakeoff's clock around GenAI's
+    /// streamer; it cannot run in-process (`generate`, `golden`).
+    Genai,
 }
 
 impl PipelineKind {
     /// Every pipeline, in report order.
-    pub const ALL: [PipelineKind; 2] = [PipelineKind::Kvcache, PipelineKind::Static128];
+    pub const ALL: [PipelineKind; 3] = [PipelineKind::Kvcache, PipelineKind::Static128, PipelineKind::Genai];
 
     /// The name used in scenarios, profiles and reports.
     pub fn name(self) -> &'static str {
         match self {
             PipelineKind::Kvcache => "kvcache",
             PipelineKind::Static128 => "static128",
+            PipelineKind::Genai => "genai",
+        }
+    }
+
+    /// The profile table it compiles with: genai runs the same stateful IR as kvcache, with
+    /// the same properties, so a profile means the same thing to both.
+    pub fn profile_table(self) -> PipelineKind {
+        match self {
+            PipelineKind::Genai => PipelineKind::Kvcache,
+            other => other,
         }
     }
 }
@@ -50,7 +65,7 @@ impl std::str::FromStr for PipelineKind {
         PipelineKind::ALL
             .into_iter()
             .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown pipeline `{s}`; allowed: kvcache, static128"))
+            .ok_or_else(|| format!("unknown pipeline `{s}`; allowed: kvcache, static128, genai"))
     }
 }
 

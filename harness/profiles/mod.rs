@@ -34,9 +34,9 @@ pub struct DeviceProps {
 
 impl DeviceProps {
     fn for_pipeline(&self, pipeline: PipelineKind) -> (&RawProps, &'static str) {
-        match pipeline {
-            PipelineKind::Kvcache => (&self.kvcache, "kvcache"),
+        match pipeline.profile_table() {
             PipelineKind::Static128 => (&self.static128, "static128"),
+            _ => (&self.kvcache, "kvcache"),
         }
     }
 }

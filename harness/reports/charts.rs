@@ -235,7 +235,9 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Dra
             }
         }
     }
-    for (s, name) in b.series.iter().enumerate() {
+    // A legend entry for each series with a bar (a run without genai cells shows no genai).
+    let drawn = |s: usize| b.rows.iter().flat_map(|r| &r.bars).any(|bar| bar.series == s);
+    for (s, name) in b.series.iter().enumerate().filter(|(s, _)| drawn(*s)) {
         let color = b.color(s);
         chart
             .draw_series(std::iter::empty::<Rectangle<(f64, f64)>>())

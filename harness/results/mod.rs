@@ -45,6 +45,11 @@ pub struct SampleMetrics {
     /// Host CPU time, energy and NPU busy time by phase (each absent where not measured).
     #[serde(flatten, default)]
     pub usage: crate::telemetry::Usage,
+    /// genai cells: openvino-genai's own PerfMetrics of this generation (ttft_ms, tpot_ms,
+    /// throughput_tokens_per_s, generate_ms, inference_ms), kept beside bakeoff's figures
+    /// and never used in its metrics.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub genai_perf_metrics: std::collections::BTreeMap<String, f64>,
 }
 
 impl From<&Transcript> for SampleMetrics {
@@ -64,6 +69,7 @@ impl From<&Transcript> for SampleMetrics {
             output_ids: t.output_ids.clone(),
             margins: t.steps.iter().map(|s| s.margin).collect(),
             usage: Default::default(),
+            genai_perf_metrics: Default::default(),
         }
     }
 }

@@ -67,6 +67,13 @@ pub fn locate(explicit: Option<&Path>) -> Result<LocatedLibrary, NotFound> {
     }
 }
 
+/// The Python of the venv a library lies in (`<venv>/bin/python`, the venv being the
+/// nearest folder above it with a `pyvenv.cfg`), if it lies in one.
+pub fn venv_python(library: &Path) -> Option<PathBuf> {
+    let venv = library.ancestors().find(|a| a.join("pyvenv.cfg").is_file())?;
+    Some(venv.join("bin/python")).filter(|p| p.exists())
+}
+
 fn found(path: PathBuf, source: &str) -> LocatedLibrary {
     LocatedLibrary { path, source: source.to_string() }
 }
