@@ -374,9 +374,21 @@ pub struct ProfilesArgs {
     pub profiles_file: Option<PathBuf>,
 }
 
-/// `bakeoff profiles show`.
+/// `bakeoff profiles show | import`.
 #[derive(Debug, Subcommand)]
 pub enum ProfilesAction {
+    /// Turn an llm_bench load config (`-lc FILE`, a JSON object of properties) into a
+    /// bakeoff profile, printed as TOML to add to a profiles file or a scenario.
+    Import {
+        /// The llm_bench load config.
+        file: PathBuf,
+        /// The new profile's name.
+        #[arg(long)]
+        name: String,
+        /// The device llm_bench ran it on (`-d`): NPU properties go to the kvcache table.
+        #[arg(long, default_value = "NPU", value_parser = parse_device)]
+        device: Device,
+    },
     /// Print the properties a profile resolves to, and where each value came from.
     Show {
         /// Profile name.

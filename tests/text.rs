@@ -62,3 +62,40 @@ fn qwen3_thinking_switch_changes_the_generation_prompt() {
     assert!(render(Some(true)).ends_with("<|im_start|>assistant\n"));
     assert_eq!(render(None), render(Some(true)), "Qwen3 thinks by default");
 }
+
+#[test]
+fn a_chat_template_in_chat_template_jinja_renders_like_the_config_one() {
+    // The layout current transformers and optimum-intel write: the template in
+    // chat_template.jinja and none in tokenizer_config.json. Same renders as the references.
+    for model in [common::smollm2(), common::qwen3()] {
+        let tmp = tempfile::tempdir().unwrap();
+        let mut config: serde_json::Value =
+            serde_json::from_str(&std::fs::read_to_string(model.tokenizer_config()).unwrap()).unwrap();
+        let source = config.as_object_mut().unwrap().remove("chat_template").unwrap();
+        std::fs::write(tmp.path().join("tokenizer_config.json"), config.to_string()).unwrap();
+        std::fs::write(tmp.path().join("chat_template.jinja"), source.as_str().unwrap()).unwrap();
+        for f in ["tokenizer.json", "generation_config.json"] {
+            std::fs::copy(model.root.join(f), tmp.path().join(f)).unwrap();
+        }
+        std::fs::create_dir(tmp.path().join("reference")).unwrap();
+        std::fs::copy(
+            model.root.join("reference/chat-templates.json"),
+            tmp.path().join("reference/chat-templates.json"),
+        )
+        .unwrap();
+        let moved = ModelDir::open(tmp.path()).unwrap();
+        assert!(check_templates(&moved) > 0);
+        // A prompt of a scenario goes through it too (the text layer's path).
+        let mut text = bakeoff::text::TextLayer::open(&moved).unwrap();
+        let input = bakeoff::text::PromptInput::Chat { messages: vec![Message::user("hi")], enable_thinking: None };
+        assert!(text.prepare(&input).unwrap().rendered.unwrap().contains("hi"));
+
+        // Neither: the error names both places.
+        std::fs::remove_file(tmp.path().join("chat_template.jinja")).unwrap();
+        let e = ChatTemplate::from_tokenizer_config(&moved.tokenizer_config()).unwrap_err().to_string();
+        assert!(
+            e.contains("tokenizer_config.json") && e.contains("no chat_template") && e.contains("chat_template.jinja"),
+            "{e}"
+        );
+    }
+}

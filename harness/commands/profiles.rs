@@ -16,6 +16,13 @@ pub fn run(args: &ProfilesArgs) -> Result<i32, Failure> {
                 println!("{name:<14} {}{inherits}  [{source}]", p.description.as_deref().unwrap_or(""));
             }
         }
+        Some(ProfilesAction::Import { file, name, device }) => {
+            let json = crate::io::read_text(file).map_err(Failure::input)?;
+            let source = file.display().to_string();
+            let toml =
+                crate::profiles::import_llm_bench_config(&json, &source, name, *device).map_err(Failure::input)?;
+            print!("{toml}");
+        }
         Some(ProfilesAction::Show { name, device, pipeline, model, format }) => {
             let kv = match model {
                 Some(m) => Some(ModelDir::open(m).map_err(Failure::input)?.kv_layout().map_err(Failure::input)?),

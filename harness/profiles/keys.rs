@@ -85,9 +85,41 @@ pub const KNOWN_KEYS: &[Key] = &[
     Key { name: "NPUW_CACHE_DIR", kind: Kind::Text, devices: NPU },
 ];
 
+/// openvino-genai's own names for NPUW_LLM keys (its LLMPipeline renames them before the
+/// compile), accepted in NPU profiles so a GenAI or llm_bench config can be reused as it is.
+pub const GENAI_NAMES: &[(&str, &str)] = &[
+    ("MAX_PROMPT_LEN", "NPUW_LLM_MAX_PROMPT_LEN"),
+    ("MIN_RESPONSE_LEN", "NPUW_LLM_MIN_RESPONSE_LEN"),
+    ("PREFILL_HINT", "NPUW_LLM_PREFILL_HINT"),
+    ("GENERATE_HINT", "NPUW_LLM_GENERATE_HINT"),
+];
+
 /// The known key called `name`.
 pub fn find(name: &str) -> Option<&'static Key> {
     KNOWN_KEYS.iter().find(|k| k.name == name)
+}
+
+/// The key `name` means on `device`, and the GenAI name it was given as, if it was one.
+pub fn resolve_name(device: &str, name: &str) -> Option<(&'static Key, Option<&'static str>)> {
+    if let Some(k) = find(name).filter(|k| k.devices.contains(&device)) {
+        return Some((k, None));
+    }
+    let (alias, canonical) = GENAI_NAMES.iter().find(|(alias, _)| *alias == name && device == "NPU")?;
+    Some((find(canonical)?, Some(*alias)))
+}
+
+/// The known name (or GenAI name) on `device` nearest to `name`, when one is near enough
+/// to be a typo of it (at most a third of its letters differ).
+pub fn nearest(device: &str, name: &str) -> Option<&'static str> {
+    let genai = GENAI_NAMES.iter().filter(|_| device == "NPU").map(|(alias, _)| *alias);
+    let upper = name.to_ascii_uppercase();
+    names_for(device)
+        .into_iter()
+        .chain(genai)
+        .map(|candidate| (strsim::levenshtein(&upper, candidate), candidate))
+        .filter(|(distance, _)| *distance * 3 <= name.len().max(3))
+        .min()
+        .map(|(_, candidate)| candidate)
 }
 
 /// The known keys a device accepts, for "allowed" lists in errors.
@@ -135,6 +167,18 @@ mod tests {
     fn invented_key_is_unknown() {
         assert!(find("NPU_LOW_MEMORY_MODE").is_none());
         assert!(find("NPUW_LLM_MAX_PROMPT_LEN").is_some());
+    }
+
+    #[test]
+    fn genai_names_mean_their_npuw_keys_on_npu_and_typos_get_the_nearest_name() {
+        let (key, alias) = resolve_name("NPU", "MAX_PROMPT_LEN").unwrap();
+        assert_eq!((key.name, alias), ("NPUW_LLM_MAX_PROMPT_LEN", Some("MAX_PROMPT_LEN")));
+        assert_eq!(resolve_name("NPU", "NPUW_LLM_GENERATE_HINT").unwrap().1, None);
+        assert!(resolve_name("CPU", "MAX_PROMPT_LEN").is_none(), "GenAI's NPU names mean nothing on CPU");
+        assert_eq!(nearest("NPU", "NPUW_LLM_MAX_PROMT_LEN"), Some("NPUW_LLM_MAX_PROMPT_LEN"));
+        assert_eq!(nearest("NPU", "GENERATE_HINTS"), Some("GENERATE_HINT"));
+        assert_eq!(nearest("CPU", "inference_num_thread"), Some("INFERENCE_NUM_THREADS"));
+        assert_eq!(nearest("NPU", "NPU_LOW_MEMORY_MODE"), None, "nothing near an invented key");
     }
 
     #[test]

@@ -235,10 +235,12 @@ impl ProfileSet {
             let (specific, section) = props.for_pipeline(pipeline);
             for (table, label) in [(&props.all, "all"), (specific, section)] {
                 for (key, value) in table {
-                    let known = keys::find(key).expect("keys were validated when the profile was added");
+                    let (known, alias) =
+                        keys::resolve_name(device, key).expect("keys were validated when the profile was added");
                     let value =
                         keys::normalize(known, value).expect("values were validated when the profile was added");
-                    out.set(key, value, format!("{source}: profile {pname} [{device}.{label}]"));
+                    let given_as = alias.map_or(String::new(), |a| format!(" (given as GenAI's {a})"));
+                    out.set(known.name, value, format!("{source}: profile {pname} [{device}.{label}]{given_as}"));
                 }
             }
         }
@@ -247,6 +249,46 @@ impl ProfileSet {
         }
         Ok(out)
     }
+}
+
+/// A profile in bakeoff's TOML made from an llm_bench load config (`-lc FILE`: a JSON
+/// object of the properties llm_bench gives LLMPipeline on one device), so a config a team
+/// already has is measured as it is. NPU properties go to the kvcache table (the stateful
+/// pipeline GenAI runs, and genai cells compile with), CPU ones to `all`; GenAI's own key
+/// names are kept (profiles accept them). Checked like any profile file: an unknown key or
+/// a wrong value is an error naming it. `source` names the file in messages.
+pub fn import_llm_bench_config(json: &str, source: &str, name: &str, device: Device) -> Result<String, ProfileError> {
+    let err = |message: String| ProfileError { source_name: source.to_string(), message };
+    let value: serde_json::Value = serde_json::from_str(json).map_err(|e| err(format!("not JSON: {e}")))?;
+    let object =
+        value.as_object().ok_or_else(|| err("an llm_bench load config is a JSON object of properties".into()))?;
+    let mut table = toml::map::Map::new();
+    for (key, v) in object {
+        let v = match v {
+            serde_json::Value::String(s) => toml::Value::String(s.clone()),
+            serde_json::Value::Bool(b) => toml::Value::Boolean(*b),
+            serde_json::Value::Number(n) if n.is_i64() => toml::Value::Integer(n.as_i64().expect("checked")),
+            other => {
+                return Err(err(format!(
+                    "`{key}`: {other} is not a property value bakeoff takes (text, integer or boolean)"
+                )))
+            }
+        };
+        table.insert(key.clone(), v);
+    }
+    let ov = device.ov_name();
+    let section = if ov == "NPU" { "kvcache" } else { "all" };
+    let mut profile = toml::map::Map::new();
+    profile.insert("description".into(), format!("Imported from the llm_bench load config {source}").into());
+    let mut device_table = toml::map::Map::new();
+    device_table.insert(section.into(), table.into());
+    profile.insert(ov.into(), device_table.into());
+    let mut doc = toml::map::Map::new();
+    doc.insert(name.into(), profile.into());
+    let text = toml::to_string(&toml::Value::Table(doc)).map_err(|e| err(e.to_string()))?;
+    // The profile must load: every key known for the device, every value of its kind.
+    ProfileSet::builtin().add_toml(&text, source)?;
+    Ok(text)
 }
 
 /// Whether resolving properties for (device, pipeline) needs the model's KV layout: NPU
@@ -303,12 +345,19 @@ fn validate_keys(name: &str, profile: &Profile) -> Result<(), String> {
         let Some(props) = profile.device(device) else { continue };
         for (section, table) in [("all", &props.all), ("kvcache", &props.kvcache), ("static128", &props.static128)] {
             for (key, value) in table {
-                let known = keys::find(key).filter(|k| k.devices.contains(&device)).ok_or_else(|| {
+                let (known, alias) = keys::resolve_name(device, key).ok_or_else(|| {
+                    let hint = keys::nearest(device, key).map_or(String::new(), |n| format!(" (did you mean `{n}`?)"));
                     format!(
-                        "profile `{name}` [{device}.{section}]: unknown property key `{key}` for {device}; allowed: {}",
+                        "profile `{name}` [{device}.{section}]: unknown property key `{key}` for {device}{hint}; allowed: {}",
                         keys::names_for(device).join(", ")
                     )
                 })?;
+                if alias.is_some() && table.contains_key(known.name) {
+                    return Err(format!(
+                        "profile `{name}` [{device}.{section}]: sets both `{key}` and `{}`, which GenAI renames it to; keep one",
+                        known.name
+                    ));
+                }
                 keys::normalize(known, value).map_err(|e| format!("profile `{name}` [{device}.{section}]: {e}"))?;
             }
         }

@@ -70,12 +70,29 @@ fn token_text(v: Option<&serde_json::Value>) -> String {
     }
 }
 
+/// The file current transformers and optimum-intel write a model's chat template to, beside
+/// `tokenizer_config.json` (which then has none).
+pub const JINJA_FILE: &str = "chat_template.jinja";
+
 impl ChatTemplate {
-    /// Load the template from `tokenizer_config.json`.
+    /// Load the template of the model folder whose `tokenizer_config.json` is `path`: from
+    /// `chat_template.jinja` beside it when that file exists (transformers reads it first
+    /// too), else from the config's `chat_template`. bos and eos tokens come from the config.
     pub fn from_tokenizer_config(path: &Path) -> Result<ChatTemplate, ChatError> {
         let err = |reason: String| ChatError { path: path.display().to_string(), reason };
         let text = crate::io::read_text(path).map_err(|e| err(e.to_string()))?;
         let json: serde_json::Value = serde_json::from_str(&text).map_err(|e| err(e.to_string()))?;
+        let jinja = path.with_file_name(JINJA_FILE);
+        if jinja.exists() {
+            let jinja_err = |reason: String| ChatError { path: jinja.display().to_string(), reason };
+            let source = crate::io::read_text(&jinja).map_err(|e| jinja_err(e.to_string()))?;
+            return Ok(ChatTemplate {
+                source,
+                bos_token: token_text(json.get("bos_token")),
+                eos_token: token_text(json.get("eos_token")),
+                path: jinja.display().to_string(),
+            });
+        }
         let source = match json.get("chat_template") {
             Some(serde_json::Value::String(s)) => s.clone(),
             // The list form: [{"name": "default", "template": "..."}, ...]
@@ -84,7 +101,11 @@ impl ChatTemplate {
                 .find(|t| t.get("name").and_then(|n| n.as_str()) == Some("default"))
                 .and_then(|t| t.get("template")?.as_str().map(str::to_string))
                 .ok_or_else(|| err("chat_template list has no entry named \"default\"".into()))?,
-            _ => return Err(err("no chat_template (a string or a list of named templates)".into())),
+            _ => {
+                return Err(err(format!(
+                    "no chat_template (a string or a list of named templates), and no {JINJA_FILE} beside it"
+                )))
+            }
         };
         Ok(ChatTemplate {
             source,
