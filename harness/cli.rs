@@ -114,6 +114,26 @@ pub enum Command {
         #[arg(required = true, value_name = "KIND=PATH")]
         exports: Vec<crate::reports::exports::Export>,
     },
+    /// Make a bakeoff model folder from a stateful OpenVINO LLM folder (optimum-intel or
+    /// openvino-genai layout), beside the untouched source: lm_head sliced to the last
+    /// position, the static [1,W] IR for static128, tokenizer and chat template, bake.json;
+    /// then lint it.
+    Prepare {
+        /// The source folder.
+        src: PathBuf,
+        /// The new folder.
+        #[arg(long)]
+        out: PathBuf,
+        /// The static window W.
+        #[arg(long, default_value_t = 128)]
+        window: usize,
+        /// Also keep the static IR with the full lm_head (`..._full.xml`).
+        #[arg(long)]
+        keep_full_lm_head: bool,
+        /// Runtime options (the venv whose Python does the IR step).
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
     /// Join shard run folders (`run --shard K/N`) into one run folder.
     Merge {
         /// The output run folder.

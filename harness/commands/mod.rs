@@ -7,6 +7,7 @@ pub mod generate;
 pub mod golden;
 pub mod lint;
 pub mod merge;
+pub mod prepare;
 pub mod profiles;
 pub mod qualify;
 pub mod recommend;
@@ -33,6 +34,10 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Run(args) => run::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
         Command::Export { run, exports } => export::run(&run, &exports),
+        Command::Prepare { src, out, window, keep_full_lm_head, runtime } => {
+            let options = crate::model::prepare::PrepareOptions { window, keep_full_lm_head };
+            prepare::run(&src, &out, options, &runtime)
+        }
         Command::Completions { shell } => {
             use clap::CommandFactory;
             clap_complete::generate(shell, &mut Cli::command(), "bakeoff", &mut std::io::stdout());
@@ -104,6 +109,27 @@ pub fn write_exports(dir: &Path, exports: &[crate::reports::exports::Export]) ->
         crate::reports::exports::write_export(e, &folder).map_err(Failure::harness)?;
     }
     Ok(())
+}
+
+/// Lint a model folder and print its findings as text (lint, prepare); true when nothing
+/// is an error.
+pub fn lint_report(model: &Path, window: usize) -> Result<bool, Failure> {
+    use crate::lint::Severity;
+    let dir = crate::model::ModelDir::open(model).map_err(Failure::input)?;
+    let report = crate::lint::lint(&dir, window);
+    for f in &report.findings {
+        let tag = match f.severity {
+            Severity::Error => "error",
+            Severity::Warning => "warning",
+            Severity::Ok => "ok",
+        };
+        println!("{tag:<8} {}: {}", f.file, f.message);
+    }
+    if report.has_errors() {
+        let n = report.findings.iter().filter(|f| f.severity == Severity::Error).count();
+        eprintln!("bakeoff lint: {} has {n} error(s)", model.display());
+    }
+    Ok(!report.has_errors())
 }
 
 /// Print a value as pretty JSON on stdout.

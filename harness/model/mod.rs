@@ -10,6 +10,7 @@
 //! | `bake.json` | the bake manifest (optional for a user's own model) |
 
 pub mod ir;
+pub mod prepare;
 
 use serde::Deserialize;
 use std::path::{Path, PathBuf};
