@@ -1,5 +1,6 @@
-"""bakeoff prepare's IR step, embedded in the bakeoff binary and run with the Python of the
-venv whose OpenVINO the harness uses: from a stateful LLM IR, write the stateful IR with the
+"""The IR surgery of a bakeoff model folder, in one home: `bakeoff prepare` embeds this file
+and runs it with the Python of the venv whose OpenVINO the harness uses, and the fixtures'
+bake (tools/bake/bake.py) imports its two functions. As a script: from a stateful LLM IR, write the stateful IR with the
 lm_head fed only the last position (as openvino-genai does at load time), the stateless IR
 reshaped to a static [1, W] window derived from it, and on request the static IR with the
 full lm_head. Prints one JSON object of the steps taken on stdout.

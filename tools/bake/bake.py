@@ -47,7 +47,7 @@ import fixtures  # noqa: E402  (the fixture sources: where each GGUF comes from)
 STATEFUL_XML = "openvino_model.xml"
 STATIC_XML_TEMPLATE = "openvino_model_static{window}.xml"
 STATIC_FULL_XML_TEMPLATE = "openvino_model_static{window}_full.xml"
-BAKE_SCRIPTS = ["bake.py", "digest.py", "fixtures.py", "qwen3_tiny.py"]
+BAKE_SCRIPTS = ["bake.py", "digest.py", "fixtures.py", "qwen3_tiny.py", "../../harness/model/prepare_ir.py"]
 TOOL_PACKAGES = [
     "openvino",
     "openvino-genai",
@@ -165,68 +165,11 @@ def compress_weights(model, weights: str):
     raise ValueError(f"unknown weights mode {weights!r}")
 
 
-def slice_lm_head(model) -> str:
-    """Feed the lm_head only the last position's hidden state, as openvino-genai does at load
-    time: prefill then computes one row of logits instead of one per prompt token, and the
-    static window one instead of W. The logits become [batch, 1, vocab]; the row is the same
-    (the transcripts stay identical; the parity tests check it).
-    """
-    import numpy as np
-    from openvino import opset8 as ops
-
-    result = next(o for o in model.outputs if "logits" in o.get_names()).get_node()
-    node = result.input_value(0).get_node()
-    while node.get_type_name() != "MatMul":
-        if node.get_input_size() == 0:
-            raise RuntimeError("no MatMul found above the logits output")
-        node = node.input_value(0).get_node()
-    # The hidden states are the MatMul input of rank 3 ([batch, seq, hidden]); the other is
-    # the (decompressed) weight.
-    port = next(i for i in node.inputs() if i.get_partial_shape().rank.get_length() == 3)
-    last = ops.slice(
-        port.get_source_output(),
-        np.array([-1], dtype=np.int64),
-        np.array([np.iinfo(np.int64).max], dtype=np.int64),
-        np.array([1], dtype=np.int64),
-        np.array([1], dtype=np.int64),
-    )
-    port.replace_source_output(last.output(0))
-    model.validate_nodes_and_infer_types()
-    return node.get_friendly_name()
-
-
-# ---------------------------------------------------------------------------
-# Step 4: stateless static window IR
-# ---------------------------------------------------------------------------
-
-
-def make_static(model, window: int):
-    """Turn the stateful IR into a stateless one reshaped to [1, window].
-
-    Each ReadValue's initial value (the empty past) replaces the Gather(ReadValue,
-    beam_idx) after it, the Assign sinks go, beam_idx goes, and the three remaining inputs
-    become static.
-    """
-    for op in model.get_ops():
-        if op.get_type_name() != "ReadValue":
-            continue
-        empty_past = op.input_value(0)
-        for gather_port in list(op.output(0).get_target_inputs()):
-            gather = gather_port.get_node()
-            for consumer in list(gather.output(0).get_target_inputs()):
-                consumer.replace_source_output(empty_past)
-    for sink in list(model.get_sinks()):
-        model.remove_sink(sink)
-    for param in list(model.get_parameters()):
-        if param.get_output_tensor(0).get_any_name() == "beam_idx":
-            model.remove_parameter(param)
-    model.validate_nodes_and_infer_types()
-    names = ["input_ids", "attention_mask", "position_ids"]
-    model.reshape({name: [1, window] for name in names})
-    for inp in model.inputs:
-        if inp.get_partial_shape().is_dynamic:
-            raise RuntimeError(f"static IR input {inp.get_any_name()} is still dynamic")
-    return model
+# The IR surgery (the lm_head fed only the last position; the stateless static window IR)
+# has one home, shared with `bakeoff prepare`: harness/model/prepare_ir.py, which the
+# binary embeds. The bake imports it from there.
+sys.path.insert(0, str(HERE.parent.parent / "harness" / "model"))
+from prepare_ir import make_static, slice_lm_head  # noqa: E402
 
 
 # ---------------------------------------------------------------------------
