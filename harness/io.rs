@@ -78,6 +78,16 @@ pub fn write_named(dir: &Path, name: &str, contents: &[u8]) -> Result<(), FileEr
     write_atomic(&path, contents).map_err(|source| FileError::Write { path: path.display().to_string(), source })
 }
 
+/// The sha256 of a file as lower-case hex, read in a stream (a model's weights are
+/// gigabytes: never read whole).
+pub fn sha256_file(path: &Path) -> std::io::Result<String> {
+    use sha2::Digest;
+    let mut file = std::fs::File::open(path)?;
+    let mut hasher = sha2::Sha256::new();
+    std::io::copy(&mut file, &mut hasher)?;
+    Ok(format!("{:x}", hasher.finalize()))
+}
+
 #[cfg(test)]
 mod tests {
     #[test]

@@ -40,6 +40,7 @@ fn scenario(dir: &Path, text: &str) -> LoadedScenario {
 
 fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
     Ok(CellSpec {
+        genai_config: Default::default(),
         key: cell.key.clone(),
         model_dir: "x".into(),
         properties: ResolvedProfile::default(),

@@ -9,6 +9,7 @@ use crate::exit::Failure;
 use crate::fingerprint::Fingerprint;
 use crate::golden;
 use crate::model::ModelDir;
+use crate::pipelines::PipelineKind;
 use crate::plan::select::select;
 use crate::plan::{expand, shard, PlannedCell};
 use crate::profiles::needs_kv_layout;
@@ -239,6 +240,14 @@ fn make_spec(
     let properties =
         scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
     let cache_dir = run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));
+    let genai_config = match key.pipeline {
+        PipelineKind::Genai => {
+            let mut pairs = properties.pairs();
+            pairs.push(("CACHE_DIR".into(), cache_dir.display().to_string()));
+            crate::profiles::keys::genai_config(&pairs)
+        }
+        _ => Default::default(),
+    };
     let g = &scenario.scenario.generation;
     Ok(CellSpec {
         key: key.clone(),
@@ -255,6 +264,7 @@ fn make_spec(
         cache_dir: Some(cache_dir),
         cache_mode: key.cache,
         openvino_lib: args.runtime.openvino_lib.clone(),
+        genai_config,
     })
 }
 

@@ -13,11 +13,6 @@ import json
 import sys
 import time
 
-# GenAI's names for the NPUW_LLM prompt and response lengths; every other key of the
-# profile goes to LLMPipeline as it is (GenAI keeps keys it is given over its defaults).
-GENAI_NAMES = {"NPUW_LLM_MAX_PROMPT_LEN": "MAX_PROMPT_LEN", "NPUW_LLM_MIN_RESPONSE_LEN": "MIN_RESPONSE_LEN"}
-
-
 def emit(event):
     sys.stdout.write(json.dumps(event) + "\n")
     sys.stdout.flush()
@@ -26,17 +21,6 @@ def emit(event):
 def fail(cls, message):
     emit({"event": "failed", "class": cls, "message": message})
     return 0
-
-
-def properties(spec):
-    props = {}
-    for p in spec["properties"]["properties"]:
-        key = GENAI_NAMES.get(p["key"], p["key"])
-        # GenAI reads its own two keys as integers; the plugin takes every key as text.
-        props[key] = int(p["value"]) if key in GENAI_NAMES.values() else p["value"]
-    if spec.get("cache_dir"):
-        props["CACHE_DIR"] = spec["cache_dir"]
-    return props
 
 
 def cpu_ms():
@@ -54,7 +38,8 @@ def main():
         return fail("input_error", f"openvino-genai is not importable by {sys.executable}: {e}")
 
     device = "NPU" if spec["key"]["device"] in ("NPU", "NPU:host") else spec["key"]["device"]
-    props = properties(spec)
+    # The properties as GenAI takes them, named and typed by bakeoff (CACHE_DIR included).
+    props = spec["genai_config"]
 
     def build():
         return og.LLMPipeline(spec["model_dir"], device, **props)

@@ -59,6 +59,10 @@ pub struct CellSpec {
     pub cache_mode: CacheMode,
     /// The OpenVINO library the run uses.
     pub openvino_lib: Option<PathBuf>,
+    /// genai cells: the properties as openvino-genai takes them (see
+    /// [`crate::profiles::keys::genai_config`]), CACHE_DIR included; empty otherwise.
+    #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
+    pub genai_config: serde_json::Map<String, serde_json::Value>,
 }
 
 /// One generation of a worker that reports when each token arrived rather than a
@@ -95,35 +99,38 @@ impl TimedSample {
     /// before (the first's is the TTFT), all of it inference (the worker cannot split its
     /// own overhead out); no margins (GenAI returns no logits).
     pub fn into_record(self, cell: &CellKey) -> SampleRecord {
-        let mut times = self.token_ms.clone();
-        times.truncate(self.output_ids.len());
-        times.resize(self.output_ids.len(), self.end_ms);
+        let TimedSample {
+            prompt_id,
+            rep,
+            warmup,
+            prompt_tokens,
+            output_ids,
+            mut token_ms,
+            end_ms,
+            stop_reason,
+            cpu_ms,
+            genai_perf_metrics,
+        } = self;
+        token_ms.resize(output_ids.len(), end_ms);
         let mut previous = 0.0;
-        let steps = self
-            .output_ids
+        let steps = output_ids
             .iter()
-            .zip(&times)
+            .zip(&token_ms)
             .map(|(&id, &at)| {
                 let step_ms = (at - previous).max(0.0);
                 previous = at;
                 Step { id, margin: 0.0, step_ms, infer_ms: step_ms }
             })
             .collect();
-        let t = Transcript {
-            prompt_ids: vec![0; self.prompt_tokens],
-            output_ids: self.output_ids.clone(),
-            steps,
-            stop_reason: self.stop_reason,
-            truncated: false,
-        };
-        let mut record = SampleRecord::from_transcript(cell, &self.prompt_id, self.rep, self.warmup, &t);
+        let decode_steps = output_ids.len().saturating_sub(1);
+        let t = Transcript { prompt_ids: vec![0; prompt_tokens], output_ids, steps, stop_reason, truncated: false };
+        let mut record = SampleRecord::from_transcript(cell, &prompt_id, rep, warmup, &t);
         record.metrics.margins.clear();
-        if let Some((first, end)) = self.cpu_ms {
+        if let Some((first, end)) = cpu_ms {
             record.metrics.usage.prefill_cpu_ms = Some(first);
-            let decode_steps = self.output_ids.len().saturating_sub(1);
             record.metrics.usage.cpu_ms_per_token = (decode_steps > 0).then(|| (end - first) / decode_steps as f64);
         }
-        record.metrics.genai_perf_metrics = self.genai_perf_metrics;
+        record.metrics.genai_perf_metrics = genai_perf_metrics;
         record
     }
 }

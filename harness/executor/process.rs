@@ -148,21 +148,15 @@ fn watch(
                 record.execution_devices = execution_devices;
                 deadline = Instant::now() + generate_timeout;
             }
-            ChildEvent::Sample(_) | ChildEvent::TimedSample(_) => {
-                let s = match event {
-                    ChildEvent::TimedSample(t) => t.into_record(&spec.key),
-                    ChildEvent::Sample(s) => *s,
-                    _ => unreachable!("the arm matched a sample"),
-                };
-                if s.warmup {
-                    record.warmup_samples += 1;
-                } else {
-                    record.measured_samples += 1;
+            ChildEvent::Sample(s) => {
+                if let Err(class) = record_sample(record, *s, on_sample) {
+                    return Some(class);
                 }
-                if let Err(e) = on_sample(s) {
-                    record.failure = Some(FailureClass::InputError);
-                    record.reason = Some(format!("recording a sample failed: {e}"));
-                    return Some(FailureClass::InputError);
+                deadline = Instant::now() + generate_timeout;
+            }
+            ChildEvent::TimedSample(t) => {
+                if let Err(class) = record_sample(record, t.into_record(&spec.key), on_sample) {
+                    return Some(class);
                 }
                 deadline = Instant::now() + generate_timeout;
             }
@@ -177,6 +171,25 @@ fn watch(
             }
         }
     }
+}
+
+/// Count a sample and hand it on; a failed hand-over (the results file) ends the cell, as
+/// `Err` with the class the caller returns.
+fn record_sample(
+    record: &mut CellRecord,
+    sample: SampleRecord,
+    on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
+) -> Result<(), FailureClass> {
+    if sample.warmup {
+        record.warmup_samples += 1;
+    } else {
+        record.measured_samples += 1;
+    }
+    on_sample(sample).map_err(|e| {
+        record.failure = Some(FailureClass::InputError);
+        record.reason = Some(format!("recording a sample failed: {e}"));
+        FailureClass::InputError
+    })
 }
 
 /// Decide the cell's status from what it reported and how it exited.

@@ -232,15 +232,14 @@ impl ModelFingerprint {
 }
 
 fn sha256_file(path: &Path) -> Result<String, ModelError> {
-    use sha2::Digest;
-    let mut file = std::fs::File::open(path).map_err(|e| ModelError::MissingFile {
-        path: path.display().to_string(),
-        why: format!("needed for the model's fingerprint ({e})"),
-    })?;
-    let mut hasher = sha2::Sha256::new();
-    std::io::copy(&mut file, &mut hasher)
-        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: format!("cannot read: {e}") })?;
-    Ok(format!("{:x}", hasher.finalize()))
+    if !path.exists() {
+        return Err(ModelError::MissingFile {
+            path: path.display().to_string(),
+            why: "needed for the model's fingerprint".into(),
+        });
+    }
+    crate::io::sha256_file(path)
+        .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: format!("cannot read: {e}") })
 }
 
 /// The `.bin` beside an IR `.xml`.

@@ -9,7 +9,6 @@
 
 use super::ModelDir;
 use crate::io::FileError;
-use sha2::Digest;
 use std::path::{Path, PathBuf};
 
 /// The IR step, run with `python -c`.
@@ -100,15 +99,18 @@ pub fn check_source(src: &Path) -> Result<(), PrepareError> {
     Ok(())
 }
 
-/// Prepare `src` into `out` (which must not exist yet) with the venv Python `python`.
-/// Returns the manifest written as `bake.json`.
+/// Prepare `src` into `out` (which must not exist yet). The source is checked first, then
+/// `python` is asked for the venv Python that runs the IR step, so a source bakeoff cannot
+/// use is refused before any runtime is looked for. Returns the manifest written as
+/// `bake.json`.
 pub fn prepare(
     src: &Path,
     out: &Path,
     options: PrepareOptions,
-    python: &Path,
+    python: impl FnOnce() -> Result<PathBuf, PrepareError>,
 ) -> Result<serde_json::Value, PrepareError> {
     check_source(src)?;
+    let python = python()?;
     if out.exists() {
         return Err(PrepareError::Input(format!(
             "{}: exists; prepare writes a new folder (the source stays untouched)",
@@ -117,7 +119,7 @@ pub fn prepare(
     }
     std::fs::create_dir_all(out).map_err(|source| FileError::Write { path: out.display().to_string(), source })?;
     let started = std::time::Instant::now();
-    let ir = run_ir_step(src, out, options, python)?;
+    let ir = run_ir_step(src, out, options, &python)?;
     let mut copied = Vec::new();
     for name in COPIED {
         let from = src.join(name);
@@ -188,6 +190,5 @@ fn run_ir_step(
 }
 
 fn sha256(path: &Path) -> Result<String, PrepareError> {
-    let bytes = std::fs::read(path).map_err(|e| PrepareError::Tool(format!("{}: cannot read: {e}", path.display())))?;
-    Ok(format!("{:x}", sha2::Sha256::digest(&bytes)))
+    crate::io::sha256_file(path).map_err(|e| PrepareError::Tool(format!("{}: cannot read: {e}", path.display())))
 }

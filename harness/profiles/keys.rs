@@ -99,6 +99,24 @@ pub fn find(name: &str) -> Option<&'static Key> {
     KNOWN_KEYS.iter().find(|k| k.name == name)
 }
 
+/// The properties as openvino-genai's `LLMPipeline` takes them: a key GenAI has its own
+/// name for, and reads as an integer (the prompt and response lengths), under that name as
+/// a number; every other key under its own name as text (GenAI passes those to the plugin).
+pub fn genai_config(properties: &[(String, String)]) -> serde_json::Map<String, serde_json::Value> {
+    properties
+        .iter()
+        .map(|(key, value)| {
+            let genai = GENAI_NAMES.iter().find(|(_, canonical)| canonical == key).map(|(alias, _)| *alias);
+            let integer =
+                find(key).is_some_and(|k| matches!(k.kind, Kind::UInt)).then(|| value.parse::<u64>().ok()).flatten();
+            match (genai, integer) {
+                (Some(alias), Some(n)) => (alias.to_string(), n.into()),
+                _ => (key.clone(), value.clone().into()),
+            }
+        })
+        .collect()
+}
+
 /// The key `name` means on `device`, and the GenAI name it was given as, if it was one.
 pub fn resolve_name(device: &str, name: &str) -> Option<(&'static Key, Option<&'static str>)> {
     if let Some(k) = find(name).filter(|k| k.devices.contains(&device)) {
@@ -179,6 +197,18 @@ mod tests {
         assert_eq!(nearest("NPU", "GENERATE_HINTS"), Some("GENERATE_HINT"));
         assert_eq!(nearest("CPU", "inference_num_thread"), Some("INFERENCE_NUM_THREADS"));
         assert_eq!(nearest("NPU", "NPU_LOW_MEMORY_MODE"), None, "nothing near an invented key");
+    }
+
+    #[test]
+    fn genai_gets_its_own_names_for_the_lengths_as_integers() {
+        let props =
+            [("NPUW_LLM_MAX_PROMPT_LEN", "2048"), ("NPUW_LLM_PREFILL_HINT", "DYNAMIC"), ("NPUW_DEVICES", "CPU")]
+                .map(|(k, v)| (k.to_string(), v.to_string()));
+        let config = genai_config(&props);
+        assert_eq!(config["MAX_PROMPT_LEN"], serde_json::json!(2048));
+        assert_eq!(config["NPUW_LLM_PREFILL_HINT"], "DYNAMIC");
+        assert_eq!(config["NPUW_DEVICES"], "CPU");
+        assert!(!config.contains_key("NPUW_LLM_MAX_PROMPT_LEN"));
     }
 
     #[test]

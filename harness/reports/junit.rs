@@ -14,15 +14,18 @@ use std::time::Duration;
 /// The JUnit exporter.
 pub struct Junit;
 
+/// A failure whose message and text are both `text`.
+fn failure(text: &str) -> TestCaseStatus {
+    let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
+    s.set_message(text).set_description(text);
+    s
+}
+
 /// The test case of a cell's status.
 fn status_case(c: &crate::results::summary::CellSummary) -> TestCase {
     let reason = c.reason.clone().unwrap_or_default();
     let status = match c.status {
-        CellStatus::Failed => {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(reason.as_str()).set_description(reason.as_str());
-            s
-        }
+        CellStatus::Failed => failure(&reason),
         CellStatus::Skipped | CellStatus::Unsupported => {
             let mut s = TestCaseStatus::skipped();
             s.set_message(format!("{}: {reason}", c.status.name()));
@@ -44,13 +47,7 @@ fn cases(run: &RunReport) -> Vec<TestCase> {
     for f in run.correctness.findings().filter(|f| f.kind != CheckKind::Devices) {
         let unenforced = if f.enforced || f.kind != CheckKind::Golden { "" } else { " (not enforced)" };
         let verdict = f.verdict.to_string();
-        let status = if f.fails() {
-            let mut s = TestCaseStatus::non_success(NonSuccessKind::Failure);
-            s.set_message(verdict.as_str()).set_description(verdict.as_str());
-            s
-        } else {
-            TestCaseStatus::success()
-        };
+        let status = if f.fails() { failure(&verdict) } else { TestCaseStatus::success() };
         let mut case = TestCase::new(format!("{} {}", f.kind.label(), f.prompt_id), status);
         case.set_classname(f.cell.to_string());
         if !f.fails() {

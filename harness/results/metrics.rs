@@ -60,11 +60,15 @@ impl Statistic {
     /// spread. None for anything but a median, and below 4 values, where quartiles say
     /// nothing.
     pub fn spread(&self, samples: &[&SampleMetrics]) -> Option<(f64, f64)> {
-        let values: Vec<f64> = match *self {
+        let mut values: Vec<f64> = match *self {
             Statistic::SampleQuantile { field, q: 0.5 } => samples.iter().filter_map(|s| field.of(s)).collect(),
             Statistic::StepQuantile { q: 0.5 } => samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect(),
             _ => return None,
         };
-        (values.len() >= 4).then(|| (quantile(&values, 0.25), quantile(&values, 0.75))).and_then(|(a, b)| a.zip(b))
+        if values.len() < 4 {
+            return None;
+        }
+        values.sort_by(f64::total_cmp);
+        Some((quantile_sorted(&values, 0.25), quantile_sorted(&values, 0.75)))
     }
 }

@@ -3,7 +3,7 @@
 //! the same code compare, qualify and recommend use, so a figure is the same number in
 //! every output.
 
-use super::metrics::{quantile, Statistic, METRICS};
+use super::metrics::{quantile, quantile_sorted, Statistic, METRICS};
 use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
 use serde::Serialize;
@@ -74,7 +74,9 @@ fn far_outliers(what: &str, values: &[f64]) -> Option<String> {
     if values.len() < 4 {
         return None;
     }
-    let (q1, q3) = (quantile(values, 0.25)?, quantile(values, 0.75)?);
+    let mut sorted = values.to_vec();
+    sorted.sort_by(f64::total_cmp);
+    let (q1, q3) = (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.75));
     let fence = q3 + FAR_OUT_IQR * (q3 - q1);
     let far: Vec<f64> = values.iter().copied().filter(|&v| v > fence).collect();
     let worst = far.iter().copied().fold(f64::MIN, f64::max);
@@ -83,7 +85,7 @@ fn far_outliers(what: &str, values: &[f64]) -> Option<String> {
             "{what} has {} far-out outlier(s) of {} (beyond Q3 + {FAR_OUT_IQR} IQR = {fence:.2} ms; worst {worst:.2} ms, median {:.2} ms)",
             far.len(),
             values.len(),
-            quantile(values, 0.5).unwrap_or(0.0)
+            quantile_sorted(&sorted, 0.5)
         )
     })
 }
