@@ -104,6 +104,10 @@ pub enum Command {
     Profiles(ProfilesArgs),
     /// Run a scenario: every cell in a process of its own; results, summaries, fingerprint.
     Run(RunArgs),
+    /// A/B in one run: a baseline and a candidate side (another OpenVINO runtime, model
+    /// folder, profile or environment) compiled once each and sampled in interleaved pairs,
+    /// judged by the paired change with a 95% interval, until decided or a cap.
+    Ab(AbArgs),
     /// Export a run folder for a tracker: bmf=FILE (Bencher Metric Format), gab=DIR
     /// (github-action-benchmark's bigger_is_better.json and smaller_is_better.json),
     /// llm-bench-csv=FILE (llm_bench's CSV report).
@@ -185,6 +189,102 @@ pub struct RunArgs {
     /// Runtime options.
     #[command(flatten)]
     pub runtime: RuntimeArgs,
+}
+
+/// `bakeoff ab`.
+#[derive(Debug, Args)]
+pub struct AbArgs {
+    /// The scenario (its matrix, and its `[ab]` table if it has one). Without it, the
+    /// one-cell form: --baseline-model, --pipeline, --device, --prompt.
+    pub scenario: Option<PathBuf>,
+    /// The baseline side's libopenvino_c (or its folder).
+    #[arg(long)]
+    pub baseline_lib: Option<PathBuf>,
+    /// The candidate side's libopenvino_c (or its folder).
+    #[arg(long)]
+    pub candidate_lib: Option<PathBuf>,
+    /// One-cell form: the baseline's model folder.
+    #[arg(long)]
+    pub baseline_model: Option<PathBuf>,
+    /// One-cell form: the candidate's model folder (default: the baseline's).
+    #[arg(long)]
+    pub candidate_model: Option<PathBuf>,
+    /// alternate (one after the other, random order inside each pair) or duet (both at once,
+    /// a core each).
+    #[arg(long, value_enum)]
+    pub schedule: Option<crate::scenario::ab::Schedule>,
+    /// The change that counts, as a fraction (default 0.02).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Pairs at least per cell before the length rule is consulted.
+    #[arg(long)]
+    pub min_pairs: Option<usize>,
+    /// Pairs at most per cell.
+    #[arg(long)]
+    pub max_pairs: Option<usize>,
+    /// Minutes at most per cell.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Pairs per round (both processes restart after each round).
+    #[arg(long)]
+    pub pairs_per_round: Option<usize>,
+    /// Seed of the order inside each pair.
+    #[arg(long)]
+    pub seed: Option<u64>,
+    /// The metrics that must be decided before a cell stops adding pairs (repeatable;
+    /// default decode_tokens_per_s and ttft_p50_ms).
+    #[arg(long = "judge", value_name = "METRIC")]
+    pub judge: Vec<String>,
+    /// The run folder (default `reports/ab-<scenario>-<UTC time>`).
+    #[arg(long, conflicts_with = "resume")]
+    pub out: Option<PathBuf>,
+    /// Continue an interrupted A/B run: finished cells are kept, a cell cut short continues
+    /// from its recorded pairs.
+    #[arg(long)]
+    pub resume: Option<PathBuf>,
+    /// Run only the cells this expression selects (as `run --filter`).
+    #[arg(long = "filter", value_name = "EXPR")]
+    pub filters: Vec<crate::plan::select::Filter>,
+    /// One-cell form: the pipeline.
+    #[arg(long, value_parser = parse_pipeline)]
+    pub pipeline: Option<PipelineKind>,
+    /// One-cell form: the device.
+    #[arg(long, default_value = "CPU", value_parser = parse_device)]
+    pub device: Device,
+    /// One-cell form: the profile.
+    #[arg(long, default_value = "reference")]
+    pub profile: String,
+    /// One-cell form: the user message (through the chat template unless --raw).
+    #[arg(long)]
+    pub prompt: Option<String>,
+    /// One-cell form: send --prompt as it is.
+    #[arg(long)]
+    pub raw: bool,
+    /// One-cell form: new tokens at most.
+    #[arg(long, default_value_t = 32)]
+    pub max_new_tokens: usize,
+    /// One-cell form: keep generating past eos (equal work per sample).
+    #[arg(long)]
+    pub ignore_eos: bool,
+    /// What to print: the verdicts as markdown, or ab.json's content.
+    #[arg(long, value_enum, default_value_t)]
+    pub format: Format,
+}
+
+impl AbArgs {
+    /// The first one-cell-form flag given (they make no sense with a scenario).
+    pub fn one_cell_flag(&self) -> Option<&'static str> {
+        [
+            ("--baseline-model", self.baseline_model.is_some()),
+            ("--candidate-model", self.candidate_model.is_some()),
+            ("--pipeline", self.pipeline.is_some()),
+            ("--prompt", self.prompt.is_some()),
+            ("--raw", self.raw),
+            ("--ignore-eos", self.ignore_eos),
+        ]
+        .into_iter()
+        .find_map(|(flag, given)| given.then_some(flag))
+    }
 }
 
 /// `bakeoff generate`.

@@ -105,6 +105,37 @@ pub fn die_with_parent(command: &mut Command) {
     }
 }
 
+/// Pin the child to one CPU before it runs (duet benchmarking: each side of an A/B pair on
+/// a core of its own, so both meet the same neighbours at the same moment). OpenVINO's CPU
+/// plugin sizes its thread pool from the affinity mask it starts with.
+pub fn pin_to_cpu(command: &mut Command, cpu: usize) {
+    use std::os::unix::process::CommandExt;
+    // SAFETY: sched_setaffinity is async-signal-safe; the set is plain data built here.
+    unsafe {
+        command.pre_exec(move || {
+            let mut set: libc::cpu_set_t = std::mem::zeroed();
+            libc::CPU_SET(cpu, &mut set);
+            if libc::sched_setaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &set) != 0 {
+                return Err(std::io::Error::last_os_error());
+            }
+            Ok(())
+        });
+    }
+}
+
+/// The CPUs this process may run on (its affinity mask), in order.
+pub fn allowed_cpus() -> Vec<usize> {
+    // SAFETY: cpu_set_t is plain data filled by the kernel.
+    let mut set: libc::cpu_set_t = unsafe { std::mem::zeroed() };
+    // SAFETY: a valid out-pointer of the size given.
+    let r = unsafe { libc::sched_getaffinity(0, std::mem::size_of::<libc::cpu_set_t>(), &mut set) };
+    if r != 0 {
+        return Vec::new();
+    }
+    // SAFETY: reading the set just filled.
+    (0..libc::CPU_SETSIZE as usize).filter(|&c| unsafe { libc::CPU_ISSET(c, &set) }).collect()
+}
+
 /// Take an exclusive lock on `file` without waiting. Ok(false): another process holds it.
 /// The kernel drops the lock when its holder's file closes or the process dies, so a crashed
 /// run never leaves a stale lock behind.

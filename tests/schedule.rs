@@ -61,6 +61,7 @@ fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
         cache_dir: None,
         cache_mode: Default::default(),
         openvino_lib: None,
+        driven: false,
     })
 }
 

@@ -1,5 +1,6 @@
 //! One module per subcommand. Each returns the exit code, or a [`Failure`] that carries one.
 
+pub mod ab;
 pub mod compare;
 pub mod devices;
 pub mod export;
@@ -12,6 +13,7 @@ pub mod profiles;
 pub mod qualify;
 pub mod recommend;
 pub mod run;
+pub mod specs;
 
 use crate::cli::{Cli, Command};
 use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
@@ -32,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Recommend(args) => recommend::run(&args),
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run::run(&args),
+        Command::Ab(args) => ab::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
         Command::Export { run, exports } => export::run(&run, &exports),
         Command::Prepare { src, out, window, keep_full_lm_head, runtime } => {
@@ -208,4 +211,21 @@ pub fn load_profiles(file: Option<&Path>) -> Result<crate::profiles::ProfileSet,
 /// Open a run folder for a decision command (bad folders are input errors).
 pub fn open_run(dir: &Path) -> Result<crate::results::folder::RunFolder, Failure> {
     crate::results::folder::RunFolder::open(dir).map_err(Failure::input)
+}
+
+/// UTC `YYYYmmdd-HHMMSS` for run folder names.
+pub fn timestamp() -> String {
+    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
+    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
+    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
+    let z = days + 719_468;
+    let era = z.div_euclid(146_097);
+    let doe = z - era * 146_097;
+    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
+    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
+    let mp = (5 * doy + 2) / 153;
+    let d = doy - (153 * mp + 2) / 5 + 1;
+    let m = if mp < 10 { mp + 3 } else { mp - 9 };
+    let y = yoe + era * 400 + i64::from(m <= 2);
+    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }

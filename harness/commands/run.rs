@@ -1,22 +1,20 @@
 //! `bakeoff run SCENARIO`: expand, run every cell in its own process, record, summarize.
 
+use super::specs::{ModelCache, SpecMaker};
 use super::{open_runtime, summarize, unusable_golden, write_exports};
 use crate::cli::RunArgs;
 use crate::executor::process::ProcessExecutor;
 use crate::executor::schedule::{finished_cells, run_cells, Progress};
-use crate::executor::{CellPrompt, CellSpec};
 use crate::exit::Failure;
 use crate::fingerprint::Fingerprint;
 use crate::golden;
 use crate::model::ModelDir;
-use crate::pipelines::PipelineKind;
 use crate::plan::select::select;
 use crate::plan::{expand, shard, PlannedCell};
-use crate::profiles::needs_kv_layout;
 use crate::results::folder::{file, RunDir, RunFolder, WriterLock};
 use crate::results::soak::{SoakReport, SoakRound, StepLatencies};
 use crate::results::{cut_torn_tail, read_results, ResultsWriter};
-use crate::scenario::{CacheMode, LoadedScenario, Soak};
+use crate::scenario::{LoadedScenario, Soak};
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
@@ -130,7 +128,15 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
     let shown = std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf());
     crate::ui::note(format!("bakeoff run {}: {} cells -> {}", scenario.scenario.name, plan.len(), shown.display()));
     let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
-    let mut make_spec = |cell: &PlannedCell| make_spec(scenario, models, &run, cell, args);
+    let mut specs = SpecMaker {
+        scenario,
+        models,
+        run_dir: &run,
+        openvino_lib: args.runtime.openvino_lib.clone(),
+        driven: false,
+        cache_tag: None,
+    };
+    let mut make_spec = |cell: &PlannedCell| specs.make(cell);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
     let genai_python = crate::runtime::locate::venv_python(std::path::Path::new(&fingerprint.openvino_library));
     let mut executor = ProcessExecutor { exe, log_dir, genai_python };
@@ -176,7 +182,7 @@ fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure
             dir.clone()
         }
         (None, Some(dir)) => dir.clone(),
-        (None, None) => PathBuf::from("reports").join(format!("{}-{}", scenario.scenario.name, timestamp())),
+        (None, None) => PathBuf::from("reports").join(format!("{}-{}", scenario.scenario.name, super::timestamp())),
     };
     std::fs::create_dir_all(&dir).map_err(|e| Failure::input(format!("output folder {}: {e}", dir.display())))?;
     Ok(dir)
@@ -200,87 +206,4 @@ fn prepare_results(path: &Path, resume: bool) -> Result<std::collections::HashSe
         crate::ui::note(format!("{}: ignored a torn last line (an interrupted write)", path.display()));
     }
     Ok(finished_cells(&read.records))
-}
-
-/// Per model name: its folder, prompts tokenized, KV layout (prepared once per run).
-type ModelCache = BTreeMap<String, Result<PreparedModel, String>>;
-
-/// A model prepared for the run's cells: its folder, the prompts as cells take them, and
-/// its KV layout. (The text layer is dropped: cells need only the ids.)
-struct PreparedModel {
-    dir: ModelDir,
-    prompts: Vec<CellPrompt>,
-    kv: Result<crate::model::ir::KvLayout, crate::model::ir::KvLayoutError>,
-}
-
-fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel, String> {
-    let prepared = scenario.prepare_model(path).map_err(|e| e.to_string())?;
-    let prompts = scenario
-        .prompts
-        .iter()
-        .zip(prepared.prompts)
-        .map(|(p, prompt)| CellPrompt { id: p.id.clone(), ids: prompt.ids })
-        .collect();
-    Ok(PreparedModel { dir: prepared.dir, prompts, kv: prepared.kv })
-}
-
-fn make_spec(
-    scenario: &LoadedScenario,
-    models: &mut ModelCache,
-    run_dir: &RunDir,
-    cell: &PlannedCell,
-    args: &RunArgs,
-) -> Result<CellSpec, String> {
-    let key = &cell.key;
-    let path = &scenario.models.iter().find(|(n, _)| *n == key.model).expect("planned models exist").1;
-    let prepared = models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
-    let model = prepared.as_ref().map_err(|e| format!("model {}: {e}", key.model))?;
-    let kv =
-        needs_kv_layout(key.device, key.pipeline).then(|| model.kv.clone()).transpose().map_err(|e| e.to_string())?;
-    let properties =
-        scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
-    let cache_dir = run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));
-    let genai_config = match key.pipeline {
-        PipelineKind::Genai => {
-            let mut pairs = properties.pairs();
-            pairs.push(("CACHE_DIR".into(), cache_dir.display().to_string()));
-            crate::profiles::keys::genai_config(&pairs)
-        }
-        _ => Default::default(),
-    };
-    let g = &scenario.scenario.generation;
-    Ok(CellSpec {
-        key: key.clone(),
-        model_dir: std::fs::canonicalize(&model.dir.root).unwrap_or_else(|_| model.dir.root.clone()),
-        properties,
-        prompts: model.prompts.clone(),
-        max_new_tokens: g.max_new_tokens,
-        ignore_eos: g.ignore_eos,
-        eos_ids: model.dir.eos_ids(),
-        window: scenario.window_options(&key.model, model.dir.pad_id()),
-        measure: scenario.scenario.measure,
-        timeouts: scenario.scenario.timeouts,
-        limits: scenario.scenario.limits,
-        cache_dir: Some(cache_dir),
-        cache_mode: key.cache,
-        openvino_lib: args.runtime.openvino_lib.clone(),
-        genai_config,
-    })
-}
-
-/// UTC `YYYYmmdd-HHMMSS` for run folder names.
-fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }

@@ -2,7 +2,9 @@
 //! baseline ([`comparison`]), a stack upgrade's verdict ([`qualify`]) and the best profile
 //! under constraints ([`recommend`]).
 
+pub mod ab;
 pub mod comparison;
+pub mod paired;
 pub mod qualify;
 pub mod recommend;
 pub mod stats;

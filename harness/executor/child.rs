@@ -2,7 +2,7 @@
 //! generate, and report [`ChildEvent`]s on stdout. Anything that goes wrong in here (a
 //! plugin abort, a hang) costs only this process; the parent classifies it.
 
-use super::{CellSpec, ChildEvent};
+use super::{CellPrompt, CellSpec, ChildEvent, DriveCommand};
 use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError};
 use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
@@ -67,17 +67,23 @@ fn fault(spec: &CellSpec, stage: &str) {
     }
 }
 
-/// Run the cell described on stdin. Returns the process exit code.
+/// Run the cell described on stdin (its first line; a driven cell's commands follow).
+/// Returns the process exit code.
 pub fn run_from_stdin() -> i32 {
-    let spec: CellSpec = match serde_json::from_reader(std::io::stdin().lock()) {
-        Ok(s) => s,
-        Err(e) => return fail(FailureClass::InputError, format!("cell spec on stdin: {e}")),
-    };
-    run(&spec)
+    use std::io::BufRead;
+    let mut lines = std::io::stdin().lock().lines();
+    let first = lines.next().unwrap_or_else(|| Ok(String::new()));
+    let spec: CellSpec =
+        match first.map_err(|e| e.to_string()).and_then(|l| serde_json::from_str(&l).map_err(|e| e.to_string())) {
+            Ok(s) => s,
+            Err(e) => return fail(FailureClass::InputError, format!("cell spec on stdin: {e}")),
+        };
+    run(&spec, &mut lines.map_while(Result::ok))
 }
 
-/// Run one cell in this process, reporting events on stdout.
-pub fn run(spec: &CellSpec) -> i32 {
+/// Run one cell in this process, reporting events on stdout. A driven cell takes its
+/// measured generations from `commands` ([`DriveCommand`] lines) once its warm-ups ran.
+pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
     let rt = match Runtime::open(spec.openvino_lib.as_deref()) {
         Ok(rt) => rt,
         Err(e) => return fail(FailureClass::InputError, e),
@@ -121,23 +127,40 @@ pub fn run(spec: &CellSpec) -> i32 {
         eos_ids: spec.eos_ids.clone(),
         ignore_eos: spec.ignore_eos,
     };
-    for rep in 0..spec.measure.warmup + spec.measure.repetitions {
-        let warmup = rep < spec.measure.warmup;
+    let mut generate = |prompt: &CellPrompt, rep: usize, warmup: bool| -> Result<(), i32> {
+        fault(spec, "generate");
+        let mut quiet = NoObserver;
+        let mut meter = UsageMeter::start(&probes, &mut quiet);
+        match loaded.pipeline.generate(&prompt.ids, &config, &mut meter) {
+            Ok(t) => {
+                let mut sample = SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t);
+                sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
+                emit(&ChildEvent::Sample(Box::new(sample)));
+                Ok(())
+            }
+            Err(e) => Err(generate_failure(&prompt.id, e)),
+        }
+    };
+    let own_reps = if spec.driven { spec.measure.warmup } else { spec.measure.warmup + spec.measure.repetitions };
+    for rep in 0..own_reps {
         for prompt in &spec.prompts {
-            fault(spec, "generate");
-            let mut quiet = NoObserver;
-            let mut meter = UsageMeter::start(&probes, &mut quiet);
-            match loaded.pipeline.generate(&prompt.ids, &config, &mut meter) {
-                Ok(t) => {
-                    let mut sample = SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t);
-                    sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
-                    emit(&ChildEvent::Sample(Box::new(sample)))
-                }
-                Err(GenerateError::Unsupported(message)) => {
-                    emit(&ChildEvent::Unsupported { message: format!("prompt `{}`: {message}", prompt.id) });
-                    return 0;
-                }
-                Err(e) => return generate_failure(&prompt.id, e),
+            if let Err(code) = generate(prompt, rep, rep < spec.measure.warmup) {
+                return code;
+            }
+        }
+    }
+    if spec.driven {
+        emit(&ChildEvent::Ready);
+        for line in commands {
+            let command: DriveCommand = match serde_json::from_str(&line) {
+                Ok(c) => c,
+                Err(e) => return fail(FailureClass::InputError, format!("drive command `{line}`: {e}")),
+            };
+            let Some(prompt) = spec.prompts.get(command.prompt) else {
+                return fail(FailureClass::InputError, format!("drive command: no prompt {}", command.prompt));
+            };
+            if let Err(code) = generate(prompt, command.pair, false) {
+                return code;
             }
         }
     }
@@ -154,6 +177,7 @@ fn load_failure(e: LoadError) -> i32 {
 }
 
 /// A prompt the cell cannot run as asked makes it unsupported; anything else is a fault.
+/// Returns the process exit code.
 fn generate_failure(prompt: &str, e: GenerateError) -> i32 {
     if e.is_unsupported() {
         emit(&ChildEvent::Unsupported { message: format!("prompt `{prompt}`: {e}") });

@@ -1,8 +1,11 @@
 //! A mock executor for testing the scheduler's logic without a model: each cell's outcome
-//! is scripted by a rule on its key.
+//! is scripted by a rule on its key; and a mock pair launcher for the paired A/B runner,
+//! whose generations run at a scripted speed.
 
-use super::{CellSpec, Executor};
+use super::paired::{DrivenCell, PairLauncher};
+use super::{CellSpec, DriveCommand, Executor};
 use crate::pipelines::{Step, StopReason, Transcript};
+use crate::results::pairs::Side;
 use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
 
 /// What the mock does for a cell.
@@ -99,5 +102,114 @@ impl Executor for MockExecutor {
             _ => {}
         }
         record
+    }
+}
+
+/// A scripted pair launcher for testing the paired A/B runner without a model: every
+/// generation's steps take `1000 / speed(side, round, pair)` ms (tokens/s = speed), and a
+/// side may crash at a given pair. It logs every process start and every request in order.
+pub struct MockPairLauncher {
+    /// Decode tokens/s of a generation by side, round and pair index.
+    pub speed: std::rc::Rc<dyn Fn(Side, usize, usize) -> f64>,
+    /// (side, pair index): that side's process dies when asked for that pair.
+    pub crash: Option<(Side, usize)>,
+    /// Every start, in order: (side, round).
+    pub starts: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
+    /// Every request, in order: (side, pair index).
+    pub requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
+}
+
+impl MockPairLauncher {
+    /// A launcher whose generations run at `speed(side, round, pair)` tokens/s.
+    pub fn new(speed: impl Fn(Side, usize, usize) -> f64 + 'static) -> MockPairLauncher {
+        MockPairLauncher {
+            speed: std::rc::Rc::new(speed),
+            crash: None,
+            starts: Default::default(),
+            requests: Default::default(),
+        }
+    }
+}
+
+struct MockDriven {
+    side: Side,
+    round: usize,
+    spec: CellSpec,
+    speed: std::rc::Rc<dyn Fn(Side, usize, usize) -> f64>,
+    crash: Option<usize>,
+    requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
+    asked: Option<DriveCommand>,
+    record: CellRecord,
+}
+
+fn timed_transcript(prompt: &[i64], n: usize, step_ms: f64) -> Transcript {
+    let steps: Vec<Step> =
+        (0..n).map(|i| Step { id: i as i64, margin: 1.0, step_ms, infer_ms: step_ms * 0.99 }).collect();
+    Transcript {
+        prompt_ids: prompt.to_vec(),
+        output_ids: steps.iter().map(|s| s.id).collect(),
+        steps,
+        stop_reason: StopReason::MaxNewTokens,
+        truncated: false,
+    }
+}
+
+impl DrivenCell for MockDriven {
+    fn ready(&mut self, on_warmup: &mut dyn FnMut(SampleRecord)) -> bool {
+        self.record.compile_ms = Some(100.0);
+        self.record.load_ms = Some(10.0);
+        for rep in 0..self.spec.measure.warmup {
+            for p in &self.spec.prompts {
+                let t = timed_transcript(&p.ids, self.spec.max_new_tokens, 20.0);
+                on_warmup(SampleRecord::from_transcript(&self.spec.key, &p.id, rep, true, &t));
+                self.record.warmup_samples += 1;
+            }
+        }
+        true
+    }
+
+    fn request(&mut self, command: DriveCommand) -> bool {
+        self.requests.borrow_mut().push((self.side, command.pair));
+        self.asked = Some(command);
+        true
+    }
+
+    fn receive(&mut self) -> Option<SampleRecord> {
+        let command = self.asked.take()?;
+        if self.crash == Some(command.pair) {
+            self.record.status = CellStatus::Failed;
+            self.record.failure = Some(FailureClass::Crashed { signal: 11 });
+            self.record.reason = Some("mock crash".into());
+            return None;
+        }
+        let prompt = &self.spec.prompts[command.prompt];
+        let step_ms = 1000.0 / (self.speed)(self.side, self.round, command.pair);
+        let t = timed_transcript(&prompt.ids, self.spec.max_new_tokens, step_ms);
+        self.record.measured_samples += 1;
+        Some(SampleRecord::from_transcript(&self.spec.key, &prompt.id, command.pair, false, &t))
+    }
+
+    fn finish(mut self: Box<Self>) -> CellRecord {
+        if self.record.failure.is_none() {
+            self.record.status = CellStatus::Completed;
+        }
+        self.record
+    }
+}
+
+impl PairLauncher for MockPairLauncher {
+    fn start(&mut self, spec: &CellSpec, side: Side, _cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord> {
+        let round = self.starts.borrow().iter().filter(|(s, _)| *s == side).count();
+        self.starts.borrow_mut().push((side, round));
+        Ok(Box::new(MockDriven {
+            side,
+            round,
+            spec: spec.clone(),
+            speed: self.speed.clone(),
+            crash: self.crash.filter(|(s, _)| *s == side).map(|(_, pair)| pair),
+            requests: self.requests.clone(),
+            asked: None,
+            record: CellRecord::new(&spec.key, CellStatus::Failed),
+        }))
     }
 }

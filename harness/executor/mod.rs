@@ -6,6 +6,7 @@
 
 pub mod child;
 pub mod mock;
+pub mod paired;
 pub mod process;
 pub mod schedule;
 
@@ -63,6 +64,21 @@ pub struct CellSpec {
     /// [`crate::profiles::keys::genai_config`]), CACHE_DIR included; empty otherwise.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub genai_config: serde_json::Map<String, serde_json::Value>,
+    /// A driven cell (one side of an A/B pair): after compiling and its warm-ups it says
+    /// [`ChildEvent::Ready`] and then runs one generation per [`DriveCommand`] line on its
+    /// stdin, until stdin closes, instead of its own repetitions.
+    #[serde(default)]
+    pub driven: bool,
+}
+
+/// One command to a driven cell: generate prompt `prompt` (an index into the spec's
+/// prompts) as measured sample `pair`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct DriveCommand {
+    /// Index of the prompt in the spec.
+    pub prompt: usize,
+    /// The pair this generation belongs to (its sample's `rep`).
+    pub pair: usize,
 }
 
 /// One generation of a worker that reports when each token arrived rather than a
@@ -171,6 +187,8 @@ pub enum ChildEvent {
         /// Why, in the plugin's words where it has them.
         message: String,
     },
+    /// A driven cell compiled and ran its warm-ups: it waits for commands.
+    Ready,
 }
 
 /// Runs one cell, reporting each sample as soon as it exists.

@@ -1,6 +1,10 @@
 //! The real executor: one child process per cell (`bakeoff cell`), its stdout read line by
 //! line with the compile and generation timeouts enforced; a hang is killed, a signal is
 //! a crash, and peak RSS comes from the kernel's accounting of the child (wait4).
+//!
+//! [`CellProcess`] is a started cell's process; [`ProcessExecutor::run`] drives one to its
+//! end on its own, and the paired A/B runner ([`super::paired`]) keeps two alive and asks
+//! each for one generation at a time.
 
 use super::{CellSpec, ChildEvent, Executor};
 use crate::platform::{self, Exit};
@@ -26,6 +30,40 @@ pub struct ProcessExecutor {
     pub genai_python: Option<PathBuf>,
 }
 
+/// How a cell's process is started beyond its spec: what an A/B side changes.
+#[derive(Debug, Clone, Default)]
+pub struct Launch {
+    /// Environment variables set for the child.
+    pub env: Vec<(String, String)>,
+    /// Environment variables removed from the child's environment.
+    pub env_remove: Vec<String>,
+    /// Pin the child to this CPU (duet benchmarking: one core a side).
+    pub cpu: Option<usize>,
+    /// Added to the log file's name (`.baseline`), so two processes of one cell keep two logs.
+    pub log_tag: String,
+}
+
+/// What a cell's process said next.
+pub enum Next {
+    /// An event.
+    Event(ChildEvent),
+    /// It closed its output (it is ending).
+    Closed,
+    /// Nothing before the deadline.
+    TimedOut,
+}
+
+/// A started cell process: its events, its stdin (a driven cell takes commands there),
+/// its log.
+pub struct CellProcess {
+    pid: i32,
+    stdin: Option<std::process::ChildStdin>,
+    rx: mpsc::Receiver<String>,
+    reader: Option<std::thread::JoinHandle<()>>,
+    log: PathBuf,
+    started: Instant,
+}
+
 impl ProcessExecutor {
     /// The command of a cell's process.
     fn command(&self, spec: &CellSpec) -> Result<Command, String> {
@@ -42,42 +80,46 @@ impl ProcessExecutor {
         command.arg("-c").arg(GENAI_WORKER);
         Ok(command)
     }
-}
 
-impl Executor for ProcessExecutor {
-    fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
+    /// Start the process of `spec`'s cell and hand it the spec (one JSON line on stdin,
+    /// which stays open: a driven cell reads its commands there). Err: the failed record.
+    pub fn spawn(&self, spec: &CellSpec, launch: &Launch) -> Result<CellProcess, Box<CellRecord>> {
         let started = Instant::now();
-        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
-        record.properties = Some(spec.properties.clone());
-        let log = self.log_dir.join(format!("{}.log", spec.key.to_string().replace(['/', ':'], "_")));
-        let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
-        let mut command = match self.command(spec) {
-            Ok(c) => c,
-            Err(why) => {
-                record.failure = Some(FailureClass::InputError);
-                record.reason = Some(why);
-                return record;
-            }
+        let failed = |class: FailureClass, reason: String| {
+            let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
+            record.properties = Some(spec.properties.clone());
+            record.failure = Some(class);
+            record.reason = Some(reason);
+            Box::new(record)
         };
+        let name = spec.key.to_string().replace(['/', ':'], "_");
+        let log = self.log_dir.join(format!("{name}{}.log", launch.log_tag));
+        let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
+        let mut command = self.command(spec).map_err(|why| failed(FailureClass::InputError, why))?;
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
+        command.envs(launch.env.iter().map(|(k, v)| (k, v)));
+        launch.env_remove.iter().for_each(|k| {
+            command.env_remove(k);
+        });
         platform::die_with_parent(&mut command);
         if let Some(mb) = spec.limits.memory_mb {
             platform::limit_address_space(&mut command, mb);
         }
-        let child = command.spawn();
-        let mut child = match child {
-            Ok(c) => c,
-            Err(e) => {
-                record.failure = Some(FailureClass::Exited { code: -1 });
-                record.reason = Some(format!("could not start {}: {e}", self.exe.display()));
-                return record;
-            }
-        };
+        if let Some(cpu) = launch.cpu {
+            platform::pin_to_cpu(&mut command, cpu);
+        }
+        let mut child = command.spawn().map_err(|e| {
+            failed(FailureClass::Exited { code: -1 }, format!("could not start {}: {e}", self.exe.display()))
+        })?;
         let pid = child.id() as i32;
-        let spec_json = serde_json::to_vec(spec).expect("specs serialize");
-        if let Some(mut stdin) = child.stdin.take() {
-            // A child that died at once is classified below from its exit status.
-            let _ = stdin.write_all(&spec_json);
+        // The handle is dropped once its pipes are taken: dropping neither waits nor kills,
+        // and the pid is reaped with wait4 (for its peak memory).
+        let mut spec_line = serde_json::to_vec(spec).expect("specs serialize");
+        spec_line.push(b'\n');
+        let mut stdin = child.stdin.take();
+        if let Some(pipe) = stdin.as_mut() {
+            // A child that died at once is classified from its exit status.
+            let _ = pipe.write_all(&spec_line).and_then(|()| pipe.flush());
         }
         let (tx, rx) = mpsc::channel();
         let stdout = child.stdout.take().expect("stdout is piped");
@@ -89,30 +131,137 @@ impl Executor for ProcessExecutor {
                 }
             }
         });
-        let mut outcome = watch(spec, &rx, &mut record, on_sample);
-        if outcome.is_some() {
-            platform::kill(pid);
+        Ok(CellProcess { pid, stdin, rx, reader: Some(reader), log, started })
+    }
+}
+
+impl CellProcess {
+    /// The next event, waiting until `deadline`. Lines that are not events (a plugin
+    /// printing on stdout) are skipped.
+    pub fn next(&self, deadline: Instant) -> Next {
+        loop {
+            let wait = deadline.saturating_duration_since(Instant::now());
+            match self.rx.recv_timeout(wait) {
+                Ok(line) => {
+                    if let Ok(event) = serde_json::from_str::<ChildEvent>(&line) {
+                        return Next::Event(event);
+                    }
+                }
+                Err(RecvTimeoutError::Disconnected) => return Next::Closed,
+                Err(RecvTimeoutError::Timeout) => return Next::TimedOut,
+            }
         }
-        let exit = match outcome {
+    }
+
+    /// Send one command line to a driven cell. A failed write means the process is gone;
+    /// its end says why.
+    pub fn send(&mut self, line: &str) -> bool {
+        match self.stdin.as_mut() {
+            Some(pipe) => {
+                pipe.write_all(line.as_bytes()).and_then(|()| pipe.write_all(b"\n")).and_then(|()| pipe.flush()).is_ok()
+            }
+            None => false,
+        }
+    }
+
+    /// Close the child's stdin: a driven cell ends after its last command, a one-shot cell
+    /// never reads past the spec.
+    pub fn close_input(&mut self) {
+        self.stdin = None;
+    }
+
+    /// End the process and complete `record` from how it ended. `timeout`: the class of a
+    /// timeout that fired (the process is killed first). A process that closed its output
+    /// but lives on is waited for no longer than a generation may take.
+    pub fn end(mut self, mut timeout: Option<FailureClass>, record: &mut CellRecord, spec: &CellSpec) {
+        self.close_input();
+        if timeout.is_some() {
+            platform::kill(self.pid);
+        }
+        let pid = self.pid;
+        let exit = match timeout {
             Some(_) => platform::wait(pid),
-            // The child closed its output: it should exit now. One that lives on (a hang
-            // after closing stdout) is waited for no longer than a generation may take.
             None => {
                 platform::wait_within(pid, Duration::from_secs_f64(spec.timeouts.generate_s)).unwrap_or_else(|| {
                     platform::kill(pid);
-                    outcome = Some(FailureClass::TimeoutGenerate);
+                    timeout = Some(FailureClass::TimeoutGenerate);
                     record.failure = Some(FailureClass::TimeoutGenerate);
                     record.reason = Some("the cell's process closed its output and did not exit".into());
                     platform::wait(pid)
                 })
             }
         };
-        let _ = reader.join();
-        // The child is reaped; dropping the handle neither waits nor kills.
-        drop(child);
+        if let Some(reader) = self.reader.take() {
+            let _ = reader.join();
+        }
         record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
-        record.wall_s = started.elapsed().as_secs_f64();
-        finish(&mut record, outcome, &exit, &log, spec.limits.memory_mb);
+        record.wall_s = self.started.elapsed().as_secs_f64();
+        finish(record, timeout, &exit, &self.log, spec.limits.memory_mb);
+    }
+}
+
+/// What an event meant for the cell's record.
+pub enum Absorbed {
+    /// The model compiled: generations start.
+    Compiled,
+    /// A sample was recorded (warm-up or measured).
+    Sample,
+    /// A driven cell finished its warm-ups and waits for commands.
+    Ready,
+    /// Anything else (a failure or unsupported message, memory figures).
+    Other,
+}
+
+/// Take one event into `record`, handing samples to `on_sample`. Err: recording the sample
+/// failed (the results file); the class ends the cell.
+pub fn absorb(
+    spec: &CellSpec,
+    event: ChildEvent,
+    record: &mut CellRecord,
+    on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
+) -> Result<Absorbed, FailureClass> {
+    match event {
+        ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices, npu_memory } => {
+            record.npu_memory = npu_memory;
+            record.load_ms = Some(load_ms);
+            record.compile_ms = Some(compile_ms);
+            record.from_cache = from_cache;
+            record.execution_devices = execution_devices;
+            return Ok(Absorbed::Compiled);
+        }
+        ChildEvent::Sample(s) => {
+            record_sample(record, *s, on_sample)?;
+            return Ok(Absorbed::Sample);
+        }
+        ChildEvent::TimedSample(t) => {
+            record_sample(record, t.into_record(&spec.key), on_sample)?;
+            return Ok(Absorbed::Sample);
+        }
+        ChildEvent::Ready => return Ok(Absorbed::Ready),
+        ChildEvent::NpuMemory(memory) => record.npu_memory = Some(memory),
+        ChildEvent::Failed { class, message } => {
+            record.failure = Some(class);
+            record.reason = Some(message);
+        }
+        ChildEvent::Unsupported { message } => {
+            record.status = CellStatus::Unsupported;
+            record.reason = Some(message);
+        }
+    }
+    Ok(Absorbed::Other)
+}
+
+impl Executor for ProcessExecutor {
+    fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
+        let mut process = match self.spawn(spec, &Launch::default()) {
+            Ok(p) => p,
+            Err(record) => return *record,
+        };
+        process.close_input();
+        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
+        record.properties = Some(spec.properties.clone());
+        let outcome = watch(spec, &process, &mut record, on_sample);
+        process.end(outcome, &mut record, spec);
         record
     }
 }
@@ -120,55 +269,29 @@ impl Executor for ProcessExecutor {
 /// Read events until the child closes stdout (None) or a timeout fires (Some(class)).
 fn watch(
     spec: &CellSpec,
-    rx: &mpsc::Receiver<String>,
+    process: &CellProcess,
     record: &mut CellRecord,
     on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
 ) -> Option<FailureClass> {
-    let compile_timeout = Duration::from_secs_f64(spec.timeouts.compile_s);
     let generate_timeout = Duration::from_secs_f64(spec.timeouts.generate_s);
-    let mut deadline = Instant::now() + compile_timeout;
+    let mut deadline = Instant::now() + Duration::from_secs_f64(spec.timeouts.compile_s);
     let mut compiled = false;
     loop {
-        let wait = deadline.saturating_duration_since(Instant::now());
-        let line = match rx.recv_timeout(wait) {
-            Ok(line) => line,
-            Err(RecvTimeoutError::Disconnected) => return None,
-            Err(RecvTimeoutError::Timeout) => {
+        let event = match process.next(deadline) {
+            Next::Event(e) => e,
+            Next::Closed => return None,
+            Next::TimedOut => {
                 return Some(if compiled { FailureClass::TimeoutGenerate } else { FailureClass::TimeoutCompile });
             }
         };
-        let Ok(event) = serde_json::from_str::<ChildEvent>(&line) else { continue };
-        match event {
-            ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices, npu_memory } => {
+        match absorb(spec, event, record, on_sample) {
+            Err(class) => return Some(class),
+            Ok(Absorbed::Compiled) => {
                 compiled = true;
-                record.npu_memory = npu_memory;
-                record.load_ms = Some(load_ms);
-                record.compile_ms = Some(compile_ms);
-                record.from_cache = from_cache;
-                record.execution_devices = execution_devices;
                 deadline = Instant::now() + generate_timeout;
             }
-            ChildEvent::Sample(s) => {
-                if let Err(class) = record_sample(record, *s, on_sample) {
-                    return Some(class);
-                }
-                deadline = Instant::now() + generate_timeout;
-            }
-            ChildEvent::TimedSample(t) => {
-                if let Err(class) = record_sample(record, t.into_record(&spec.key), on_sample) {
-                    return Some(class);
-                }
-                deadline = Instant::now() + generate_timeout;
-            }
-            ChildEvent::NpuMemory(memory) => record.npu_memory = Some(memory),
-            ChildEvent::Failed { class, message } => {
-                record.failure = Some(class);
-                record.reason = Some(message);
-            }
-            ChildEvent::Unsupported { message } => {
-                record.status = CellStatus::Unsupported;
-                record.reason = Some(message);
-            }
+            Ok(Absorbed::Sample) => deadline = Instant::now() + generate_timeout,
+            Ok(Absorbed::Ready | Absorbed::Other) => {}
         }
     }
 }

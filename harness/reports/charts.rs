@@ -116,6 +116,40 @@ pub struct Scatter {
     pub legend_right: bool,
 }
 
+/// A horizontal line across a trend chart, with its legend name.
+#[derive(Debug, Clone)]
+pub struct Level {
+    /// Legend name.
+    pub name: String,
+    /// Where.
+    pub y: f64,
+    /// Color index.
+    pub color: usize,
+    /// Dashed (a threshold) rather than solid (an estimate).
+    pub dashed: bool,
+}
+
+/// Values in run order (an A/B cell's pairs): each series joined by a line, with
+/// horizontal levels and an optional shaded band (an interval). The y axis fits the data,
+/// not zero.
+#[derive(Debug, Clone)]
+pub struct Trend {
+    /// Title.
+    pub title: String,
+    /// x axis label.
+    pub x_label: String,
+    /// y axis label with unit.
+    pub y_label: String,
+    /// The series.
+    pub series: Vec<Series>,
+    /// Horizontal lines.
+    pub levels: Vec<Level>,
+    /// A shaded band (low, high, legend name).
+    pub band: Option<(f64, f64, String)>,
+    /// A line under the chart.
+    pub note: String,
+}
+
 /// A chart ready to write.
 #[derive(Debug, Clone)]
 pub enum Chart {
@@ -123,6 +157,8 @@ pub enum Chart {
     Bars(Bars),
     /// Scatter.
     Scatter(Scatter),
+    /// Values in run order.
+    Trend(Trend),
 }
 
 /// A written chart: its file stem and its SVG text (for report.html).
@@ -148,7 +184,7 @@ fn size(chart: &Chart) -> (u32, u32) {
             let bars: usize = b.rows.iter().map(|r| r.bars.len().max(1)).sum();
             (1100, (160 + 18 * bars + 10 * b.rows.len()).clamp(320, 4000) as u32)
         }
-        Chart::Scatter(_) => (1000, 600),
+        Chart::Scatter(_) | Chart::Trend(_) => (1000, 600),
     }
 }
 
@@ -157,8 +193,74 @@ fn draw<DB: DrawingBackend>(root: DrawingArea<DB, Shift>, chart: &Chart) -> Draw
     match chart {
         Chart::Bars(b) => draw_bars(&root, b)?,
         Chart::Scatter(s) => draw_scatter(&root, s)?,
+        Chart::Trend(t) => draw_trend(&root, t)?,
     }
     root.present().map_err(err)
+}
+
+fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> DrawResult {
+    let area = title_and_note(root, &t.title, &t.note)?;
+    let ys = t.series.iter().flat_map(|s| s.points.iter().map(|p| p.1));
+    let ys = ys.chain(t.levels.iter().map(|l| l.y)).chain(t.band.iter().flat_map(|b| [b.0, b.1]));
+    let (lo, hi) = ys.fold((f64::INFINITY, f64::NEG_INFINITY), |(a, z), y| (a.min(y), z.max(y)));
+    let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
+    let pad = ((hi - lo).abs() * 0.08).max(1e-6);
+    let xmax = t.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+    let mut chart = ChartBuilder::on(&area)
+        .x_label_area_size(40)
+        .y_label_area_size(70)
+        .build_cartesian_2d(-0.5..xmax + 0.5, (lo - pad)..(hi + pad))
+        .map_err(err)?;
+    chart
+        .configure_mesh()
+        .x_desc(t.x_label.as_str())
+        .y_desc(t.y_label.as_str())
+        .label_style((FONT, 13))
+        .axis_desc_style((FONT, 15))
+        .draw()
+        .map_err(err)?;
+    if let Some((b_lo, b_hi, name)) = &t.band {
+        let shade = PALETTE[2].mix(0.25);
+        chart
+            .draw_series(std::iter::once(Rectangle::new([(-0.5, *b_lo), (xmax + 0.5, *b_hi)], shade.filled())))
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], shade.filled()));
+    }
+    for Series { name, color, filled, points } in &t.series {
+        let color = PALETTE[color % PALETTE.len()];
+        chart.draw_series(LineSeries::new(points.iter().copied(), color.stroke_width(1))).map_err(err)?;
+        let filled = *filled;
+        chart
+            .draw_series(
+                points
+                    .iter()
+                    .map(move |&p| Circle::new(p, 3, if filled { color.filled() } else { color.stroke_width(1) })),
+            )
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| Circle::new((x + 6, y), 4, color.filled()));
+    }
+    for Level { name, y, color, dashed } in &t.levels {
+        let color = PALETTE[color % PALETTE.len()];
+        let line = [(-0.5, *y), (xmax + 0.5, *y)];
+        let drawn = match dashed {
+            true => chart.draw_series(DashedLineSeries::new(line, 8, 6, color.stroke_width(2))),
+            false => chart.draw_series(LineSeries::new(line, color.stroke_width(3))),
+        };
+        drawn
+            .map_err(err)?
+            .label(name.as_str())
+            .legend(move |(x, y)| PathElement::new(vec![(x, y), (x + 14, y)], color.stroke_width(2)));
+    }
+    chart
+        .configure_series_labels()
+        .position(SeriesLabelPosition::UpperRight)
+        .background_style(WHITE.mix(0.85))
+        .border_style(BLACK)
+        .label_font((FONT, 13))
+        .draw()
+        .map_err(err)
 }
 
 fn title_and_note<DB: DrawingBackend>(
@@ -315,6 +417,7 @@ pub fn write_chart(dir: &Path, stem: &str, chart: &Chart) -> Result<Figure, supe
     let title = match chart {
         Chart::Bars(b) => b.title.clone(),
         Chart::Scatter(s) => s.title.clone(),
+        Chart::Trend(t) => t.title.clone(),
     };
     Ok(Figure { stem: stem.to_string(), title, svg })
 }

@@ -14,7 +14,8 @@ pub fn esc(s: &str) -> String {
     s.replace('&', "&amp;").replace('<', "&lt;").replace('>', "&gt;").replace('"', "&quot;")
 }
 
-const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em;color:#222;max-width:1400px}\
+/// The style sheet every HTML report inlines.
+pub const STYLE: &str = "body{font-family:'DejaVu Sans',Arial,sans-serif;margin:2em;color:#222;max-width:1400px}\
 table{border-collapse:collapse;margin:1em 0;font-size:13px}th,td{border:1px solid #ccc;padding:4px 8px}\
 th{background:#f0f0f0;text-align:left}td.num{text-align:right;font-variant-numeric:tabular-nums}\
 .failed{background:#fde2e2}.skipped,.unsupported{background:#f3f3f3;color:#666}\

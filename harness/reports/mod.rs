@@ -4,6 +4,7 @@
 //! (one test case per cell and check). Charts are in [`charts`]; the decisions' markdown in
 //! [`decisions`].
 
+pub mod ab;
 pub mod charts;
 pub mod decisions;
 pub mod exports;

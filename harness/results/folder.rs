@@ -32,6 +32,12 @@ pub mod file {
     pub const SOAK_JSON: &str = "soak.json";
     /// A soak's report, markdown.
     pub const SOAK_MD: &str = "soak.md";
+    /// An A/B run's verdicts, JSON.
+    pub const AB_JSON: &str = "ab.json";
+    /// An A/B run's verdicts, markdown.
+    pub const AB_MD: &str = "ab.md";
+    /// An A/B run's (or a run's) HTML report.
+    pub const REPORT_HTML: &str = "report.html";
 }
 
 /// Why a run folder could not be opened, made, written or locked. Every message names the

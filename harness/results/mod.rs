@@ -4,6 +4,7 @@
 
 pub mod folder;
 pub mod metrics;
+pub mod pairs;
 pub mod soak;
 pub mod summary;
 
@@ -88,12 +89,15 @@ pub struct SampleRecord {
     /// What it measured.
     #[serde(flatten)]
     pub metrics: SampleMetrics,
+    /// A/B runs: the sample's side and pair.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<pairs::AbTag>,
 }
 
 impl SampleRecord {
     /// The record of one transcript.
     pub fn from_transcript(cell: &CellKey, prompt_id: &str, rep: usize, warmup: bool, t: &Transcript) -> SampleRecord {
-        SampleRecord { cell: cell.clone(), prompt_id: prompt_id.to_string(), rep, warmup, metrics: t.into() }
+        SampleRecord { cell: cell.clone(), prompt_id: prompt_id.to_string(), rep, warmup, metrics: t.into(), ab: None }
     }
 }
 
@@ -287,6 +291,8 @@ pub enum Record {
     Sample(SampleRecord),
     /// A cell outcome.
     Cell(CellRecord),
+    /// An A/B cell's outcome (both sides).
+    Ab(pairs::AbCellRecord),
 }
 
 /// A cell's final attempt: its outcome and the samples recorded in that attempt.

@@ -3,6 +3,7 @@
 //! compile-cache policy and optional profile overrides. Unknown fields are rejected; errors
 //! name the file, line and column, the field and what is allowed.
 
+pub mod ab;
 pub mod bounds;
 
 use crate::model::ir::KvLayout;
@@ -61,6 +62,10 @@ pub struct Scenario {
     pub compare: CompareSettings,
     /// Run the whole matrix several times in one bakeoff process (optional).
     pub soak: Option<Soak>,
+    /// Two sides run interleaved by `bakeoff ab` (optional: without it, both sides are the
+    /// scenario as written unless the command line changes one).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub ab: Option<ab::AbSettings>,
 }
 
 /// A soak: the matrix run `rounds` times by one bakeoff process, each round a run folder of
@@ -356,8 +361,15 @@ pub struct LoadedScenario {
 impl LoadedScenario {
     /// Read, parse and validate a scenario file.
     pub fn load(path: &Path) -> Result<LoadedScenario, ScenarioError> {
+        let text = std::fs::read_to_string(path)
+            .map_err(|e| ScenarioError { path: path.display().to_string(), message: format!("cannot read: {e}") })?;
+        LoadedScenario::parse(path, text)
+    }
+
+    /// Parse and validate a scenario's `text` as if read from `path` (relative paths in it
+    /// are relative to `path`'s folder).
+    pub fn parse(path: &Path, text: String) -> Result<LoadedScenario, ScenarioError> {
         let err = |message: String| ScenarioError { path: path.display().to_string(), message };
-        let text = std::fs::read_to_string(path).map_err(|e| err(format!("cannot read: {e}")))?;
         let scenario: Scenario = toml::from_str(&text).map_err(|e| err(e.to_string().trim_end().to_string()))?;
         let base = path.parent().unwrap_or(Path::new("."));
         let models = resolve_models(&scenario, base).map_err(err)?;
@@ -463,10 +475,7 @@ fn resolve_models(s: &Scenario, base: &Path) -> Result<Vec<(String, PathBuf)>, S
     let mut out: Vec<(String, PathBuf)> = Vec::new();
     for m in &s.models {
         let path = base.join(&m.path);
-        let name = m
-            .name
-            .clone()
-            .unwrap_or_else(|| path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default());
+        let name = m.name.clone().unwrap_or_else(|| folder_name(&path));
         if out.iter().any(|(n, _)| *n == name) {
             return Err(format!("models: the name `{name}` is used twice; give each model a distinct `name`"));
         }
@@ -546,7 +555,16 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
             return Err(format!("soak.max_harness_growth_mb: must be MiB >= 0, got {}", soak.max_harness_growth_mb));
         }
     }
+    if let Some(ab) = &s.ab {
+        let names: Vec<String> =
+            s.models.iter().map(|m| m.name.clone().unwrap_or_else(|| folder_name(&m.path))).collect();
+        ab.validate(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
+    }
     validate_sizes(s, prompts)
+}
+
+fn folder_name(path: &Path) -> String {
+    path.file_name().map(|n| n.to_string_lossy().into_owned()).unwrap_or_default()
 }
 
 /// Every size-like field within its bound (see [`bounds`] for the reasons).

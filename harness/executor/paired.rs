@@ -1,0 +1,373 @@
+//! The paired A/B runner. For one cell, both sides are compiled once, each in a long-lived
+//! process of its own (the cell isolation, timeouts and crash classification of every
+//! cell hold), warm-ups are run and excluded, and then measured generations are taken in
+//! pairs: pair `n` runs the same prompt on both sides, either one after the other in a
+//! random order (seeded per cell and pair, so a resumed run orders its pairs the same way)
+//! or at the same moment on a core each (duet). Machine drift between minutes then hits
+//! both halves of a pair alike, and the paired statistics above cancel it.
+//!
+//! Pairs are taken in rounds: both processes are started afresh for each round of
+//! `pairs_per_round` pairs. A process has a speed of its own (memory placement, which pages
+//! got huge pages, thread placement: on a 2-vCPU VM two processes of the same build differed
+//! by up to 2% for their whole life), which pairing inside one process pair cannot cancel;
+//! over many rounds it averages out, and the statistics resample rounds, so the interval
+//! includes it.
+//!
+//! How long a cell runs is the caller's rule (`decided`, consulted at each round's end),
+//! within a pair cap and a time cap. Both samples of a pair are handed on together, so a
+//! kill never leaves half a pair recorded.
+
+use super::process::{absorb, Absorbed, CellProcess, Launch, Next, ProcessExecutor};
+use super::{CellSpec, DriveCommand};
+use crate::results::pairs::{AbCellRecord, LengthEnd, Pair, Schedule, Side};
+use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
+use rand::rngs::SmallRng;
+use rand::{Rng, SeedableRng};
+use std::time::{Duration, Instant};
+
+/// One side's driven cell as the pair runner uses it: a real process or a mock.
+pub trait DrivenCell {
+    /// Wait until the model is compiled and the warm-ups ran (each warm-up sample handed to
+    /// `on_warmup`). False: the cell ended instead ([`DrivenCell::finish`] says why).
+    fn ready(&mut self, on_warmup: &mut dyn FnMut(SampleRecord)) -> bool;
+    /// Ask for one measured generation; false when the process is gone.
+    fn request(&mut self, command: DriveCommand) -> bool;
+    /// Wait for the requested generation's sample (None: the cell ended instead).
+    fn receive(&mut self) -> Option<SampleRecord>;
+    /// End the process; its outcome.
+    fn finish(self: Box<Self>) -> CellRecord;
+}
+
+/// Starts the driven cells of both sides.
+pub trait PairLauncher {
+    /// Start `side`'s process for `spec`, pinned to `cpu` when given. Err: the failed record.
+    fn start(&mut self, spec: &CellSpec, side: Side, cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord>;
+}
+
+/// How long a cell runs and how its pairs are ordered.
+#[derive(Debug, Clone, Copy)]
+pub struct PairOptions {
+    /// Alternate or duet.
+    pub schedule: Schedule,
+    /// Seed of the order inside each pair.
+    pub seed: u64,
+    /// The cell's index in the plan (part of each pair's order seed).
+    pub cell_index: usize,
+    /// Pairs at least, before the length rule is consulted.
+    pub min_pairs: usize,
+    /// Pairs at most (earlier attempts' pairs included).
+    pub max_pairs: usize,
+    /// Time at most for this attempt's pairs.
+    pub max_time: Duration,
+    /// Pairs per round: both processes are restarted after this many (the length rule is
+    /// consulted at the end of each round).
+    pub pairs_per_round: usize,
+}
+
+impl PairOptions {
+    /// Which side runs first in pair `index` (alternate schedule): a fair coin, seeded by
+    /// the run's seed, the cell and the pair, so a resumed run orders its pairs as the first
+    /// attempt would have.
+    pub fn first_side(&self, index: usize) -> Side {
+        let seed = self.seed ^ ((self.cell_index as u64) << 32) ^ index as u64;
+        if SmallRng::seed_from_u64(seed).random_bool(0.5) {
+            Side::Baseline
+        } else {
+            Side::Candidate
+        }
+    }
+}
+
+/// Run one A/B cell in rounds: each round starts both sides' processes, waits for both to
+/// compile and warm up, takes up to `pairs_per_round` pairs and ends both. `pairs` holds the
+/// pairs earlier attempts recorded and grows with every new pair, which is handed to
+/// `on_pair` at once (Err there: the results file failed; the run stops). `on_warmup` gets
+/// each side's warm-up samples. `decided` says whether the pairs so far decide every judged
+/// metric; it is asked at the end of each round once `min_pairs` exist.
+#[allow(clippy::too_many_arguments)]
+pub fn run_ab_cell(
+    specs: [&CellSpec; 2],
+    launcher: &mut dyn PairLauncher,
+    options: &PairOptions,
+    pairs: &mut Vec<Pair>,
+    on_warmup: &mut dyn FnMut(Side, SampleRecord) -> std::io::Result<()>,
+    on_pair: &mut dyn FnMut(&Pair) -> std::io::Result<()>,
+    decided: &mut dyn FnMut(&[Pair]) -> bool,
+) -> std::io::Result<AbCellRecord> {
+    let mut round = pairs.iter().map(|p| p.round + 1).max().unwrap_or(0);
+    let started = Instant::now();
+    let mut records: Option<[CellRecord; 2]> = None;
+    let end = loop {
+        if pairs.len() >= options.max_pairs {
+            break LengthEnd::MaxPairs;
+        }
+        if started.elapsed() >= options.max_time {
+            break LengthEnd::MaxTime;
+        }
+        let (round_records, complete) = run_round(specs, launcher, options, round, pairs, on_warmup, on_pair, started)?;
+        merge(&mut records, round_records);
+        if !complete {
+            break LengthEnd::Failed;
+        }
+        round += 1;
+        if pairs.len() >= options.min_pairs && decided(pairs) {
+            break LengthEnd::Decided;
+        }
+    };
+    let [baseline, candidate] = records.unwrap_or_else(|| {
+        let none =
+            || CellRecord::not_run(&specs[0].key, CellStatus::Completed, "no round ran: a cap was reached".into());
+        [none(), none()]
+    });
+    let status = match (baseline.status, candidate.status) {
+        (CellStatus::Completed, CellStatus::Completed) => CellStatus::Completed,
+        (CellStatus::Unsupported, _) | (_, CellStatus::Unsupported) => CellStatus::Unsupported,
+        _ => CellStatus::Failed,
+    };
+    let (schedule, seed) = (options.schedule, options.seed);
+    Ok(AbCellRecord {
+        cell: specs[0].key.clone(),
+        status,
+        baseline,
+        candidate,
+        pairs: pairs.len(),
+        end,
+        schedule,
+        seed,
+    })
+}
+
+/// Fold a round's two records into the cell's: the first round's compile and load figures
+/// stand (later rounds load from the compile cache), samples and wall time add up, the peak
+/// memory is the largest, and a failing round's status and reason win.
+fn merge(total: &mut Option<[CellRecord; 2]>, round: [CellRecord; 2]) {
+    let Some(total) = total else {
+        *total = Some(round);
+        return;
+    };
+    for (t, r) in total.iter_mut().zip(round) {
+        t.measured_samples += r.measured_samples;
+        t.warmup_samples += r.warmup_samples;
+        t.wall_s += r.wall_s;
+        t.peak_rss_mb = match (t.peak_rss_mb, r.peak_rss_mb) {
+            (Some(a), Some(b)) => Some(a.max(b)),
+            (a, b) => a.or(b),
+        };
+        if r.status != CellStatus::Completed {
+            (t.status, t.failure, t.reason) = (r.status, r.failure, r.reason);
+        }
+    }
+}
+
+/// One round: both processes started, warmed up, asked for pairs until the round, the pair
+/// cap or the time cap is full, and ended. Returns both records and whether the round
+/// completed (no side failed).
+#[allow(clippy::too_many_arguments)]
+fn run_round(
+    specs: [&CellSpec; 2],
+    launcher: &mut dyn PairLauncher,
+    options: &PairOptions,
+    round: usize,
+    pairs: &mut Vec<Pair>,
+    on_warmup: &mut dyn FnMut(Side, SampleRecord) -> std::io::Result<()>,
+    on_pair: &mut dyn FnMut(&Pair) -> std::io::Result<()>,
+    started: Instant,
+) -> std::io::Result<([CellRecord; 2], bool)> {
+    let cpus = duet_cpus(options.schedule);
+    let starts: Vec<Result<Box<dyn DrivenCell>, CellRecord>> = Side::BOTH
+        .into_iter()
+        .enumerate()
+        .map(|(i, side)| {
+            // The first round primed a warm cell's compile cache; later rounds load from it
+            // without priming again (their compile figures are not kept).
+            let mut spec = specs[i].clone();
+            if round > 0 {
+                spec.cache_mode = crate::scenario::CacheMode::Cold;
+            }
+            launcher.start(&spec, side, cpus.map(|c| c[i]))
+        })
+        .collect();
+    if starts.iter().any(Result::is_err) {
+        // One side could not start: the other is ended at once, and the cell has failed.
+        let records: Vec<CellRecord> = starts.into_iter().map(|s| s.map_or_else(|r| r, |cell| cell.finish())).collect();
+        return Ok((records.try_into().expect("one record a side"), false));
+    }
+    let mut cells: Vec<Box<dyn DrivenCell>> = starts.into_iter().flatten().collect();
+    let mut warmup_error = None;
+    let mut complete = true;
+    for (cell, side) in cells.iter_mut().zip(Side::BOTH) {
+        complete = cell.ready(&mut |s| {
+            if let Err(e) = on_warmup(side, s) {
+                warmup_error.get_or_insert(e);
+            }
+        });
+        if !complete {
+            break;
+        }
+    }
+    let mut write_error = warmup_error;
+    let mut taken = 0;
+    while complete && write_error.is_none() && taken < options.pairs_per_round.max(1) {
+        if pairs.len() >= options.max_pairs || started.elapsed() >= options.max_time {
+            break;
+        }
+        let index = pairs.len();
+        let prompt = index % specs[0].prompts.len();
+        match take_pair(&mut cells, options, index, round, prompt) {
+            Some(pair) => {
+                if let Err(e) = on_pair(&pair) {
+                    write_error = Some(e);
+                }
+                pairs.push(pair);
+                taken += 1;
+            }
+            None => complete = false,
+        }
+    }
+    let records: Vec<CellRecord> = cells.into_iter().map(|c| c.finish()).collect();
+    if let Some(e) = write_error {
+        return Err(e);
+    }
+    let complete = complete && records.iter().all(|r| r.status == CellStatus::Completed);
+    Ok((records.try_into().expect("one record a side"), complete))
+}
+
+/// The two cores of a duet: the first two this process may use (None: alternate, or fewer
+/// than two cores, where a duet cannot give each side its own).
+fn duet_cpus(schedule: Schedule) -> Option<[usize; 2]> {
+    if schedule != Schedule::Duet {
+        return None;
+    }
+    let cpus = crate::platform::allowed_cpus();
+    (cpus.len() >= 2).then(|| [cpus[0], cpus[1]])
+}
+
+/// One pair: both sides generate prompt `prompt`, in the order the options give.
+fn take_pair(
+    cells: &mut [Box<dyn DrivenCell>],
+    options: &PairOptions,
+    index: usize,
+    round: usize,
+    prompt: usize,
+) -> Option<Pair> {
+    let command = DriveCommand { prompt, pair: index };
+    let (first, samples) = match options.schedule {
+        Schedule::Duet => {
+            let asked = cells.iter_mut().all(|c| c.request(command));
+            if !asked {
+                return None;
+            }
+            let b = cells[0].receive();
+            let c = cells[1].receive();
+            (None, [b?, c?])
+        }
+        Schedule::Alternate => {
+            let first = options.first_side(index);
+            let mut got: [Option<SampleRecord>; 2] = [None, None];
+            for side in [first, first.other()] {
+                let cell = &mut cells[side as usize];
+                if !cell.request(command) {
+                    return None;
+                }
+                got[side as usize] = Some(cell.receive()?);
+            }
+            let [b, c] = got;
+            (Some(first), [b?, c?])
+        }
+    };
+    let [baseline, candidate] = samples;
+    Some(Pair { index, round, first, baseline, candidate })
+}
+
+/// A side's driven `bakeoff cell` process.
+pub struct ProcessCell {
+    process: Option<CellProcess>,
+    spec: CellSpec,
+    record: CellRecord,
+    timeout: Option<FailureClass>,
+}
+
+impl ProcessCell {
+    fn deadline(&self, compiled: bool) -> Instant {
+        let t = &self.spec.timeouts;
+        Instant::now() + Duration::from_secs_f64(if compiled { t.generate_s } else { t.compile_s })
+    }
+
+    /// The next event absorbed into the record; what it was, or None when the cell ended
+    /// (closed, timed out or unable to record).
+    fn step(&mut self, compiled: bool, sink: &mut dyn FnMut(SampleRecord)) -> Option<Absorbed> {
+        let deadline = self.deadline(compiled);
+        let process = self.process.as_ref()?;
+        match process.next(deadline) {
+            Next::Event(event) => {
+                let mut forward = |s: SampleRecord| {
+                    sink(s);
+                    Ok(())
+                };
+                absorb(&self.spec, event, &mut self.record, &mut forward).ok()
+            }
+            Next::Closed => None,
+            Next::TimedOut => {
+                self.timeout =
+                    Some(if compiled { FailureClass::TimeoutGenerate } else { FailureClass::TimeoutCompile });
+                None
+            }
+        }
+    }
+}
+
+impl DrivenCell for ProcessCell {
+    fn ready(&mut self, on_warmup: &mut dyn FnMut(SampleRecord)) -> bool {
+        let mut compiled = false;
+        loop {
+            match self.step(compiled, on_warmup) {
+                Some(Absorbed::Compiled) => compiled = true,
+                Some(Absorbed::Ready) => return true,
+                Some(Absorbed::Sample | Absorbed::Other) => {}
+                None => return false,
+            }
+        }
+    }
+
+    fn request(&mut self, command: DriveCommand) -> bool {
+        let line = serde_json::to_string(&command).expect("commands serialize");
+        self.process.as_mut().is_some_and(|p| p.send(&line))
+    }
+
+    fn receive(&mut self) -> Option<SampleRecord> {
+        let mut got = None;
+        loop {
+            match self.step(true, &mut |s| got = Some(s)) {
+                Some(Absorbed::Sample) => return got,
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    }
+
+    fn finish(mut self: Box<Self>) -> CellRecord {
+        if let Some(process) = self.process.take() {
+            process.end(self.timeout.clone(), &mut self.record, &self.spec);
+        }
+        self.record
+    }
+}
+
+/// Starts each side as a driven `bakeoff cell` process with that side's launch options.
+pub struct ProcessLauncher {
+    /// The executor whose processes these are.
+    pub executor: ProcessExecutor,
+    /// Per side (baseline, candidate): environment and log name.
+    pub launches: [Launch; 2],
+}
+
+impl PairLauncher for ProcessLauncher {
+    fn start(&mut self, spec: &CellSpec, side: Side, cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord> {
+        let mut launch = self.launches[side as usize].clone();
+        launch.cpu = cpu;
+        let process = self.executor.spawn(spec, &launch).map_err(|r| *r)?;
+        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
+        record.properties = Some(spec.properties.clone());
+        Ok(Box::new(ProcessCell { process: Some(process), spec: spec.clone(), record, timeout: None }))
+    }
+}

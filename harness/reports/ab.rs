@@ -1,0 +1,262 @@
+//! An A/B run's reports: `ab.md` (what the command prints), `ab.json`, two charts per cell
+//! (both sides' raw decode tokens/s over the run, where the machine's drift shows; and each
+//! pair's ratio with the paired estimate and its interval, where it cancels), and
+//! `report.html` with all of it inline.
+
+use super::charts::{write_chart, Chart, Figure, Level, Series, Trend};
+use super::html::esc;
+use super::ReportError;
+use crate::decide::ab::{AbCell, AbMetric, AbReport};
+use crate::decide::stats::PerfVerdict;
+use crate::plan::CellKey;
+use crate::results::folder::file;
+use crate::results::pairs::{Pair, Side};
+use std::collections::BTreeMap;
+use std::path::Path;
+
+/// The metrics every A/B table shows first (the rest follow in registry order).
+const HEADLINE: [&str; 4] = ["decode_tokens_per_s", "ttft_p50_ms", "itl_p50_ms", "e2e_p50_ms"];
+
+fn ordered(cell: &AbCell) -> Vec<&AbMetric> {
+    let mut out: Vec<&AbMetric> = HEADLINE.iter().filter_map(|n| cell.metric(n)).collect();
+    out.extend(cell.metrics.iter().filter(|m| !HEADLINE.contains(&m.metric)));
+    out
+}
+
+fn verdict_word(m: &AbMetric) -> String {
+    match (m.verdict, m.decided) {
+        (PerfVerdict::Regressed, _) => "**regressed**".into(),
+        (PerfVerdict::Improved, _) => "improved".into(),
+        (PerfVerdict::NoChange, true) => "no change".into(),
+        (PerfVerdict::NoChange, false) => "no change (undecided)".into(),
+        (PerfVerdict::InsufficientData, _) if m.change.is_none() && m.baseline.is_some() => "not judged".into(),
+        (v, _) => v.name().into(),
+    }
+}
+
+fn pct(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{:.1}%", 100.0 * v))
+}
+
+fn value(v: Option<f64>) -> String {
+    v.map_or("-".into(), |v| format!("{v:.2}"))
+}
+
+/// The markdown of an A/B run: the verdict lines first, then every cell's metrics with
+/// their paired change, interval, threshold and minimum detectable effect.
+pub fn ab_markdown(r: &AbReport) -> String {
+    let mut s = format!(
+        "# bakeoff ab: {}\n\nbaseline **{}**, candidate **{}**, interleaved in one run\n\n",
+        r.scenario, r.baseline, r.candidate
+    );
+    for w in &r.warnings {
+        s += &format!("> **WARNING** {w}\n>\n");
+    }
+    let regressions = r.regressions();
+    let failures = r.failures();
+    s += &format!(
+        "{} cells, {} regression(s), {} failed cell(s). A change counts when the whole 95% interval of the paired \
+         change (bootstrap over pairs) lies beyond its threshold (default {:.1}%); `min. detectable` is the smallest \
+         change this run could have flagged.\n\n",
+        r.cells.len(),
+        regressions.len(),
+        failures.len(),
+        100.0 * r.threshold
+    );
+    for line in regressions.iter().chain(&failures) {
+        s += &format!("- **{line}**\n");
+    }
+    for c in &r.cells {
+        let end = c.end.map_or(String::new(), |e| format!(", {}", e.describe()));
+        let schedule = c.schedule.map_or(String::new(), |s| format!(", {}", s.name()));
+        s += &format!("\n## `{}`: {} ({} pairs{schedule}{end})\n\n", c.cell, c.status.name(), c.pairs);
+        if let Some(why) = &c.reason {
+            s += &format!("{why}\n\n");
+        }
+        if c.metrics.is_empty() {
+            continue;
+        }
+        s += "| metric | baseline | candidate | change [95% interval] | threshold | min. detectable | verdict |\n";
+        s += "|---|---:|---:|---|---:|---:|---|\n";
+        for m in ordered(c) {
+            s += &format!(
+                "| {} ({}) | {} | {} | {} | {:.1}% | {} | {} |\n",
+                m.metric,
+                m.unit,
+                value(m.baseline),
+                value(m.candidate),
+                m.describe(),
+                100.0 * m.threshold,
+                pct(m.minimum_detectable_effect),
+                verdict_word(m)
+            );
+        }
+    }
+    if !r.fingerprint.is_empty() {
+        s += "\n## What differs between the sides\n\n| field | baseline | candidate |\n|---|---|---|\n";
+        for d in &r.fingerprint {
+            s += &format!(
+                "| {} | {} | {} |\n",
+                d.field,
+                d.baseline.as_deref().unwrap_or("-"),
+                d.candidate.as_deref().unwrap_or("-")
+            );
+        }
+    }
+    s
+}
+
+/// File stem of a cell's charts: `ab-<n>-raw`, `ab-<n>-ratio` (n: the cell's place in the
+/// report, from 1).
+fn stems(n: usize) -> [String; 2] {
+    [format!("ab-{n}-raw"), format!("ab-{n}-ratio")]
+}
+
+/// Both sides' decode tokens/s per pair, in run order.
+pub fn raw_chart(cell: &CellKey, pairs: &[Pair], labels: [&str; 2]) -> Chart {
+    let series = Side::BOTH
+        .iter()
+        .enumerate()
+        .map(|(i, &side)| Series {
+            name: format!("{side}: {}", labels[i]),
+            color: i,
+            filled: true,
+            points: pairs
+                .iter()
+                .filter_map(|p| p.side(side).metrics.decode_tokens_per_s.map(|v| (p.index as f64, v)))
+                .collect(),
+        })
+        .collect();
+    Chart::Trend(Trend {
+        title: format!("{cell}: decode tokens/s of each side, in run order"),
+        x_label: "pair".into(),
+        y_label: "decode tokens/s".into(),
+        series,
+        levels: Vec::new(),
+        band: None,
+        note: "The machine's drift moves both sides together; the pair ratio (next chart) cancels it.".into(),
+    })
+}
+
+/// Each pair's candidate / baseline decode tokens/s, with the paired estimate, its 95%
+/// interval and the threshold.
+pub fn ratio_chart(cell: &CellKey, pairs: &[Pair], metric: Option<&AbMetric>) -> Chart {
+    let points: Vec<(f64, f64)> = pairs
+        .iter()
+        .filter_map(|p| {
+            let b = p.baseline.metrics.decode_tokens_per_s?;
+            let c = p.candidate.metrics.decode_tokens_per_s?;
+            (b > 0.0).then(|| (p.index as f64, c / b))
+        })
+        .collect();
+    let mut levels = vec![Level { name: "no change".into(), y: 1.0, color: 7, dashed: false }];
+    let mut band = None;
+    if let Some(m) = metric {
+        levels.push(Level {
+            name: format!("-{:.1}% threshold", 100.0 * m.threshold),
+            y: 1.0 - m.threshold,
+            color: 3,
+            dashed: true,
+        });
+        levels.push(Level {
+            name: format!("+{:.1}% threshold", 100.0 * m.threshold),
+            y: 1.0 + m.threshold,
+            color: 2,
+            dashed: true,
+        });
+        if let Some(c) = &m.change {
+            levels.push(Level {
+                name: format!("paired estimate {:+.2}%", 100.0 * c.relative),
+                y: 1.0 + c.relative,
+                color: 0,
+                dashed: false,
+            });
+            band = Some((
+                1.0 + c.ci_low,
+                1.0 + c.ci_high,
+                format!("95% interval [{:+.2}%, {:+.2}%]", 100.0 * c.ci_low, 100.0 * c.ci_high),
+            ));
+        }
+    }
+    Chart::Trend(Trend {
+        title: format!("{cell}: candidate / baseline decode tokens/s, each pair"),
+        x_label: "pair".into(),
+        y_label: "ratio".into(),
+        series: vec![Series { name: "pair ratio".into(), color: 4, filled: true, points }],
+        levels,
+        band,
+        note: "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over pairs.".into(),
+    })
+}
+
+/// Write ab.json, ab.md, the charts and report.html into `dir`; returns the markdown.
+pub fn write_ab_reports(dir: &Path, r: &AbReport, pairs: &BTreeMap<CellKey, Vec<Pair>>) -> Result<String, ReportError> {
+    let markdown = ab_markdown(r);
+    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(r))
+        .map_err(|e| ReportError::Render(e.to_string()))?;
+    crate::io::write_named(dir, file::AB_JSON, json.as_bytes())?;
+    crate::io::write_named(dir, file::AB_MD, markdown.as_bytes())?;
+    let empty = Vec::new();
+    let mut figures: Vec<Figure> = Vec::new();
+    for (n, cell) in r.cells.iter().enumerate() {
+        let cell_pairs = pairs.get(&cell.cell).unwrap_or(&empty);
+        if cell_pairs.is_empty() {
+            continue;
+        }
+        let [raw, ratio] = stems(n + 1);
+        figures.push(write_chart(dir, &raw, &raw_chart(&cell.cell, cell_pairs, [&r.baseline, &r.candidate]))?);
+        let metric = cell.metric("decode_tokens_per_s");
+        figures.push(write_chart(dir, &ratio, &ratio_chart(&cell.cell, cell_pairs, metric))?);
+    }
+    crate::io::write_named(dir, file::REPORT_HTML, ab_html(r, &markdown, &figures).as_bytes())?;
+    Ok(markdown)
+}
+
+/// report.html of an A/B run: the verdict table per cell and its charts, self-contained.
+fn ab_html(r: &AbReport, _markdown: &str, figures: &[Figure]) -> String {
+    let mut s = format!(
+        "<!doctype html><html><head><meta charset=\"utf-8\"><title>bakeoff ab {}</title><style>{}</style></head><body>",
+        esc(&r.scenario),
+        super::html::STYLE
+    );
+    s += &format!(
+        "<h1>bakeoff ab: {}</h1><p>baseline <b>{}</b>, candidate <b>{}</b>, interleaved in one run. A change counts \
+         when the whole 95% interval of the paired change lies beyond its threshold.</p>",
+        esc(&r.scenario),
+        esc(&r.baseline),
+        esc(&r.candidate)
+    );
+    for w in &r.warnings {
+        s += &format!("<p class=\"note\">WARNING {}</p>", esc(w));
+    }
+    for line in r.regressions().iter().chain(&r.failures()) {
+        s += &format!("<p class=\"bad\">{}</p>", esc(line));
+    }
+    for c in &r.cells {
+        s += &format!("<h2>{}: {} ({} pairs)</h2>", esc(&c.cell.to_string()), c.status.name(), c.pairs);
+        if let Some(why) = &c.reason {
+            s += &format!("<p>{}</p>", esc(why));
+        }
+        s += "<table><tr><th>metric</th><th>baseline</th><th>candidate</th><th>change [95% interval]</th><th>threshold</th><th>min. detectable</th><th>verdict</th></tr>";
+        for m in ordered(c) {
+            let class = if m.verdict == PerfVerdict::Regressed { " class=\"failed\"" } else { "" };
+            s += &format!(
+                "<tr{class}><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{}</td><td>{}</td></tr>",
+                esc(m.metric),
+                esc(m.unit),
+                value(m.baseline),
+                value(m.candidate),
+                esc(&m.describe()),
+                100.0 * m.threshold,
+                pct(m.minimum_detectable_effect),
+                esc(&verdict_word(m).replace("**", ""))
+            );
+        }
+        s += "</table>";
+        let prefix = format!("{}: ", c.cell);
+        for f in figures.iter().filter(|f| f.title.starts_with(&prefix)) {
+            s += &format!("<figure><figcaption>{}</figcaption>{}</figure>", esc(&f.title), f.svg);
+        }
+    }
+    s + "</body></html>\n"
+}

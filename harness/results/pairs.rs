@@ -1,0 +1,206 @@
+//! A/B pairs as results.jsonl holds them. In an A/B run both sides of a cell run at once,
+//! each in a process of its own, and take turns: pair `n` is one generation of the same
+//! prompt on each side, back to back in a random order (or at the same moment, duet). Each
+//! sample carries its side and pair ([`AbTag`]); both samples of a pair are written together
+//! once both exist, so an interrupted run never holds half a pair, and a resumed one
+//! continues from the pairs already recorded. Both processes are restarted every round of
+//! pairs (each process has a speed of its own, ±2% seen on one VM, which pairs inside one
+//! process pair cannot cancel), so each pair also records its round. A cell's outcome is
+//! one [`AbCellRecord`].
+
+use super::{CellRecord, CellStatus, Record, SampleRecord};
+use crate::plan::CellKey;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+
+/// A side of an A/B comparison.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, PartialOrd, Ord, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Side {
+    /// What is compared against (main's bake, the old stack).
+    Baseline,
+    /// What is judged (the PR's bake, the new stack).
+    Candidate,
+}
+
+impl Side {
+    /// Both sides, baseline first.
+    pub const BOTH: [Side; 2] = [Side::Baseline, Side::Candidate];
+
+    /// The side's name in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Side::Baseline => "baseline",
+            Side::Candidate => "candidate",
+        }
+    }
+
+    /// The other side.
+    pub fn other(self) -> Side {
+        match self {
+            Side::Baseline => Side::Candidate,
+            Side::Candidate => Side::Baseline,
+        }
+    }
+}
+
+impl std::fmt::Display for Side {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name())
+    }
+}
+
+/// Where a sample of an A/B run belongs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct AbTag {
+    /// Its side.
+    pub side: Side,
+    /// Its pair (None: a warm-up).
+    pub pair: Option<usize>,
+    /// 0 when this side ran first in its pair, 1 second; both 0 in a duet (same moment).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub position: Option<u8>,
+    /// The round: which pair of processes took it (both sides restart every round).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub round: Option<usize>,
+}
+
+pub use crate::scenario::ab::Schedule;
+
+/// Why a cell stopped adding pairs.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "snake_case")]
+pub enum LengthEnd {
+    /// Every judged metric's interval decided it (beyond the threshold, or within it).
+    Decided,
+    /// The pair cap was reached first.
+    MaxPairs,
+    /// The time cap was reached first.
+    MaxTime,
+    /// A side failed (its record says why); the pairs before it are kept.
+    Failed,
+}
+
+impl LengthEnd {
+    /// What it means, for reports.
+    pub fn describe(self) -> &'static str {
+        match self {
+            LengthEnd::Decided => "every judged metric decided",
+            LengthEnd::MaxPairs => "pair cap reached before every judged metric decided",
+            LengthEnd::MaxTime => "time cap reached before every judged metric decided",
+            LengthEnd::Failed => "a side failed",
+        }
+    }
+}
+
+/// One pair: the same prompt on both sides.
+#[derive(Debug, Clone, PartialEq)]
+pub struct Pair {
+    /// Its index in the cell (0-based, in run order).
+    pub index: usize,
+    /// The round (the pair of processes) it was taken in.
+    pub round: usize,
+    /// The side that ran first (duet: None).
+    pub first: Option<Side>,
+    /// The baseline's sample.
+    pub baseline: SampleRecord,
+    /// The candidate's sample.
+    pub candidate: SampleRecord,
+}
+
+impl Pair {
+    /// The sample of `side`.
+    pub fn side(&self, side: Side) -> &SampleRecord {
+        match side {
+            Side::Baseline => &self.baseline,
+            Side::Candidate => &self.candidate,
+        }
+    }
+
+    /// The two samples tagged for results.jsonl, in the order they ran.
+    pub fn tagged(&self) -> Vec<SampleRecord> {
+        let order = match self.first {
+            Some(Side::Candidate) => [Side::Candidate, Side::Baseline],
+            _ => [Side::Baseline, Side::Candidate],
+        };
+        order
+            .iter()
+            .enumerate()
+            .map(|(i, &side)| {
+                let mut s = self.side(side).clone();
+                let position = if self.first.is_none() { 0 } else { i as u8 };
+                s.ab = Some(AbTag { side, pair: Some(self.index), position: Some(position), round: Some(self.round) });
+                s
+            })
+            .collect()
+    }
+}
+
+/// The outcome of one A/B cell.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AbCellRecord {
+    /// The cell.
+    pub cell: CellKey,
+    /// Completed when both sides completed, else failed or unsupported (the sides say why).
+    pub status: CellStatus,
+    /// The baseline process's outcome (compile, memory, samples).
+    pub baseline: CellRecord,
+    /// The candidate process's outcome.
+    pub candidate: CellRecord,
+    /// Pairs recorded for this cell, earlier attempts included.
+    pub pairs: usize,
+    /// Why it stopped adding pairs.
+    pub end: LengthEnd,
+    /// How the sides took turns.
+    pub schedule: Schedule,
+    /// The seed of the order inside each pair.
+    pub seed: u64,
+}
+
+impl AbCellRecord {
+    /// The record of `side`.
+    pub fn side(&self, side: Side) -> &CellRecord {
+        match side {
+            Side::Baseline => &self.baseline,
+            Side::Candidate => &self.candidate,
+        }
+    }
+}
+
+/// Every complete pair of every cell in `records`, by cell, in pair order. A pair index
+/// recorded twice (never written so by bakeoff) keeps its last record.
+pub fn pairs_by_cell(records: &[Record]) -> BTreeMap<CellKey, Vec<Pair>> {
+    type Half = (SampleRecord, u8, usize);
+    let mut halves: BTreeMap<(CellKey, usize), [Option<Half>; 2]> = BTreeMap::new();
+    for r in records {
+        let Record::Sample(s) = r else { continue };
+        let Some(AbTag { side, pair: Some(index), position, round }) = s.ab else { continue };
+        let slot = halves.entry((s.cell.clone(), index)).or_default();
+        slot[side as usize] = Some((s.clone(), position.unwrap_or(0), round.unwrap_or(0)));
+    }
+    let mut out: BTreeMap<CellKey, Vec<Pair>> = BTreeMap::new();
+    for ((cell, index), [b, c]) in halves {
+        let (Some((baseline, bp, round)), Some((candidate, cp, _))) = (b, c) else { continue };
+        let first = match (bp, cp) {
+            (0, 1) => Some(Side::Baseline),
+            (1, 0) => Some(Side::Candidate),
+            _ => None,
+        };
+        out.entry(cell).or_default().push(Pair { index, round, first, baseline, candidate });
+    }
+    out
+}
+
+/// The last outcome of every A/B cell, in the order cells first appear.
+pub fn ab_outcomes(records: &[Record]) -> Vec<&AbCellRecord> {
+    let mut out: Vec<&AbCellRecord> = Vec::new();
+    for r in records {
+        if let Record::Ab(a) = r {
+            match out.iter_mut().find(|o| o.cell == a.cell) {
+                Some(o) => *o = a,
+                None => out.push(a),
+            }
+        }
+    }
+    out
+}

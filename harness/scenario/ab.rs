@@ -1,0 +1,205 @@
+//! A scenario's `[ab]` table: two sides, `baseline` and `candidate`, run interleaved in one
+//! run (`bakeoff ab`). Each side may change the OpenVINO runtime, a model's folder, profile
+//! settings and the environment of its cell processes; everything else of the matrix is
+//! shared. The rest of the table says how the sides take turns, how a change is judged and
+//! how long each cell runs.
+
+use crate::profiles::Profile;
+use serde::{Deserialize, Serialize};
+use std::collections::BTreeMap;
+use std::path::PathBuf;
+
+/// How the two sides of a pair take turns.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default, clap::ValueEnum)]
+#[serde(rename_all = "lowercase")]
+pub enum Schedule {
+    /// One after the other, the order inside each pair random (seeded).
+    #[default]
+    Alternate,
+    /// Both at the same moment, each side pinned to a core of its own (duet benchmarking).
+    Duet,
+}
+
+impl Schedule {
+    /// The schedule's name in every output.
+    pub fn name(self) -> &'static str {
+        match self {
+            Schedule::Alternate => "alternate",
+            Schedule::Duet => "duet",
+        }
+    }
+}
+
+/// What one side changes.
+#[derive(Debug, Clone, Default, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct SideSpec {
+    /// A name for reports (`2026.3.1`, `main`).
+    pub label: Option<String>,
+    /// The libopenvino_c (or its folder, or a venv) this side's cells load.
+    pub openvino_lib: Option<PathBuf>,
+    /// Model folders by model name, replacing the scenario's (relative to the scenario file).
+    pub models: BTreeMap<String, PathBuf>,
+    /// Environment variables of this side's cell processes.
+    pub env: BTreeMap<String, String>,
+    /// Profile overrides for this side, in the profiles file's format (a profile of an
+    /// existing name overrides single keys of it).
+    pub profiles: BTreeMap<String, Profile>,
+}
+
+/// How long each A/B cell runs: pairs are added until every metric of `metrics` is decided
+/// (its interval wholly beyond the threshold, or wholly within it), or a cap is reached.
+#[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbLength {
+    /// Pairs at least before the rule is consulted.
+    pub min_pairs: usize,
+    /// Pairs at most.
+    pub max_pairs: usize,
+    /// Minutes at most per cell (its pairs; compile and warm-up not counted).
+    pub max_minutes: f64,
+    /// Pairs per round: both sides' processes are restarted after this many, so that each
+    /// process's own speed averages out over the rounds (the rule is consulted at the end
+    /// of each round).
+    pub pairs_per_round: usize,
+    /// The metrics that must be decided.
+    pub metrics: Vec<String>,
+}
+
+impl Default for AbLength {
+    fn default() -> Self {
+        AbLength {
+            min_pairs: 50,
+            max_pairs: 400,
+            max_minutes: 2.5,
+            pairs_per_round: 10,
+            metrics: vec!["decode_tokens_per_s".into(), "ttft_p50_ms".into()],
+        }
+    }
+}
+
+/// The `[ab]` table.
+#[derive(Debug, Clone, Deserialize, Serialize)]
+#[serde(deny_unknown_fields, default)]
+pub struct AbSettings {
+    /// alternate or duet.
+    pub schedule: Schedule,
+    /// Seed of the order inside each pair.
+    pub seed: u64,
+    /// The change that counts, as a fraction (0.02 = 2%): a verdict needs the whole 95%
+    /// interval of the paired change beyond it.
+    pub threshold: f64,
+    /// Per-metric thresholds overriding `threshold`.
+    pub noise: BTreeMap<String, f64>,
+    /// How long each cell runs.
+    pub length: AbLength,
+    /// The baseline side.
+    pub baseline: SideSpec,
+    /// The candidate side.
+    pub candidate: SideSpec,
+}
+
+/// The default threshold of a paired A/B verdict: 2%. Pairing cancels the machine's drift,
+/// so what is left is each pair's own noise, which shrinks with more pairs; 2% is a change
+/// worth a release note and within what a 2-vCPU VM resolves in a few minutes.
+pub const DEFAULT_THRESHOLD: f64 = 0.02;
+
+impl Default for AbSettings {
+    fn default() -> Self {
+        AbSettings {
+            schedule: Schedule::Alternate,
+            seed: 0x6162_2d70_6169_7273,
+            threshold: DEFAULT_THRESHOLD,
+            noise: BTreeMap::new(),
+            length: AbLength::default(),
+            baseline: SideSpec::default(),
+            candidate: SideSpec::default(),
+        }
+    }
+}
+
+/// Environment variables a side may not set: the test-only hooks, which a scenario must
+/// never turn on (a run measured with them is not a measurement of the stack).
+pub const RESERVED_ENV_PREFIX: &str = "BAKEOFF_TEST_";
+
+impl AbSettings {
+    /// The threshold of `metric`.
+    pub fn threshold_of(&self, metric: &str) -> f64 {
+        self.noise.get(metric).copied().unwrap_or(self.threshold)
+    }
+
+    /// Check every field; the message names it and what is allowed.
+    pub fn validate(&self, model_names: &[&str]) -> Result<(), String> {
+        let fraction = |field: &str, v: f64| {
+            if v.is_nan() || !(0.0..=10.0).contains(&v) {
+                Err(format!("{field}: must be a fraction from 0 to 10 (0.02 = 2%), got {v}"))
+            } else {
+                Ok(())
+            }
+        };
+        fraction("ab.threshold", self.threshold)?;
+        for (name, v) in &self.noise {
+            known_metric("ab.noise", name)?;
+            fraction(&format!("ab.noise.{name}"), *v)?;
+        }
+        let l = &self.length;
+        if l.min_pairs < 5 {
+            return Err(format!(
+                "ab.length.min_pairs: at least 5 (a bootstrap of fewer pairs says nothing), got {}",
+                l.min_pairs
+            ));
+        }
+        if l.max_pairs < l.min_pairs || l.max_pairs > MAX_PAIRS {
+            return Err(format!(
+                "ab.length.max_pairs: from min_pairs ({}) to {MAX_PAIRS}, got {}",
+                l.min_pairs, l.max_pairs
+            ));
+        }
+        if l.max_minutes.is_nan() || l.max_minutes <= 0.0 || l.max_minutes > 7.0 * 24.0 * 60.0 {
+            return Err(format!("ab.length.max_minutes: from 0 to a week of minutes, got {}", l.max_minutes));
+        }
+        if l.pairs_per_round == 0 || l.pairs_per_round > l.max_pairs {
+            return Err(format!("ab.length.pairs_per_round: from 1 to max_pairs, got {}", l.pairs_per_round));
+        }
+        if l.metrics.is_empty() {
+            return Err("ab.length.metrics: at least one metric decides a cell's length".into());
+        }
+        for name in &l.metrics {
+            known_metric("ab.length.metrics", name)?;
+        }
+        for (side, spec) in [("baseline", &self.baseline), ("candidate", &self.candidate)] {
+            for name in spec.models.keys() {
+                if !model_names.contains(&name.as_str()) {
+                    return Err(format!(
+                        "ab.{side}.models: no model called `{name}` in the scenario; allowed: {}",
+                        model_names.join(", ")
+                    ));
+                }
+            }
+            if let Some(key) = spec.env.keys().find(|k| k.starts_with(RESERVED_ENV_PREFIX)) {
+                return Err(format!(
+                    "ab.{side}.env.{key}: {RESERVED_ENV_PREFIX}* variables are the test suite's hooks and never \
+                     set by a scenario"
+                ));
+            }
+        }
+        Ok(())
+    }
+}
+
+/// Pairs per cell at most: 100,000 pairs is a day of the smallest model.
+pub const MAX_PAIRS: usize = 100_000;
+
+fn known_metric(field: &str, name: &str) -> Result<(), String> {
+    match crate::metrics::metric(name) {
+        Some(m) if m.direction != crate::metrics::Direction::Neither => Ok(()),
+        _ => {
+            let names: Vec<&str> = crate::metrics::METRICS
+                .iter()
+                .filter(|m| m.direction != crate::metrics::Direction::Neither)
+                .map(|m| m.name)
+                .collect();
+            Err(format!("{field}: unknown or unjudged metric `{name}`; allowed: {}", names.join(", ")))
+        }
+    }
+}

@@ -1,0 +1,200 @@
+//! The paired A/B runner and its statistics without a model (a mock launcher whose
+//! generations run at a scripted speed): pairs recorded with side, order and round; both
+//! processes restarted every round; a drift ten times the change cancels; the length rule
+//! stops a cell once decided; a crash keeps the pairs before it; a resumed cell continues
+//! its pair and round numbers.
+
+use bakeoff::decide::ab::{judge_pairs, length_decided};
+use bakeoff::decide::stats::{bootstrap, decide, PerfVerdict};
+use bakeoff::executor::mock::MockPairLauncher;
+use bakeoff::executor::paired::{run_ab_cell, PairOptions};
+use bakeoff::executor::{CellPrompt, CellSpec};
+use bakeoff::pipelines::static128::WindowOptions;
+use bakeoff::plan::CellKey;
+use bakeoff::profiles::ResolvedProfile;
+use bakeoff::results::metrics::quantile;
+use bakeoff::results::pairs::{pairs_by_cell, LengthEnd, Pair, Schedule, Side};
+use bakeoff::results::{CellStatus, Record, SampleRecord};
+use bakeoff::scenario::ab::AbSettings;
+use std::time::Duration;
+
+fn key() -> CellKey {
+    CellKey {
+        model: "m".into(),
+        pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
+        device: bakeoff::runtime::Device::Cpu,
+        profile: "reference".into(),
+        cache: Default::default(),
+    }
+}
+
+fn spec() -> CellSpec {
+    CellSpec {
+        genai_config: Default::default(),
+        key: key(),
+        model_dir: "x".into(),
+        properties: ResolvedProfile::default(),
+        prompts: vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }],
+        max_new_tokens: 8,
+        ignore_eos: true,
+        eos_ids: vec![],
+        window: WindowOptions {
+            window: 128,
+            pad_id: 0,
+            padding: Default::default(),
+            overflow: Default::default(),
+            full_lm_head: false,
+        },
+        measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 1 },
+        timeouts: Default::default(),
+        limits: Default::default(),
+        cache_dir: None,
+        cache_mode: Default::default(),
+        openvino_lib: None,
+        driven: true,
+    }
+}
+
+fn options(max_pairs: usize, per_round: usize) -> PairOptions {
+    PairOptions {
+        schedule: Schedule::Alternate,
+        seed: 7,
+        cell_index: 0,
+        min_pairs: per_round,
+        max_pairs,
+        max_time: Duration::from_secs(600),
+        pairs_per_round: per_round,
+    }
+}
+
+/// Run one cell; returns the outcome, the pairs and every record as results.jsonl would hold it.
+fn run(
+    launcher: &mut MockPairLauncher,
+    opts: &PairOptions,
+    mut pairs: Vec<Pair>,
+    decided: &mut dyn FnMut(&[Pair]) -> bool,
+) -> (bakeoff::results::pairs::AbCellRecord, Vec<Pair>, Vec<Record>) {
+    let s = spec();
+    let records = std::cell::RefCell::new(Vec::new());
+    let mut on_warmup = |_side: Side, s: SampleRecord| {
+        records.borrow_mut().push(Record::Sample(s));
+        Ok(())
+    };
+    let mut on_pair = |p: &Pair| {
+        records.borrow_mut().extend(p.tagged().into_iter().map(Record::Sample));
+        Ok(())
+    };
+    let outcome = run_ab_cell([&s, &s], launcher, opts, &mut pairs, &mut on_warmup, &mut on_pair, decided).unwrap();
+    (outcome, pairs, records.into_inner())
+}
+
+#[test]
+fn pairs_alternate_in_a_seeded_random_order_and_restart_every_round() {
+    let mut launcher = MockPairLauncher::new(|_, _, _| 100.0);
+    let opts = options(20, 5);
+    let (outcome, pairs, records) = run(&mut launcher, &opts, Vec::new(), &mut |_| false);
+    assert_eq!(outcome.status, CellStatus::Completed);
+    assert_eq!(outcome.end, LengthEnd::MaxPairs);
+    assert_eq!(pairs.len(), 20);
+    // Four rounds, each starting both sides afresh.
+    let starts = launcher.starts.borrow().clone();
+    assert_eq!(starts.len(), 8, "{starts:?}");
+    assert_eq!(pairs.iter().map(|p| p.round).collect::<Vec<_>>(), (0..20).map(|i| i / 5).collect::<Vec<_>>());
+    // Each pair asks both sides, the seeded first side first.
+    let requests = launcher.requests.borrow().clone();
+    for (i, pair) in pairs.iter().enumerate() {
+        let first = opts.first_side(i);
+        assert_eq!(pair.first, Some(first));
+        assert_eq!(requests[2 * i], (first, i));
+        assert_eq!(requests[2 * i + 1], (first.other(), i));
+    }
+    let baseline_first = pairs.iter().filter(|p| p.first == Some(Side::Baseline)).count();
+    assert!((4..=16).contains(&baseline_first), "a fair coin over 20 pairs: {baseline_first}");
+    // What results.jsonl would hold reads back as the same pairs, warm-ups left out.
+    let read = pairs_by_cell(&records);
+    let shape = |p: &Pair| (p.index, p.round, p.first, p.baseline.metrics.clone(), p.candidate.metrics.clone());
+    assert_eq!(read[&key()].iter().map(shape).collect::<Vec<_>>(), pairs.iter().map(shape).collect::<Vec<_>>());
+    assert!(read[&key()].iter().all(|p| p.candidate.ab.unwrap().round == Some(p.round)));
+    let warmups = records.iter().filter(|r| matches!(r, Record::Sample(s) if s.warmup)).count();
+    assert_eq!(warmups, 8 * 2, "one warm-up per prompt and process");
+}
+
+#[test]
+fn a_drift_ten_times_the_change_cancels_in_the_pairs() {
+    // Both sides drift together by +-30% over the run; the candidate is 3% slower and each
+    // generation has its own +-1% jitter.
+    let jitter = |side: Side, pair: usize| 1.0 + 0.01 * (((pair * 7 + side as usize * 3) % 11) as f64 / 5.0 - 1.0);
+    let mut launcher = MockPairLauncher::new(move |side, _, pair| {
+        let drift = 1.0 + 0.3 * (pair as f64 / 9.0).sin();
+        let slower = if side == Side::Candidate { 0.97 } else { 1.0 };
+        100.0 * drift * slower * jitter(side, pair)
+    });
+    let (_, pairs, _) = run(&mut launcher, &options(80, 10), Vec::new(), &mut |_| false);
+    let settings = AbSettings::default();
+    let metrics = judge_pairs(&pairs, None, &settings);
+    let decode = metrics.iter().find(|m| m.metric == "decode_tokens_per_s").unwrap();
+    assert_eq!(decode.verdict, PerfVerdict::Regressed, "{decode:?}");
+    let change = decode.change.unwrap();
+    assert!((change.relative + 0.03).abs() < 0.01, "{change:?}");
+    // The same samples judged as two separate runs see only the drift.
+    let side = |s: Side| pairs.iter().filter_map(|p| p.side(s).metrics.decode_tokens_per_s).collect::<Vec<_>>();
+    let unpaired = bootstrap(&side(Side::Baseline), &side(Side::Candidate), |v| quantile(v, 0.5)).unwrap();
+    assert_eq!(decide(&unpaired, false, 0.02), PerfVerdict::NoChange, "{unpaired:?}");
+}
+
+#[test]
+fn the_length_rule_stops_a_clear_change_early_and_an_unclear_one_at_the_cap() {
+    let settings = AbSettings::default();
+    let mut decided = |pairs: &[Pair]| length_decided(pairs, &settings);
+    let mut clear = MockPairLauncher::new(|side, _, pair| {
+        let jitter = 1.0 + 0.002 * ((pair % 5) as f64 - 2.0);
+        if side == Side::Candidate {
+            80.0 * jitter
+        } else {
+            100.0
+        }
+    });
+    let (outcome, pairs, _) = run(&mut clear, &options(200, 10), Vec::new(), &mut decided);
+    assert_eq!(outcome.end, LengthEnd::Decided);
+    assert!(pairs.len() < 200, "{}", pairs.len());
+    // Each round's processes differ by up to +-3% and agree closely inside a round: one
+    // round alone would look decided; over rounds the interval stays across the 2%
+    // threshold, so the cell runs to its cap.
+    let mut unclear = MockPairLauncher::new(|side, round, _| {
+        let offset = [0.03, -0.03, 0.025, -0.02, 0.03, -0.03][round % 6];
+        if side == Side::Candidate {
+            100.0 * (1.0 + offset)
+        } else {
+            100.0
+        }
+    });
+    let (outcome, pairs, _) = run(&mut unclear, &options(60, 10), Vec::new(), &mut decided);
+    assert_eq!((outcome.end, pairs.len()), (LengthEnd::MaxPairs, 60));
+}
+
+#[test]
+fn a_crash_fails_the_cell_and_keeps_every_pair_before_it() {
+    let mut launcher = MockPairLauncher::new(|_, _, _| 100.0);
+    launcher.crash = Some((Side::Candidate, 7));
+    let (outcome, pairs, records) = run(&mut launcher, &options(20, 5), Vec::new(), &mut |_| false);
+    assert_eq!(outcome.status, CellStatus::Failed);
+    assert_eq!(outcome.end, LengthEnd::Failed);
+    assert_eq!(outcome.candidate.reason.as_deref(), Some("mock crash"));
+    assert_eq!(pairs.len(), 7);
+    assert_eq!(pairs_by_cell(&records)[&key()].len(), 7, "no half pair recorded");
+}
+
+#[test]
+fn a_resumed_cell_continues_its_pair_and_round_numbers() {
+    let mut launcher = MockPairLauncher::new(|_, _, _| 100.0);
+    let (_, first, _) = run(&mut launcher, &options(10, 5), Vec::new(), &mut |_| false);
+    let mut again = MockPairLauncher::new(|_, _, _| 100.0);
+    let (outcome, all, records) = run(&mut again, &options(20, 5), first.clone(), &mut |_| false);
+    assert_eq!(outcome.pairs, 20);
+    assert_eq!(all[..10], first[..]);
+    let new: Vec<(usize, usize)> = pairs_by_cell(&records)[&key()].iter().map(|p| (p.index, p.round)).collect();
+    assert_eq!(new, (10..20).map(|i| (i, i / 5)).collect::<Vec<_>>());
+    // The order of a pair is the same whichever attempt takes it.
+    let opts = options(20, 5);
+    assert!(all.iter().all(|p| p.first == Some(opts.first_side(p.index))));
+}
