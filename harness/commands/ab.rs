@@ -352,7 +352,7 @@ fn run_cell(
     };
     if let Some(why) = &cell.skip {
         let outcome = not_run(CellStatus::Skipped, why.clone());
-        writer.write(&Record::Ab(outcome.clone()))?;
+        writer.write(&Record::Ab(Box::new(outcome.clone())))?;
         return Ok(outcome);
     }
     let [m0, m1] = models;
@@ -376,7 +376,7 @@ fn run_cell(
             let mut outcome = not_run(CellStatus::Failed, why);
             outcome.baseline.failure = Some(crate::results::FailureClass::InputError);
             outcome.candidate.failure = Some(crate::results::FailureClass::InputError);
-            writer.write(&Record::Ab(outcome.clone()))?;
+            writer.write(&Record::Ab(Box::new(outcome.clone())))?;
             return Ok(outcome);
         }
     };
@@ -410,7 +410,7 @@ fn run_cell(
         &mut on_pair,
         &mut decided,
     )?;
-    writer.borrow_mut().write(&Record::Ab(outcome.clone()))?;
+    writer.borrow_mut().write(&Record::Ab(Box::new(outcome.clone())))?;
     Ok(outcome)
 }
 

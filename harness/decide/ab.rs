@@ -90,12 +90,15 @@ impl AbCell {
 /// Quantiles over samples from which on no interval is given in an A/B run (p99, max).
 const EXTREME_QUANTILE: f64 = 0.99;
 
+/// A sample's value of one metric (None: the sample lacks it).
+type PairValue = Box<dyn Fn(&SampleMetrics) -> Option<f64>>;
+
 /// What one pair gives a metric judged by pair ratios: the sample's value of a per-sample
 /// median metric, or the sample's own quantile of its inter-token latencies. None: the
 /// metric is a statistic over samples (judged by a joint resample) or a single value.
-fn pair_value(statistic: Statistic) -> Option<Box<dyn Fn(&SampleMetrics) -> Option<f64>>> {
+fn pair_value(statistic: Statistic) -> Option<PairValue> {
     match statistic {
-        Statistic::SampleQuantile { field, q } if q == 0.5 => Some(Box::new(move |s| field.of(s))),
+        Statistic::SampleQuantile { field, q: 0.5 } => Some(Box::new(move |s| field.of(s))),
         Statistic::StepQuantile { q } => Some(Box::new(move |s| quantile(&s.itl_ms, q))),
         _ => None,
     }

@@ -198,7 +198,12 @@ impl DrivenCell for MockDriven {
 }
 
 impl PairLauncher for MockPairLauncher {
-    fn start(&mut self, spec: &CellSpec, side: Side, _cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord> {
+    fn start(
+        &mut self,
+        spec: &CellSpec,
+        side: Side,
+        _cpu: Option<usize>,
+    ) -> Result<Box<dyn DrivenCell>, Box<CellRecord>> {
         let round = self.starts.borrow().iter().filter(|(s, _)| *s == side).count();
         self.starts.borrow_mut().push((side, round));
         Ok(Box::new(MockDriven {

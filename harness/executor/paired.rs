@@ -40,8 +40,14 @@ pub trait DrivenCell {
 
 /// Starts the driven cells of both sides.
 pub trait PairLauncher {
-    /// Start `side`'s process for `spec`, pinned to `cpu` when given. Err: the failed record.
-    fn start(&mut self, spec: &CellSpec, side: Side, cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord>;
+    /// Start `side`'s process for `spec`, pinned to `cpu` when given. Err: the failed record
+    /// (boxed: a record is large beside the cell handle).
+    fn start(
+        &mut self,
+        spec: &CellSpec,
+        side: Side,
+        cpu: Option<usize>,
+    ) -> Result<Box<dyn DrivenCell>, Box<CellRecord>>;
 }
 
 /// How long a cell runs and how its pairs are ordered.
@@ -174,7 +180,7 @@ fn run_round(
     started: Instant,
 ) -> std::io::Result<([CellRecord; 2], bool)> {
     let cpus = duet_cpus(options.schedule);
-    let starts: Vec<Result<Box<dyn DrivenCell>, CellRecord>> = Side::BOTH
+    let starts: Vec<Result<Box<dyn DrivenCell>, Box<CellRecord>>> = Side::BOTH
         .into_iter()
         .enumerate()
         .map(|(i, side)| {
@@ -189,7 +195,8 @@ fn run_round(
         .collect();
     if starts.iter().any(Result::is_err) {
         // One side could not start: the other is ended at once, and the cell has failed.
-        let records: Vec<CellRecord> = starts.into_iter().map(|s| s.map_or_else(|r| r, |cell| cell.finish())).collect();
+        let records: Vec<CellRecord> =
+            starts.into_iter().map(|s| s.map_or_else(|r| *r, |cell| cell.finish())).collect();
         return Ok((records.try_into().expect("one record a side"), false));
     }
     let mut cells: Vec<Box<dyn DrivenCell>> = starts.into_iter().flatten().collect();
@@ -362,10 +369,15 @@ pub struct ProcessLauncher {
 }
 
 impl PairLauncher for ProcessLauncher {
-    fn start(&mut self, spec: &CellSpec, side: Side, cpu: Option<usize>) -> Result<Box<dyn DrivenCell>, CellRecord> {
+    fn start(
+        &mut self,
+        spec: &CellSpec,
+        side: Side,
+        cpu: Option<usize>,
+    ) -> Result<Box<dyn DrivenCell>, Box<CellRecord>> {
         let mut launch = self.launches[side as usize].clone();
         launch.cpu = cpu;
-        let process = self.executor.spawn(spec, &launch).map_err(|r| *r)?;
+        let process = self.executor.spawn(spec, &launch)?;
         let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
         record.properties = Some(spec.properties.clone());
         Ok(Box::new(ProcessCell { process: Some(process), spec: spec.clone(), record, timeout: None }))

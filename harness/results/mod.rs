@@ -292,7 +292,7 @@ pub enum Record {
     /// A cell outcome.
     Cell(CellRecord),
     /// An A/B cell's outcome (both sides).
-    Ab(pairs::AbCellRecord),
+    Ab(Box<pairs::AbCellRecord>),
 }
 
 /// A cell's final attempt: its outcome and the samples recorded in that attempt.
