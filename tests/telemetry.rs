@@ -2,6 +2,13 @@
 //! test advances like a real package would (and wraps, as a real counter does at its
 //! `max_energy_range_uj`): the cell reads it around each phase, the summary, the efficiency
 //! chart and recommend use it. The real machine's sysfs is never touched.
+//!
+//! The counter's range is large, as a real one is (a real package's 262 kJ wraps after
+//! about 40 minutes at 100 W): a counter read only around a phase cannot see a wrap that
+//! happened twice within the phase, so a range smaller than one phase's energy would make
+//! the figures depend on how fast this machine decodes. The counter starts just below its
+//! range so that it wraps early in the run; the wrap arithmetic itself is unit-tested on
+//! fixed readings.
 
 mod common;
 
@@ -11,8 +18,11 @@ use std::sync::atomic::{AtomicBool, Ordering};
 use std::sync::Arc;
 use std::time::Duration;
 
-/// The counter's range: 3 J, so a run of a few seconds wraps it many times.
-const MAX_RANGE_UJ: u64 = 3_000_000;
+/// The counter's range: 2^32 µJ (about 4.3 kJ, 7 minutes at the fake 10 W), far beyond
+/// the energy of any one phase of this test's cells.
+const MAX_RANGE_UJ: u64 = 1 << 32;
+/// Where the counter starts: 20 J below its range, so it wraps two seconds into the run.
+const START_UJ: u64 = MAX_RANGE_UJ - 20_000_000;
 /// The fake package draws 10 mJ each millisecond: 10 W.
 const STEP_UJ: u64 = 10_000;
 
@@ -28,14 +38,14 @@ fn fake_package(root: &Path, stop: Arc<AtomicBool>) -> std::thread::JoinHandle<(
     std::fs::create_dir_all(&dir).unwrap();
     std::fs::write(dir.join("max_energy_range_uj"), format!("{MAX_RANGE_UJ}\n")).unwrap();
     let energy = dir.join("energy_uj");
-    write_atomically(&energy, "0\n");
+    write_atomically(&energy, &format!("{START_UJ}\n"));
     std::thread::spawn(move || {
-        let mut uj = 0u64;
+        let mut uj = START_UJ;
         let started = std::time::Instant::now();
         while !stop.load(Ordering::Relaxed) {
             std::thread::sleep(Duration::from_millis(1));
             // Energy follows wall time, so the fake power is 10 W however the sleeps drift.
-            let target = started.elapsed().as_millis() as u64 * STEP_UJ;
+            let target = START_UJ + started.elapsed().as_millis() as u64 * STEP_UJ;
             if target > uj {
                 uj = target;
                 write_atomically(&energy, &format!("{}\n", uj % MAX_RANGE_UJ));
@@ -82,8 +92,8 @@ fn energy_per_token_comes_from_rapl_around_each_phase_and_drives_recommend() {
         let f = |k: &str| m[k].as_f64().unwrap_or_else(|| panic!("{k} missing in {c}"));
         // The fake package draws 10 W; a decode lasts a hundred milliseconds or more, so its
         // average power is 10 W within the counter's 1 ms steps (wide bounds: the writer
-        // thread shares two cores with inference). Many wraps of the 3 J counter happened
-        // during the run: a wrap counted wrong would give hundreds of watts or none.
+        // thread shares two cores with inference and may lag). The counter wrapped during
+        // the run: a wrap counted wrong would give a phase about 4 kJ, or none.
         assert!((2.0..=30.0).contains(&f("decode_watts")), "decode_watts {}: {c}", f("decode_watts"));
         assert!(f("joules_per_token") > 0.0, "{c}");
         // A prefill is tens of ms: the writer may not have run in it, so only its presence
