@@ -29,6 +29,9 @@ pub struct MetricComparison {
     pub threshold: f64,
     /// The verdict.
     pub verdict: PerfVerdict,
+    /// The smallest change these two runs could have flagged (threshold plus half the
+    /// interval's width; see [`super::paired::minimum_detectable_effect`]).
+    pub minimum_detectable_effect: Option<f64>,
 }
 
 impl MetricComparison {
@@ -146,7 +149,18 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
             let verdict = change
                 .as_ref()
                 .map_or(PerfVerdict::InsufficientData, |c| decide(c, m.direction == Direction::Lower, threshold));
-            MetricComparison { metric: m.name, unit: m.unit, baseline, candidate, change, threshold, verdict }
+            let minimum_detectable_effect =
+                change.as_ref().map(|c| super::paired::minimum_detectable_effect(c, threshold));
+            MetricComparison {
+                metric: m.name,
+                unit: m.unit,
+                baseline,
+                candidate,
+                change,
+                threshold,
+                verdict,
+                minimum_detectable_effect,
+            }
         })
         .collect();
     CellComparison {

@@ -26,12 +26,12 @@ pub fn compare_markdown(c: &Comparison) -> String {
     for r in &regressions {
         s += &format!("- **regressed** {r}\n");
     }
-    s += "\n| cell | metric | baseline | candidate | change [95% interval] | threshold | verdict |\n";
-    s += "|---|---|---:|---:|---|---:|---|\n";
+    s += "\n| cell | metric | baseline | candidate | change [95% interval] | threshold | min. detectable | verdict |\n";
+    s += "|---|---|---:|---:|---|---:|---:|---|\n";
     for cell in &c.cells {
         if cell.baseline_status != cell.candidate_status {
             s += &format!(
-                "| `{}` | status | {} | {} | | | {} |\n",
+                "| `{}` | status | {} | {} | | | | {} |\n",
                 cell.cell,
                 cell.baseline_status.name(),
                 cell.candidate_status.name(),
@@ -46,8 +46,9 @@ pub fn compare_markdown(c: &Comparison) -> String {
                 PerfVerdict::Regressed => "**regressed**".to_string(),
                 v => v.name().to_string(),
             };
+            let mde = m.minimum_detectable_effect.map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v));
             s += &format!(
-                "| `{}` | {} ({}) | {} | {} | {} | {:.0}% | {verdict} |\n",
+                "| `{}` | {} ({}) | {} | {} | {} | {:.0}% | {mde} | {verdict} |\n",
                 cell.cell,
                 m.metric,
                 m.unit,
@@ -117,10 +118,35 @@ pub fn qualify_markdown(q: &Qualification) -> String {
             c.new_golden.as_deref().unwrap_or("-")
         );
     }
+    s += &resolution_markdown(&q.comparison);
     s += "\n## Fingerprints\n\n| field | old stack | new stack |\n|---|---|---|\n";
     for (field, old, new) in &q.fingerprints {
         let mark = if old != new { " **≠**" } else { "" };
         s += &format!("| {field}{mark} | {} | {} |\n", old.as_deref().unwrap_or("-"), new.as_deref().unwrap_or("-"));
+    }
+    s
+}
+
+/// What two separately taken runs could see: per cell, the minimum detectable effect of the
+/// headline metrics, and why an interleaved run sees finer.
+fn resolution_markdown(c: &Comparison) -> String {
+    let mut s = String::from(
+        "\n## What these two runs could see\n\nThe smallest change each cell's interval could have flagged at its \
+         threshold (threshold + half the interval's width). Two runs taken one after the other also differ by the \
+         machine's drift between them, which no interval of either run sees: on a shared 2-vCPU VM that drift \
+         reached 25-50% within minutes. `bakeoff ab` (`make qualify`) runs both stacks interleaved, pair by pair, \
+         in one run, so the drift cancels; it resolves changes of 2-3% there.\n\n\
+         | cell | decode_tokens_per_s | ttft_p50_ms |\n|---|---:|---:|\n",
+    );
+    let mde = |cell: &crate::decide::comparison::CellComparison, name: &str| {
+        cell.metrics
+            .iter()
+            .find(|m| m.metric == name)
+            .and_then(|m| m.minimum_detectable_effect)
+            .map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v))
+    };
+    for cell in &c.cells {
+        s += &format!("| `{}` | {} | {} |\n", cell.cell, mde(cell, "decode_tokens_per_s"), mde(cell, "ttft_p50_ms"));
     }
     s
 }

@@ -1,0 +1,209 @@
+//! `bakeoff ab` on the real runtime and the SmolLM2 fixture: an A/A run is no change and a
+//! known slowdown on the candidate side alone is a regression (exit 3), in the one-cell
+//! form; a scenario's `[ab]` table with a static128 cell, the records of its pairs and a
+//! resumed run that continues them; and the input errors of the table. Thresholds hold on
+//! any CPU: the slowdown is a multiple of each infer's own time (900% makes decode about a
+//! tenth as fast), and the A/A threshold (25%) is far beyond any pair's noise.
+
+mod common;
+
+use bakeoff::results::pairs::pairs_by_cell;
+use bakeoff::results::{read_results, Record};
+use serde_json::Value;
+use std::path::Path;
+
+const PROMPT: &str = "What is the capital of France?";
+
+fn one_cell(out: &Path, extra: &[&str], env: &[(&str, &str)]) -> (i32, Value, String) {
+    let model = common::repo().join("models/smollm2-135m");
+    let mut args = vec![
+        "ab",
+        "--baseline-model",
+        model.to_str().unwrap(),
+        "--pipeline",
+        "kvcache",
+        "--device",
+        "CPU",
+        "--prompt",
+        PROMPT,
+        "--max-new-tokens",
+        "12",
+        "--ignore-eos",
+        "--min-pairs",
+        "6",
+        "--max-pairs",
+        "6",
+        "--pairs-per-round",
+        "3",
+        "--threshold",
+        "0.25",
+        "--max-minutes",
+        "60",
+        "--out",
+        out.to_str().unwrap(),
+        "--format",
+        "json",
+    ];
+    args.extend(extra);
+    let o = common::bakeoff_env(&args, env);
+    let stderr = String::from_utf8_lossy(&o.stderr).into_owned();
+    let v = serde_json::from_slice(&o.stdout).unwrap_or_else(|e| panic!("{e}: {stderr}"));
+    (o.status.code().unwrap(), v, stderr)
+}
+
+fn metric<'a>(report: &'a Value, name: &str) -> &'a Value {
+    report["cells"][0]["metrics"].as_array().unwrap().iter().find(|m| m["metric"] == name).unwrap()
+}
+
+#[test]
+fn a_a_is_no_change_and_a_slowdown_on_the_candidate_alone_regresses() {
+    let tmp = tempfile::tempdir().unwrap();
+    let (code, aa, stderr) = one_cell(&tmp.path().join("aa"), &[], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    assert_eq!(aa["cells"][0]["status"], "completed");
+    assert_eq!(aa["cells"][0]["pairs"], 6);
+    let decode = metric(&aa, "decode_tokens_per_s");
+    assert_eq!(decode["verdict"], "no_change", "{decode}");
+    assert!(decode["minimum_detectable_effect"].as_f64().unwrap() > 0.25);
+
+    let env = [("BAKEOFF_TEST_SLOWDOWN", "900"), ("BAKEOFF_TEST_SLOWDOWN_SIDE", "candidate")];
+    let (code, ab, stderr) = one_cell(&tmp.path().join("ab"), &[], &env);
+    let decode = metric(&ab, "decode_tokens_per_s");
+    assert_eq!(code, bakeoff::exit::REGRESSION, "{stderr}\n{decode}\n{}", ab["cells"][0]["status"]);
+    assert_eq!(decode["verdict"], "regressed", "{decode}");
+    let change = decode["change"]["relative"].as_f64().unwrap();
+    assert!(change < -0.5, "900% of every infer's time added to the candidate only: {change}");
+    // Only the candidate side was slowed: its fingerprint says so, the baseline's does not.
+    let fp: Value =
+        serde_json::from_str(&std::fs::read_to_string(tmp.path().join("ab/fingerprint.json")).unwrap()).unwrap();
+    assert_eq!(fp["candidate"]["fingerprint"]["test_slowdown"], "900");
+    assert!(fp["baseline"]["fingerprint"]["test_slowdown"].is_null(), "{}", fp["baseline"]);
+    // The reports a person reads.
+    for f in ["ab.md", "ab.json", "report.html", "ab-1-raw.svg", "ab-1-ratio.svg", "ab-1-ratio.png"] {
+        assert!(tmp.path().join("ab").join(f).exists(), "{f}");
+    }
+    let md = std::fs::read_to_string(tmp.path().join("ab/ab.md")).unwrap();
+    assert!(md.contains("**regressed**") && md.contains("min. detectable"), "{md}");
+}
+
+const SCENARIO: &str = r#"
+name = "ab-static"
+[[models]]
+path = "MODEL"
+[[prompts.inline]]
+id = "capital"
+prompt = "What is the capital of France?"
+[matrix]
+pipelines = ["static128"]
+devices = ["CPU"]
+profiles = ["reference"]
+[generation]
+max_new_tokens = 6
+ignore_eos = true
+[measure]
+warmup = 1
+repetitions = 1
+[ab]
+threshold = 0.25
+[ab.length]
+max_minutes = 60
+min_pairs = 6
+max_pairs = 6
+pairs_per_round = 3
+[ab.baseline]
+label = "main"
+[ab.candidate]
+label = "threads-1"
+[ab.candidate.profiles.reference.CPU.all]
+INFERENCE_NUM_THREADS = 1
+"#;
+
+#[test]
+fn a_scenario_table_runs_its_sides_records_every_pair_and_resumes() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = tmp.path().join("ab.toml");
+    let model = common::repo().join("models/smollm2-135m");
+    std::fs::write(&scenario, SCENARIO.replace("MODEL", model.to_str().unwrap())).unwrap();
+    let out = tmp.path().join("run");
+    let args = ["ab", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()];
+    let o = common::bakeoff(&args);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{stderr}");
+    let read = read_results(&out.join("results.jsonl")).unwrap();
+    let pairs = pairs_by_cell(&read.records);
+    let cell = pairs.values().next().expect("one cell's pairs");
+    assert_eq!(
+        cell.iter().map(|p| (p.index, p.round)).collect::<Vec<_>>(),
+        [(0, 0), (1, 0), (2, 0), (3, 1), (4, 1), (5, 1)]
+    );
+    // The candidate compiled with its own override, the baseline with the profile as is.
+    let outcome =
+        read.records.iter().find_map(|r| if let Record::Ab(a) = r { Some((**a).clone()) } else { None }).unwrap();
+    let threads = |r: &bakeoff::results::CellRecord| {
+        r.properties.as_ref().unwrap().get("INFERENCE_NUM_THREADS").map(str::to_string)
+    };
+    assert_eq!(threads(&outcome.candidate).as_deref(), Some("1"));
+    assert_eq!(threads(&outcome.baseline).as_deref(), Some("0"));
+    let md = std::fs::read_to_string(out.join("ab.md")).unwrap();
+    assert!(md.contains("baseline **main**, candidate **threads-1**"), "{md}");
+
+    // Interrupted after four pairs: the outcome and the last round's pairs are gone. A resume
+    // keeps the four, and takes pairs 4 and 5 in a new round.
+    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["kind"] != "ab" && !(v["ab"]["pair"].as_u64().is_some_and(|p| p >= 4))
+        })
+        .collect();
+    std::fs::write(out.join("results.jsonl"), kept.join("\n") + "\n").unwrap();
+    let o = common::bakeoff(&["ab", scenario.to_str().unwrap(), "--resume", out.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", String::from_utf8_lossy(&o.stderr));
+    let read = read_results(&out.join("results.jsonl")).unwrap();
+    let cell = pairs_by_cell(&read.records).into_values().next().unwrap();
+    assert_eq!(
+        cell.iter().map(|p| (p.index, p.round)).collect::<Vec<_>>(),
+        [(0, 0), (1, 0), (2, 0), (3, 1), (4, 2), (5, 2)]
+    );
+    let ab: Value = serde_json::from_str(&std::fs::read_to_string(out.join("ab.json")).unwrap()).unwrap();
+    assert_eq!(ab["cells"][0]["pairs"], 6);
+}
+
+#[test]
+fn bad_ab_tables_and_flags_are_input_errors_naming_the_field() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = common::repo().join("models/smollm2-135m");
+    let base = SCENARIO.replace("MODEL", model.to_str().unwrap());
+    let cases = [
+        (
+            base.replace("label = \"threads-1\"", "label = \"x\"\nenv = { BAKEOFF_TEST_SLOWDOWN = \"5\" }"),
+            "ab.candidate.env.BAKEOFF_TEST_SLOWDOWN",
+        ),
+        (
+            base.replace("pairs_per_round = 3", "pairs_per_round = 3\nmetrics = [\"speed\"]"),
+            "ab.length.metrics: unknown or unjudged metric `speed`",
+        ),
+        (base.replace("min_pairs = 6", "min_pairs = 2"), "ab.length.min_pairs"),
+        (base.replace("[ab.baseline]", "[ab.baseline.models]\nother = \"x\"\n[ab.unused]"), "ab"),
+        (base.replace("pipelines = [\"static128\"]", "pipelines = [\"genai\"]"), "genai"),
+    ];
+    for (i, (text, expected)) in cases.iter().enumerate() {
+        let path = tmp.path().join(format!("bad{i}.toml"));
+        std::fs::write(&path, text).unwrap();
+        let o = common::bakeoff(&[
+            "ab",
+            path.to_str().unwrap(),
+            "--out",
+            tmp.path().join(format!("o{i}")).to_str().unwrap(),
+        ]);
+        let stderr = String::from_utf8_lossy(&o.stderr);
+        assert_eq!(o.status.code(), Some(bakeoff::exit::INPUT_ERROR), "{expected}: {stderr}");
+        assert!(stderr.contains(expected) && stderr.contains(&format!("bad{i}.toml")), "{expected}: {stderr}");
+    }
+    let path = tmp.path().join("ok.toml");
+    std::fs::write(&path, &base).unwrap();
+    let o = common::bakeoff(&["ab", path.to_str().unwrap(), "--pipeline", "kvcache"]);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::INPUT_ERROR));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--pipeline: a flag of the one-cell form"));
+}
