@@ -1,6 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
-# both run `make setup` first (idempotent: a second run does nothing and says so).
-.PHONY: setup setup-previous qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
+# both run `make setup` first, test also `make setup-export` (idempotent: a second run does
+# nothing and says so).
+.PHONY: setup setup-previous setup-export qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -11,6 +12,11 @@ setup:
 # The previous OpenVINO release (2026.3.1) in .venv-previous, for stack-upgrade qualification.
 setup-previous:
 	@tools/setup_previous.sh
+
+# Real optimum-intel exports of the SmolLM2 fixture (INT8, INT4-sym) in models/exports/, made
+# with the export tooling's own venv (.venv-export, about 6 GB); tests/export.rs needs them.
+setup-export: setup
+	@tools/setup_export.sh
 
 # scenarios/driver-qualification.toml on OpenVINO 2026.3.1 and 2026.4.1, then bakeoff qualify.
 qualify: setup setup-previous
@@ -23,7 +29,7 @@ demo: setup
 
 # Every test binary runs even when one fails (--no-fail-fast), so one failure never hides
 # the others' results; fmt and clippy run too; the exit is non-zero if anything failed.
-test: setup
+test: setup setup-export
 	@status=0; cargo test --release --no-fail-fast || status=1; \
 	$(MAKE) check || status=1; exit $$status
 

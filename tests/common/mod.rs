@@ -88,8 +88,12 @@ pub struct Reference {
 
 /// Read a reference file under the fixture's `reference/` folder.
 pub fn reference(model: &ModelDir, name: &str) -> Reference {
-    let path = model.root.join("reference").join(name);
-    let text = std::fs::read_to_string(&path).unwrap_or_else(|e| panic!("{}: {e} (run `make setup`)", path.display()));
+    reference_file(&model.root.join("reference").join(name), "make setup")
+}
+
+/// Read the reference file at `path`, which `setup` (the make target that writes it) makes.
+pub fn reference_file(path: &Path, setup: &str) -> Reference {
+    let text = std::fs::read_to_string(path).unwrap_or_else(|e| panic!("{}: {e} (run `{setup}`)", path.display()));
     serde_json::from_str(&text).unwrap()
 }
 
