@@ -122,10 +122,17 @@ impl Default for AbSettings {
 /// never turn on (a run measured with them is not a measurement of the stack).
 pub const RESERVED_ENV_PREFIX: &str = "BAKEOFF_TEST_";
 
+/// Metrics whose built-in A/B threshold is not `threshold`: `overhead_share_pct` is the
+/// harness's own time outside `infer()` (under 1% of a token's time), a check of bakeoff
+/// rather than of either side; a relative change of it (0.42% to 0.45% is +7%) says nothing
+/// about the stack, so, as in `compare`, only a doubling counts. `[ab.noise]` overrides.
+pub const BUILT_IN_NOISE: &[(&str, f64)] = &[("overhead_share_pct", 1.0)];
+
 impl AbSettings {
-    /// The threshold of `metric`.
+    /// The threshold of `metric`: `[ab.noise]`, else the built-in one, else `threshold`.
     pub fn threshold_of(&self, metric: &str) -> f64 {
-        self.noise.get(metric).copied().unwrap_or(self.threshold)
+        let built_in = || BUILT_IN_NOISE.iter().find(|(name, _)| *name == metric).map(|(_, v)| *v);
+        self.noise.get(metric).copied().or_else(built_in).unwrap_or(self.threshold)
     }
 
     /// Check every field; the message names it and what is allowed.
@@ -156,7 +163,10 @@ impl AbSettings {
             ));
         }
         if l.max_minutes.is_nan() || l.max_minutes <= 0.0 || l.max_minutes > 7.0 * 24.0 * 60.0 {
-            return Err(format!("ab.length.max_minutes: from 0 to a week of minutes, got {}", l.max_minutes));
+            return Err(format!(
+                "ab.length.max_minutes: more than 0 and at most 10080 (a week), got {}",
+                l.max_minutes
+            ));
         }
         if l.pairs_per_round == 0 || l.pairs_per_round > l.max_pairs {
             return Err(format!("ab.length.pairs_per_round: from 1 to max_pairs, got {}", l.pairs_per_round));
@@ -201,5 +211,21 @@ fn known_metric(field: &str, name: &str) -> Result<(), String> {
                 .collect();
             Err(format!("{field}: unknown or unjudged metric `{name}`; allowed: {}", names.join(", ")))
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn a_metric_takes_its_noise_entry_then_the_built_in_then_the_threshold() {
+        let mut s = AbSettings::default();
+        assert_eq!(s.threshold_of("decode_tokens_per_s"), DEFAULT_THRESHOLD);
+        assert_eq!(s.threshold_of("overhead_share_pct"), 1.0);
+        s.noise.insert("overhead_share_pct".into(), 0.1);
+        s.noise.insert("ttft_p50_ms".into(), 0.05);
+        assert_eq!(s.threshold_of("overhead_share_pct"), 0.1);
+        assert_eq!(s.threshold_of("ttft_p50_ms"), 0.05);
     }
 }
