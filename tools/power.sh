@@ -34,7 +34,7 @@ PROMPT="What is the capital of France?"
 PY=.venv/bin/python
 mkdir -p "$OUT"
 TABLE="$OUT/trials.tsv"
-[ -f "$TABLE" ] || printf 'cell\tcondition\ttrial\tmethod\texit\tflagged\tdecode_change\tdecode_ci_low\tdecode_ci_high\tpairs\tseconds\n' > "$TABLE"
+[ -f "$TABLE" ] || printf 'cell\tcondition\ttrial\tmethod\texit\tflagged\tdecode_change\tdecode_ci_low\tdecode_ci_high\tpairs\tseconds\tpair_sd\n' > "$TABLE"
 echo "[power] $(grep -m1 'model name' /proc/cpuinfo | cut -d: -f2 | xargs); ISA: $(grep -m1 flags /proc/cpuinfo | grep -o 'avx512[a-z_0-9]*\|avx2\|amx[a-z_0-9]*\|avx_vnni' | sort -u | xargs)" | tee "$OUT/machine.txt"
 
 tokens_of() { case $1 in kvcache) echo 32 ;; static128) echo 16 ;; esac; }
@@ -67,7 +67,7 @@ if cond == "AA":
 else:
     flagged = d["verdict"] == "regressed"
 ch = d["change"] or {}
-print("\t".join(map(str, [cell, cond, trial, "interleaved", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), c["pairs"], round(float(end) - float(start), 1)])))
+print("\t".join(map(str, [cell, cond, trial, "interleaved", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), c["pairs"], round(float(end) - float(start), 1), d.get("pair_ratio_sd")])))
 PY
 }
 
@@ -114,29 +114,29 @@ c = r["cells"][0]
 d = next(m for m in c["metrics"] if m["metric"] == "decode_tokens_per_s")
 flagged = d["verdict"] in ("regressed", "improved") if cond == "AA" else d["verdict"] == "regressed"
 ch = d["change"] or {}
-print("\t".join(map(str, [cell, cond, trial, "separate", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), 30, round(float(end) - float(start), 1)])))
+print("\t".join(map(str, [cell, cond, trial, "separate", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), 30, round(float(end) - float(start), 1), None])))
 PY
 }
 
-for cell in ${CELLS//,/ }; do
-  for trial in $(seq 1 "$TRIALS"); do
-    # Conditions alternate within a trial round, so slow minutes of the machine are spread
-    # over all three.
+for trial in $(seq 1 "$TRIALS"); do
+  # Cells and conditions alternate within a trial round, so slow minutes of the machine are
+  # spread over all of them, and a run stopped early has as many trials of each.
+  for cell in ${CELLS//,/ }; do
     for cond in AA:0 AB5:5 AB3:3; do
       ab_trial "$cell" "${cond%%:*}" "${cond##*:}" "$trial"
       if [ "$trial" -le "$SEPARATE" ]; then
         separate_trial "$cell" "${cond%%:*}" "${cond##*:}" "$trial"
       fi
     done
-    echo "[power] $cell trial $trial/$TRIALS done"
   done
+  echo "[power] trial round $trial/$TRIALS done"
 done
 
 "$PY" - "$TABLE" <<'PY' | tee "$OUT/power.md"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-print("| cell | method | condition | trials | flagged | median pairs | median s/trial | max s/trial | median decode change |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|")
+print("| cell | method | condition | trials | flagged | median pairs | median s/trial | max s/trial | median decode change | median pair-ratio sd |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
 keys = sorted({(r["cell"], r["method"], r["condition"]) for r in rows}, key=lambda k: (k[0], k[1], ["AA", "AB5", "AB3"].index(k[2])))
 for cell, method, cond in keys:
     rs = [r for r in rows if (r["cell"], r["method"], r["condition"]) == (cell, method, cond)]
@@ -145,5 +145,7 @@ for cell, method, cond in keys:
     changes = [float(r["decode_change"]) for r in rs if r["decode_change"] not in ("None", "")]
     name = {"AA": "A/A", "AB5": "A/B 5% slower", "AB3": "A/B 3% slower"}[cond]
     med = f"{100 * statistics.median(changes):+.2f}%" if changes else "-"
-    print(f"| {cell} | {method} | {name} | {len(rs)} | {flagged} | {statistics.median(int(r['pairs']) for r in rs):.0f} | {statistics.median(secs):.0f} | {max(secs):.0f} | {med} |")
+    sds = [float(r["pair_sd"]) for r in rs if r.get("pair_sd") not in (None, "None", "")]
+    sd = f"{100 * statistics.median(sds):.1f}%" if sds else "-"
+    print(f"| {cell} | {method} | {name} | {len(rs)} | {flagged} | {statistics.median(int(r['pairs']) for r in rs):.0f} | {statistics.median(secs):.0f} | {max(secs):.0f} | {med} | {sd} |")
 PY
