@@ -3,8 +3,9 @@
 # injected slowdown, on one kvcache CPU cell and one static128 CPU cell of the SmolLM2
 # fixture, each trial a `bakeoff ab` one-cell run (interleaved pairs, adaptive length).
 # Prints, per cell and condition, the false alarms (A/A: any metric regressed or improved)
-# or detections (A/B: decode_tokens_per_s regressed), the median pairs and the time per
-# trial. With --separate K, the first K trials of each condition are also judged the old
+# or detections (A/B: decode_tokens_per_s regressed), how many trials exited 3 (any metric
+# regressed: what a CI gate sees), the median pairs, the time per trial, the median decode
+# change measured and the median pair-ratio standard deviation (the per-pair noise). With --separate K, the first K trials of each condition are also judged the old
 # way: two `bakeoff run` folders taken one after the other and `bakeoff compare`, at the
 # same 2% threshold, to show what interleaving buys.
 #
@@ -135,8 +136,8 @@ done
 "$PY" - "$TABLE" <<'PY' | tee "$OUT/power.md"
 import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
-print("| cell | method | condition | trials | flagged | median pairs | median s/trial | max s/trial | median decode change | median pair-ratio sd |")
-print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|")
+print("| cell | method | condition | trials | flagged | exit 3 | median pairs | median s/trial | max s/trial | median decode change | median pair-ratio sd |")
+print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
 keys = sorted({(r["cell"], r["method"], r["condition"]) for r in rows}, key=lambda k: (k[0], k[1], ["AA", "AB5", "AB3"].index(k[2])))
 for cell, method, cond in keys:
     rs = [r for r in rows if (r["cell"], r["method"], r["condition"]) == (cell, method, cond)]
@@ -147,5 +148,6 @@ for cell, method, cond in keys:
     med = f"{100 * statistics.median(changes):+.2f}%" if changes else "-"
     sds = [float(r["pair_sd"]) for r in rs if r.get("pair_sd") not in (None, "None", "")]
     sd = f"{100 * statistics.median(sds):.1f}%" if sds else "-"
-    print(f"| {cell} | {method} | {name} | {len(rs)} | {flagged} | {statistics.median(int(r['pairs']) for r in rs):.0f} | {statistics.median(secs):.0f} | {max(secs):.0f} | {med} | {sd} |")
+    exit3 = sum(r["exit"] == "3" for r in rs)
+    print(f"| {cell} | {method} | {name} | {len(rs)} | {flagged} | {exit3} | {statistics.median(int(r['pairs']) for r in rs):.0f} | {statistics.median(secs):.0f} | {max(secs):.0f} | {med} | {sd} |")
 PY

@@ -56,11 +56,12 @@ pub fn ab_markdown(r: &AbReport) -> String {
     let failures = r.failures();
     s += &format!(
         "{} cells, {} regression(s), {} failed cell(s). A change counts when the whole 95% interval of the paired \
-         change (bootstrap over pairs) lies beyond its threshold (default {:.1}%); `min. detectable` is the smallest \
+         change (bootstrap over rounds of pairs, over pairs while a cell has fewer than {} rounds) lies beyond its threshold (default {:.1}%); `min. detectable` is the smallest \
          change this run could have flagged.\n\n",
         r.cells.len(),
         regressions.len(),
         failures.len(),
+        crate::decide::paired::MIN_ROUNDS,
         100.0 * r.threshold
     );
     for line in regressions.iter().chain(&failures) {
@@ -185,7 +186,10 @@ pub fn ratio_chart(cell: &CellKey, pairs: &[Pair], metric: Option<&AbMetric>) ->
         series: vec![Series { name: "pair ratio".into(), color: 4, filled: true, points }],
         levels,
         band,
-        note: "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over pairs.".into(),
+        note: format!(
+            "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over rounds (over pairs below {} rounds).",
+            crate::decide::paired::MIN_ROUNDS
+        ),
     })
 }
 

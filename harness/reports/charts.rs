@@ -215,6 +215,8 @@ fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> D
         .configure_mesh()
         .x_desc(t.x_label.as_str())
         .y_desc(t.y_label.as_str())
+        // The x axis counts pairs: whole numbers.
+        .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))
         .draw()
