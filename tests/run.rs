@@ -305,13 +305,22 @@ fn ctrl_c_mid_run_keeps_what_was_recorded_and_resume_completes_it() {
     let out = tmp.path().join("run");
     // Its own process group, as a shell gives a foreground job: Ctrl-C reaches the parent
     // and its cell process alike.
-    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"));
+    child
         .args(["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()])
         .current_dir(common::repo())
         .stderr(std::process::Stdio::null())
-        .process_group(0)
-        .spawn()
-        .unwrap();
+        .process_group(0);
+    // A shell's foreground job gets Ctrl-C's default action even when this test runs under a
+    // non-interactive shell's background job, which starts with SIGINT ignored (inherited).
+    // SAFETY: signal() is async-signal-safe; nothing else is touched between fork and exec.
+    unsafe {
+        child.pre_exec(|| {
+            libc::signal(libc::SIGINT, libc::SIG_DFL);
+            Ok(())
+        });
+    }
+    let mut child = child.spawn().unwrap();
     let results = out.join("results.jsonl");
     let deadline = std::time::Instant::now() + std::time::Duration::from_secs(120);
     while std::fs::read_to_string(&results).map_or(0, |t| t.matches("\"kind\":\"cell\"").count()) < 1 {
