@@ -77,6 +77,9 @@ pub struct Fingerprint {
     /// The models a run used, by name (weights, tokenizer and template hashes).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub models: std::collections::BTreeMap<String, crate::model::ModelFingerprint>,
+    /// The models' sizes, by name (the model-size charts' x axis).
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub model_sizes: std::collections::BTreeMap<String, crate::model::ModelSize>,
     /// Device labels a run used that are not what OpenVINO lists, with what they are
     /// (`NPU:host`: the NPU plugin's NPUW pipeline executed by the host CPU).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
@@ -202,6 +205,7 @@ impl Fingerprint {
             test_slowdown: std::env::var(crate::pipelines::SLOWDOWN_ENV).ok(),
             telemetry: Some(crate::telemetry::TelemetryStatus::of_host()),
             models: Default::default(),
+            model_sizes: Default::default(),
             device_labels: Default::default(),
         })
     }
@@ -273,7 +277,10 @@ pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) 
             field: k.clone(),
             baseline: a.get(k).cloned(),
             candidate: b.get(k).cloned(),
-            matters: !matches!(k.as_str(), "openvino_library" | "harness_version" | "host_memory_mib"),
+            matters: !matches!(k.as_str(), "openvino_library" | "harness_version" | "host_memory_mib")
+                // Sizes are derived from the weights (their hash is compared); a run made
+                // before sizes were recorded lacks them without being another model.
+                && !(k.starts_with("model_sizes.") && (!a.contains_key(k) || !b.contains_key(k))),
         })
         .collect()
 }

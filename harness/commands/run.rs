@@ -31,6 +31,9 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
         if let Ok(fp) = ModelDir::open(path).and_then(|m| m.fingerprint()) {
             fingerprint.models.insert(name.clone(), fp);
         }
+        if let Some(size) = ModelDir::open(path).ok().and_then(|m| m.size()) {
+            fingerprint.model_sizes.insert(name.clone(), size);
+        }
     }
     let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
     let selected = select(expand(&scenario, npu_present), &args.filters).map_err(Failure::input)?;

@@ -190,6 +190,15 @@ impl ModelDir {
         })
     }
 
+    /// How large the model is: its stateful IR's weight parameters and `.bin` bytes (None
+    /// when the IR cannot be read; `lint` names why).
+    pub fn size(&self) -> Option<ModelSize> {
+        let xml = self.stateful_xml();
+        let summary = ir::IrSummary::read(&xml).ok()?;
+        let weights_bytes = std::fs::metadata(bin_for(&xml)).ok()?.len();
+        Some(ModelSize { weight_parameters: summary.weight_elements, weights_bytes })
+    }
+
     /// The ids that end generation (from `generation_config.json`).
     pub fn eos_ids(&self) -> Vec<i64> {
         self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()
@@ -200,6 +209,15 @@ impl ModelDir {
     pub fn pad_id(&self) -> i64 {
         self.generation.pad_token_id.or_else(|| self.eos_ids().first().copied()).unwrap_or(0)
     }
+}
+
+/// How large a model is, for charts and tables against model size.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, serde::Serialize, Deserialize)]
+pub struct ModelSize {
+    /// Weight parameters of the stateful IR (the elements of its weight constants).
+    pub weight_parameters: u64,
+    /// Bytes of its `.bin` (INT4 weights are half a byte each, INT8 one).
+    pub weights_bytes: u64,
 }
 
 /// What identifies a model folder's weights and text layer: goldens record it, and a golden

@@ -206,10 +206,12 @@ fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> D
     let (lo, hi) = if lo.is_finite() { (lo, hi) } else { (0.0, 1.0) };
     let pad = ((hi - lo).abs() * 0.08).max(1e-6);
     let xmax = t.series.iter().flat_map(|s| s.points.iter().map(|p| p.0)).fold(1.0f64, f64::max);
+    // Half a pair either side; a wide axis (model sizes) gets 3% so no point sits on the edge.
+    let xpad = (xmax * 0.03).max(0.5);
     let mut chart = ChartBuilder::on(&area)
         .x_label_area_size(40)
         .y_label_area_size(70)
-        .build_cartesian_2d(-0.5..xmax + 0.5, (lo - pad)..(hi + pad))
+        .build_cartesian_2d(-xpad..xmax + xpad, (lo - pad)..(hi + pad))
         .map_err(err)?;
     chart
         .configure_mesh()
@@ -224,7 +226,7 @@ fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> D
     if let Some((b_lo, b_hi, name)) = &t.band {
         let shade = PALETTE[2].mix(0.25);
         chart
-            .draw_series(std::iter::once(Rectangle::new([(-0.5, *b_lo), (xmax + 0.5, *b_hi)], shade.filled())))
+            .draw_series(std::iter::once(Rectangle::new([(-xpad, *b_lo), (xmax + xpad, *b_hi)], shade.filled())))
             .map_err(err)?
             .label(name.as_str())
             .legend(move |(x, y)| Rectangle::new([(x, y - 5), (x + 12, y + 5)], shade.filled()));
@@ -245,7 +247,7 @@ fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> D
     }
     for Level { name, y, color, dashed } in &t.levels {
         let color = PALETTE[color % PALETTE.len()];
-        let line = [(-0.5, *y), (xmax + 0.5, *y)];
+        let line = [(-xpad, *y), (xmax + xpad, *y)];
         let drawn = match dashed {
             true => chart.draw_series(DashedLineSeries::new(line, 8, 6, color.stroke_width(2))),
             false => chart.draw_series(LineSeries::new(line, color.stroke_width(3))),
@@ -607,14 +609,89 @@ pub fn efficiency_chart(run: &RunFolder) -> Chart {
     })
 }
 
-/// The charts of a run folder.
+/// Weight parameters by model name, from a run's fingerprint (`model_sizes`).
+fn model_parameters(run: &RunFolder) -> std::collections::BTreeMap<String, f64> {
+    let sizes = run.fingerprint.get("model_sizes").and_then(|v| v.as_object());
+    sizes
+        .into_iter()
+        .flatten()
+        .filter_map(|(name, size)| Some((name.clone(), size.get("weight_parameters")?.as_f64()?)))
+        .collect()
+}
+
+/// One figure of a sample, where it has it.
+type SampleMetric = fn(&SampleMetrics) -> Option<f64>;
+
+const SIZE_NOTE: &str = "One line per pipeline, device and profile; filled: kvcache, hollow: static128.";
+const SIZE_NOTE_WARM: &str =
+    "Warm-cache cells; one line per pipeline, device and profile; filled: kvcache, hollow: static128.";
+
+/// A metric's median per cell against model size (millions of weight parameters), one line
+/// per pipeline, device and profile (warm-cache cells where the run has them: the cache
+/// changes the compile, not the generation): how the metric grows with the model. None
+/// unless the run has two or more models of known size.
+fn model_size_chart(
+    run: &RunFolder,
+    what: &str,
+    unit: &str,
+    metric: fn(&SampleMetrics) -> Option<f64>,
+) -> Option<Chart> {
+    let params = model_parameters(run);
+    let cells = completed(run);
+    let has_warm = cells.iter().any(|(k, _)| k.cache.name() == "warm");
+    let mut series: Vec<Series> = Vec::new();
+    for (key, samples) in cells {
+        let Some(&p) = params.get(&key.model) else { continue };
+        if has_warm && key.cache.name() != "warm" {
+            continue;
+        }
+        let values: Vec<f64> = samples.iter().filter_map(metric).collect();
+        let Some(median) = quantile(&values, 0.5) else { continue };
+        let star = if key.device.disclaimer().is_some() { "*" } else { "" };
+        let name = format!("{} {}{star} {}", key.pipeline, key.device, key.profile);
+        let point = (p / 1e6, median);
+        match series.iter_mut().find(|s| s.name == name) {
+            Some(s) => s.points.push(point),
+            None => {
+                let color = series.len();
+                series.push(Series { name, color, filled: key.pipeline == PipelineKind::Kvcache, points: vec![point] })
+            }
+        }
+    }
+    for s in &mut series {
+        s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
+    }
+    let models: std::collections::BTreeSet<u64> =
+        series.iter().flat_map(|s| s.points.iter().map(|p| p.0 as u64)).collect();
+    (models.len() >= 2).then(|| {
+        Chart::Trend(Trend {
+            title: format!("{}: {what} against model size (median per cell)", run.scenario.name),
+            x_label: "model size (millions of weight parameters)".into(),
+            y_label: format!("{what} ({unit})"),
+            series,
+            levels: Vec::new(),
+            band: None,
+            note: note(run, if has_warm { SIZE_NOTE_WARM } else { SIZE_NOTE }),
+        })
+    })
+}
+
+/// The charts of a run folder (the model-size charts only when it ran models of two sizes).
 pub fn run_charts(run: &RunFolder) -> Vec<(&'static str, Chart)> {
-    vec![
+    let mut charts = vec![
         ("chart_tokens_per_s", tokens_per_s_chart(run)),
         ("chart_itl", itl_chart(run)),
         ("chart_cost", cost_chart(run)),
         ("chart_efficiency", efficiency_chart(run)),
-    ]
+    ];
+    let by_size: [(&'static str, &str, &str, SampleMetric); 2] = [
+        ("chart_size_tokens_per_s", "decode tokens/s", "tokens/s, higher is better", |s| s.decode_tokens_per_s),
+        ("chart_size_ttft", "TTFT", "ms, lower is better", |s| Some(s.ttft_ms)),
+    ];
+    for (stem, what, unit, metric) in by_size {
+        charts.extend(model_size_chart(run, what, unit, metric).map(|c| (stem, c)));
+    }
+    charts
 }
 
 /// The metrics a comparison chart shows.
@@ -656,4 +733,71 @@ pub fn compare_chart(c: &Comparison) -> Option<Chart> {
         ),
         colors: Some(VERDICT_COLORS.to_vec()),
     }))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::Record;
+
+    /// The smoke example's run folder with each of its records also under a second model,
+    /// `big`, four times the size at half the decode speed; `sizes` says whether the
+    /// fingerprint knows the models' sizes.
+    fn two_model_run(sizes: bool) -> RunFolder {
+        let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/examples/smoke");
+        let mut run = RunFolder::open(&dir).expect("the tracked smoke example opens");
+        let small = run.records.iter().find_map(|r| match r {
+            Record::Cell(c) => Some(c.cell.model.clone()),
+            _ => None,
+        });
+        let small = small.expect("the example has cells");
+        let mut big: Vec<Record> = run.records.clone();
+        for record in &mut big {
+            match record {
+                Record::Start(s) => s.cell.model = "big".into(),
+                Record::Cell(c) => c.cell.model = "big".into(),
+                Record::Sample(s) => {
+                    s.cell.model = "big".into();
+                    s.metrics.decode_tokens_per_s = s.metrics.decode_tokens_per_s.map(|v| v / 2.0);
+                }
+                Record::Ab(_) => {}
+            }
+        }
+        run.records.extend(big);
+        if sizes {
+            run.fingerprint["model_sizes"] = serde_json::json!({
+                small: {"weight_parameters": 134_000_000u64, "weights_bytes": 140_000_000u64},
+                "big": {"weight_parameters": 536_000_000u64, "weights_bytes": 380_000_000u64},
+            });
+        }
+        run
+    }
+
+    #[test]
+    fn model_size_charts_draw_one_line_per_cell_setting_across_the_models() {
+        let run = two_model_run(true);
+        let charts = run_charts(&run);
+        let Some((_, Chart::Trend(t))) = charts.iter().find(|(stem, _)| *stem == "chart_size_tokens_per_s") else {
+            panic!("a run of two model sizes has the decode chart against size");
+        };
+        assert!(charts.iter().any(|(stem, _)| *stem == "chart_size_ttft"));
+        assert!(!t.series.is_empty());
+        for s in &t.series {
+            let xs: Vec<f64> = s.points.iter().map(|p| p.0).collect();
+            assert_eq!(xs, [134.0, 536.0], "{}: one point per model, by size, in millions", s.name);
+            assert!((s.points[1].1 * 2.0 - s.points[0].1).abs() < 1e-9, "{}: the big model's median is half", s.name);
+            assert!(!s.name.contains("cold"), "one cache mode per line: {}", s.name);
+        }
+        let dir = tempfile::tempdir().unwrap();
+        let drawn = write_chart(dir.path(), "size", &charts[4].1);
+        assert!(drawn.is_ok_and(|f| f.svg.contains("model size")), "the chart draws, its axis named");
+    }
+
+    #[test]
+    fn model_size_charts_need_two_models_of_known_size() {
+        let stems = |run: &RunFolder| run_charts(run).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        assert_eq!(stems(&two_model_run(false)).len(), 4, "no sizes in the fingerprint: no size charts");
+        let one = RunFolder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/examples/smoke")).unwrap();
+        assert_eq!(stems(&one).len(), 4, "one model: no size charts");
+    }
 }
