@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
+.PHONY: setup setup-previous setup-export setup-large scale qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -17,6 +17,17 @@ setup-previous:
 # with the export tooling's own venv (.venv-export, about 6 GB); tests/export.rs needs them.
 setup-export: setup
 	@tools/setup_export.sh
+
+# Opt-in, not in CI: Qwen3 at real sizes (seeded weights, the real tokenizer, INT4 symmetric
+# channel-wise) for scenarios/scale.toml. LARGE="qwen3-0.6b qwen3-1.7b" adds the 1.7B one.
+LARGE ?= qwen3-0.6b
+setup-large: setup
+	@for m in $(LARGE); do .venv/bin/python tools/bake/bake.py $$m --out models/$$m --weights int4_sym_cw || exit 1; \
+	  $(BAKEOFF) lint models/$$m || exit 1; done
+
+# The model-size scenario on the large fixture.
+scale: setup-large
+	$(BAKEOFF) run scenarios/scale.toml
 
 # scenarios/driver-qualification.toml on OpenVINO 2026.3.1 and 2026.4.1, then bakeoff qualify.
 qualify: setup setup-previous

@@ -162,6 +162,11 @@ def compress_weights(model, weights: str):
         return nncf.compress_weights(
             model, mode=nncf.CompressWeightsMode.INT4_SYM, group_size=64, ratio=1.0
         )
+    if weights == "int4_sym_cw":
+        # Channel-wise (one scale per output channel): the INT4 layout the NPU runs best.
+        return nncf.compress_weights(
+            model, mode=nncf.CompressWeightsMode.INT4_SYM, group_size=-1, ratio=1.0
+        )
     raise ValueError(f"unknown weights mode {weights!r}")
 
 
@@ -443,7 +448,7 @@ def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("fixture", choices=sorted(fixtures.FIXTURES), help="which fixture to bake")
     parser.add_argument("--out", required=True, help="model folder to write")
-    parser.add_argument("--weights", default="int8_asym", choices=["int8_asym", "int4_sym_g64"])
+    parser.add_argument("--weights", default="int8_asym", choices=["int8_asym", "int4_sym_g64", "int4_sym_cw"])
     parser.add_argument("--window", type=int, default=128, help="static window W")
     parser.add_argument(
         "--lm-head",

