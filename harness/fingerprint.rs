@@ -267,7 +267,8 @@ pub fn fields(v: &serde_json::Value) -> std::collections::BTreeMap<String, Strin
 }
 
 /// The fields that differ between two fingerprints. Fields that only say where things were
-/// (the library path, the harness version, the host's memory) do not matter.
+/// (the library path, the harness version, the host's memory) or that are derived from
+/// others (the models' sizes) do not matter.
 pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) -> Vec<FieldDiff> {
     let (a, b) = (fields(baseline), fields(candidate));
     let keys: std::collections::BTreeSet<&String> = a.keys().chain(b.keys()).collect();
@@ -277,10 +278,9 @@ pub fn differences(baseline: &serde_json::Value, candidate: &serde_json::Value) 
             field: k.clone(),
             baseline: a.get(k).cloned(),
             candidate: b.get(k).cloned(),
+            // Model sizes are derived from the weights, whose hash (`models.*`) is compared.
             matters: !matches!(k.as_str(), "openvino_library" | "harness_version" | "host_memory_mib")
-                // Sizes are derived from the weights (their hash is compared); a run made
-                // before sizes were recorded lacks them without being another model.
-                && !(k.starts_with("model_sizes.") && (!a.contains_key(k) || !b.contains_key(k))),
+                && !k.starts_with("model_sizes."),
         })
         .collect()
 }

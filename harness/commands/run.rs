@@ -28,10 +28,11 @@ pub fn run(args: &RunArgs) -> Result<i32, Failure> {
     let mut fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
     for (name, path) in &scenario.models {
         // A missing model is the cells' error to report; the fingerprint just lacks it.
-        if let Ok(fp) = ModelDir::open(path).and_then(|m| m.fingerprint()) {
+        let Ok(model) = ModelDir::open(path) else { continue };
+        if let Ok(fp) = model.fingerprint() {
             fingerprint.models.insert(name.clone(), fp);
         }
-        if let Some(size) = ModelDir::open(path).ok().and_then(|m| m.size()) {
+        if let Some(size) = model.size() {
             fingerprint.model_sizes.insert(name.clone(), size);
         }
     }

@@ -13,6 +13,7 @@ use crate::pipelines::PipelineKind;
 use crate::results::folder::RunFolder;
 use crate::results::metrics::quantile;
 use crate::results::{CellStatus, SampleMetrics};
+use crate::scenario::CacheMode;
 use plotters::coord::Shift;
 use plotters::prelude::*;
 use std::path::Path;
@@ -567,6 +568,14 @@ pub fn cost_chart(run: &RunFolder) -> Chart {
     })
 }
 
+/// Add `point` to the series called `name`, making it (with `color` and `filled`) if new.
+fn add_point(series: &mut Vec<Series>, name: String, color: usize, filled: bool, point: (f64, f64)) {
+    match series.iter_mut().find(|s| s.name == name) {
+        Some(s) => s.points.push(point),
+        None => series.push(Series { name, color, filled, points: vec![point] }),
+    }
+}
+
 /// The trade-off a profile is chosen by: energy per token (host CPU time per token where
 /// energy is not readable) against decode tokens/s, one point per completed cell (medians),
 /// one color per profile, filled for kvcache and hollow for static128, one legend entry per
@@ -587,12 +596,7 @@ pub fn efficiency_chart(run: &RunFolder) -> Chart {
         let color = profiles.iter().position(|p| *p == key.profile).unwrap_or(0);
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {} {}{star}", key.profile, key.pipeline, key.device);
-        match series.iter_mut().find(|s| s.name == name) {
-            Some(s) => s.points.push((x, y)),
-            None => {
-                series.push(Series { name, color, filled: key.pipeline == PipelineKind::Kvcache, points: vec![(x, y)] })
-            }
-        }
+        add_point(&mut series, name, color, key.pipeline == PipelineKind::Kvcache, (x, y));
     }
     let (what, unit) = if has_energy { ("package energy", "J") } else { ("host CPU time", "ms") };
     let base = match (has_energy, crate::fingerprint::energy_absence(&run.fingerprint)) {
@@ -622,41 +626,26 @@ fn model_parameters(run: &RunFolder) -> std::collections::BTreeMap<String, f64> 
 /// One figure of a sample, where it has it.
 type SampleMetric = fn(&SampleMetrics) -> Option<f64>;
 
-const SIZE_NOTE: &str = "One line per pipeline, device and profile; filled: kvcache, hollow: static128.";
-const SIZE_NOTE_WARM: &str =
-    "Warm-cache cells; one line per pipeline, device and profile; filled: kvcache, hollow: static128.";
-
 /// A metric's median per cell against model size (millions of weight parameters), one line
 /// per pipeline, device and profile (warm-cache cells where the run has them: the cache
 /// changes the compile, not the generation): how the metric grows with the model. None
 /// unless the run has two or more models of known size.
-fn model_size_chart(
-    run: &RunFolder,
-    what: &str,
-    unit: &str,
-    metric: fn(&SampleMetrics) -> Option<f64>,
-) -> Option<Chart> {
+fn model_size_chart(run: &RunFolder, what: &str, unit: &str, metric: SampleMetric) -> Option<Chart> {
     let params = model_parameters(run);
     let cells = completed(run);
-    let has_warm = cells.iter().any(|(k, _)| k.cache.name() == "warm");
+    let has_warm = cells.iter().any(|(k, _)| k.cache == CacheMode::Warm);
     let mut series: Vec<Series> = Vec::new();
     for (key, samples) in cells {
         let Some(&p) = params.get(&key.model) else { continue };
-        if has_warm && key.cache.name() != "warm" {
+        if has_warm && key.cache != CacheMode::Warm {
             continue;
         }
         let values: Vec<f64> = samples.iter().filter_map(metric).collect();
         let Some(median) = quantile(&values, 0.5) else { continue };
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {}{star} {}", key.pipeline, key.device, key.profile);
-        let point = (p / 1e6, median);
-        match series.iter_mut().find(|s| s.name == name) {
-            Some(s) => s.points.push(point),
-            None => {
-                let color = series.len();
-                series.push(Series { name, color, filled: key.pipeline == PipelineKind::Kvcache, points: vec![point] })
-            }
-        }
+        let color = series.len();
+        add_point(&mut series, name, color, key.pipeline == PipelineKind::Kvcache, (p / 1e6, median));
     }
     for s in &mut series {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));
@@ -671,7 +660,13 @@ fn model_size_chart(
             series,
             levels: Vec::new(),
             band: None,
-            note: note(run, if has_warm { SIZE_NOTE_WARM } else { SIZE_NOTE }),
+            note: note(
+                run,
+                &format!(
+                    "{}One line per pipeline, device and profile; filled: kvcache, hollow: static128.",
+                    if has_warm { "Warm-cache cells. " } else { "" }
+                ),
+            ),
         })
     })
 }
@@ -777,9 +772,10 @@ mod tests {
     fn model_size_charts_draw_one_line_per_cell_setting_across_the_models() {
         let run = two_model_run(true);
         let charts = run_charts(&run);
-        let Some((_, Chart::Trend(t))) = charts.iter().find(|(stem, _)| *stem == "chart_size_tokens_per_s") else {
+        let Some((_, chart)) = charts.iter().find(|(stem, _)| *stem == "chart_size_tokens_per_s") else {
             panic!("a run of two model sizes has the decode chart against size");
         };
+        let Chart::Trend(t) = chart else { panic!("the size chart is a trend: {chart:?}") };
         assert!(charts.iter().any(|(stem, _)| *stem == "chart_size_ttft"));
         assert!(!t.series.is_empty());
         for s in &t.series {
@@ -789,7 +785,7 @@ mod tests {
             assert!(!s.name.contains("cold"), "one cache mode per line: {}", s.name);
         }
         let dir = tempfile::tempdir().unwrap();
-        let drawn = write_chart(dir.path(), "size", &charts[4].1);
+        let drawn = write_chart(dir.path(), "size", chart);
         assert!(drawn.is_ok_and(|f| f.svg.contains("model size")), "the chart draws, its axis named");
     }
 

