@@ -74,6 +74,10 @@ pub struct Fingerprint {
     /// has it measured an injected delay).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub test_slowdown: Option<String>,
+    /// The test-only host ISA this run was made with ([`HOST_ISA_ENV`]; never set by
+    /// scenarios): `host_cpu_isa` then holds it instead of what /proc/cpuinfo says.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub test_host_isa: Option<String>,
     /// The models a run used, by name (weights, tokenizer and template hashes).
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub models: std::collections::BTreeMap<String, crate::model::ModelFingerprint>,
@@ -128,6 +132,19 @@ pub const ISA_FLAGS: &[&str] = &[
     "amx_bf16",
     "amx_fp16",
 ];
+
+/// The test-only override of the host's ISA extensions (space-separated flags, as
+/// `host_cpu_isa` writes them), so one test can run as an AVX2-only host and another as an
+/// AVX-512 host on any machine. Scenarios cannot set it (their `env` tables refuse every
+/// `BAKEOFF_TEST_` name), and a fingerprint made with it records it in `test_host_isa`.
+pub const HOST_ISA_ENV: &str = "BAKEOFF_TEST_HOST_ISA";
+
+/// The host ISA [`HOST_ISA_ENV`] sets, white space folded; None when unset or empty.
+pub fn host_isa_override() -> Option<String> {
+    let value = std::env::var(HOST_ISA_ENV).ok()?;
+    let folded = value.split_whitespace().collect::<Vec<_>>().join(" ");
+    (!folded.is_empty()).then_some(folded)
+}
 
 /// The first `flags` line of a /proc/cpuinfo text.
 fn cpu_flags(cpuinfo: &str) -> Vec<&str> {
@@ -188,6 +205,7 @@ impl Fingerprint {
     pub fn collect(rt: &Runtime) -> Result<Fingerprint, crate::runtime::OvError> {
         let devices = rt.core.available_devices()?.iter().map(|d| device_info(rt, d)).collect();
         let cpuinfo = crate::platform::cpuinfo();
+        let test_host_isa = host_isa_override();
         Ok(Fingerprint {
             harness_version: env!("CARGO_PKG_VERSION").to_string(),
             openvino_version: rt.version.clone(),
@@ -197,12 +215,13 @@ impl Fingerprint {
             host_cpu: host_cpu(&cpuinfo),
             host_cpus: std::thread::available_parallelism().map_or(1, |n| n.get()),
             host_memory_mib: crate::platform::memory_total_mib(),
-            host_cpu_isa: isa_extensions(&cpuinfo),
+            host_cpu_isa: test_host_isa.clone().unwrap_or_else(|| isa_extensions(&cpuinfo)),
             host_isa_limit: std::env::var("ONEDNN_MAX_CPU_ISA").ok().filter(|v| !v.is_empty()),
             host_virtualized: virtualized(&cpuinfo),
             host_kernel: crate::platform::kernel_release(),
             harness_commit: env!("BAKEOFF_COMMIT").to_string(),
             test_slowdown: std::env::var(crate::pipelines::SLOWDOWN_ENV).ok(),
+            test_host_isa,
             telemetry: Some(crate::telemetry::TelemetryStatus::of_host()),
             models: Default::default(),
             model_sizes: Default::default(),

@@ -499,22 +499,32 @@ mod tests {
     fn a_generation_s_usage_splits_prefill_and_decode() {
         let root = fake_sysfs(&[(0, 1 << 40)], Some(1_000));
         let probes = Probes { energy: EnergyCounters::open(root.path()), npu: NpuBusy::open(root.path()) };
+        // Each phase lasts at least its sleep and at most what this test's own clock saw
+        // around it (a loaded machine may oversleep by any amount): the rates' bounds follow.
+        let now = std::time::Instant::now;
+        let before_start = now();
         let start = probes.read();
         std::thread::sleep(std::time::Duration::from_millis(20));
         set(root.path(), "class/powercap/intel-rapl:0/energy_uj", 200_000);
         set(root.path(), "class/accel/accel0/device/npu_busy_time_us", 11_000);
+        let before_first = now();
         let first = probes.read();
+        let prefill_at_most = before_start.elapsed().as_secs_f64();
         std::thread::sleep(std::time::Duration::from_millis(40));
         set(root.path(), "class/powercap/intel-rapl:0/energy_uj", 1_000_000);
         set(root.path(), "class/accel/accel0/device/npu_busy_time_us", 31_000);
         let end = probes.read();
+        let decode_at_most = before_first.elapsed().as_secs_f64();
         let u = probes.usage(&start, &first, &end, 4);
         assert_eq!(u.prefill_joules, Some(0.2));
         assert_eq!(u.joules_per_token, Some(0.2), "0.8 J over 4 tokens");
+        let within = |v: f64, low: f64, high: f64| v >= low && v <= high * 1.000_001;
         let (pw, dw) = (u.prefill_watts.unwrap(), u.decode_watts.unwrap());
-        assert!(pw > 1.0 && pw <= 10.0 && dw > 5.0 && dw <= 20.0, "{u:?}");
+        assert!(within(pw, 0.2 / prefill_at_most, 0.2 / 0.020), "0.2 J in [20 ms, {prefill_at_most} s]: {u:?}");
+        assert!(within(dw, 0.8 / decode_at_most, 0.8 / 0.040), "0.8 J in [40 ms, {decode_at_most} s]: {u:?}");
         let (pb, db) = (u.prefill_npu_busy_pct.unwrap(), u.decode_npu_busy_pct.unwrap());
-        assert!(pb > 0.0 && pb <= 50.0 && db > 0.0 && db <= 50.0, "10 ms in >= 20 ms, 20 ms in >= 40 ms: {u:?}");
+        assert!(within(pb, 1.0 / prefill_at_most, 50.0), "10 ms busy in [20 ms, {prefill_at_most} s]: {u:?}");
+        assert!(within(db, 2.0 / decode_at_most, 50.0), "20 ms busy in [40 ms, {decode_at_most} s]: {u:?}");
         assert!(u.prefill_cpu_ms.unwrap() >= 0.0 && u.cpu_ms_per_token.unwrap() >= 0.0);
     }
 

@@ -13,6 +13,7 @@
 mod common;
 
 use bakeoff::exit::{REGRESSION, SUCCESS};
+use bakeoff::fingerprint::ISA_FLAGS;
 use serde_json::Value;
 use std::path::{Path, PathBuf};
 
@@ -56,6 +57,43 @@ itl_max_ms = 2.00
 ttft_p99_ms = 1.00
 ttft_max_ms = 2.00
 "#;
+
+/// The ISA extensions of an AVX2-only host and of an AVX-512 one, derived from this host's
+/// own (`host_isa`, as its fingerprint writes them), so the two differ from each other on
+/// any machine and one of them is this host's kind: the AVX2-only one keeps the host's
+/// flags up to `f16c` in bakeoff's flag order, the AVX-512 one adds every wider flag
+/// (AVX-VNNI, AVX-512, AMX) to it.
+fn narrow_and_wide_hosts(host_isa: &str) -> (String, String) {
+    let last_narrow = ISA_FLAGS.iter().position(|f| *f == "f16c").expect("f16c is a known flag");
+    let (narrow, wide) = ISA_FLAGS.split_at(last_narrow + 1);
+    let narrow_host: Vec<&str> = host_isa.split(' ').filter(|f| narrow.contains(f)).collect();
+    let wide_host: Vec<&str> = narrow_host.iter().chain(wide).copied().collect();
+    (narrow_host.join(" "), wide_host.join(" "))
+}
+
+/// A copy of the run folder `run` at `to` whose fingerprint says it ran on a host with the
+/// ISA extensions `isa`: its host fields are the ones `bakeoff devices` reports with the
+/// test-only host ISA set, so the override is what is tested, not a hand-edited file.
+fn as_host(run: &Path, to: &Path, isa: &str) -> PathBuf {
+    std::fs::create_dir(to).unwrap();
+    for entry in std::fs::read_dir(run).unwrap().flatten() {
+        if entry.path().is_file() {
+            std::fs::copy(entry.path(), to.join(entry.file_name())).unwrap();
+        }
+    }
+    let o = common::bakeoff_env(&["devices", "--format", "json"], &[(bakeoff::fingerprint::HOST_ISA_ENV, isa)]);
+    assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+    let devices: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let host = &devices["fingerprint"];
+    assert_eq!((host["host_cpu_isa"].as_str(), host["test_host_isa"].as_str()), (Some(isa), Some(isa)), "{host:#}");
+    let path = to.join("fingerprint.json");
+    let mut fp: Value = serde_json::from_slice(&std::fs::read(&path).unwrap()).unwrap();
+    for field in ["host_cpu_isa", "test_host_isa"] {
+        fp[field] = host[field].clone();
+    }
+    std::fs::write(&path, serde_json::to_vec_pretty(&fp).unwrap()).unwrap();
+    to.to_path_buf()
+}
 
 /// Write the experiment's scenario with `profiles`.
 fn scenario(dir: &Path, name: &str, profiles: &str) -> PathBuf {
@@ -159,23 +197,36 @@ fn a_a_is_no_change_and_a_known_slowdown_is_a_regression() {
     let (code, q, _) = decision(&["qualify", &s(&a1), &s(&a2), "--out", &s(&tmp.path().join("qa"))]);
     assert_eq!((code, &q["pass"]), (SUCCESS, &Value::Bool(true)), "{q:#}");
 
-    // Another CPU's run (its fingerprint says AVX2 only): compare and qualify say loudly that
-    // the figures are not comparable.
-    let other = tmp.path().join("other-cpu");
-    std::fs::create_dir(&other).unwrap();
-    for entry in std::fs::read_dir(&a2).unwrap().flatten() {
-        if entry.path().is_file() {
-            std::fs::copy(entry.path(), other.join(entry.file_name())).unwrap();
-        }
-    }
-    let mut fp: Value = serde_json::from_slice(&std::fs::read(other.join("fingerprint.json")).unwrap()).unwrap();
-    fp["host_cpu_isa"] = "sse4_2 avx avx2 fma f16c".into();
-    std::fs::write(other.join("fingerprint.json"), serde_json::to_vec_pretty(&fp).unwrap()).unwrap();
-    let (_, cmp, err) = decision(&["compare", &s(&a1), &s(&other)]);
-    assert!(err.contains("WARNING: NOT COMPARABLE") && err.contains("host_cpu_isa"), "{err}");
+    // Another CPU's run: this host's ISA made AVX2-only if it has more, AVX-512 if not.
+    // compare and qualify say loudly that the figures are not comparable; the A/A pair, one
+    // host, says nothing.
+    let (_, _, err) = decision(&["compare", &s(&a1), &s(&a2)]);
+    assert!(!err.contains("NOT COMPARABLE"), "one host: {err}");
+    let fp: Value = serde_json::from_slice(&std::fs::read(a2.join("fingerprint.json")).unwrap()).unwrap();
+    let host = fp["host_cpu_isa"].as_str().unwrap();
+    let (narrow, wide) = narrow_and_wide_hosts(host);
+    assert_ne!(narrow, wide);
+    let other = if host == narrow { &wide } else { &narrow };
+    let elsewhere = as_host(&a2, &tmp.path().join("other-cpu"), other);
+    let (_, cmp, err) = decision(&["compare", &s(&a1), &s(&elsewhere)]);
+    assert!(
+        err.contains("WARNING: NOT COMPARABLE") && err.contains(&format!("host_cpu_isa: {host} -> {other}")),
+        "{err}"
+    );
     assert!(cmp["warnings"][0].as_str().unwrap().starts_with("NOT COMPARABLE"), "{cmp:#}");
-    let (_, _, err) = decision(&["qualify", &s(&a1), &s(&other), "--out", &s(&tmp.path().join("qo"))]);
-    assert!(err.contains("WARNING: NOT COMPARABLE"), "{err}");
+    // And in both directions between the two kinds, whatever this host is (bakeoff's
+    // test-only host ISA makes each run say it ran on that kind).
+    let narrow_run = as_host(&a2, &tmp.path().join("narrow-host"), &narrow);
+    let wide_run = as_host(&a2, &tmp.path().join("wide-host"), &wide);
+    for (base, cand, from, to) in [(&narrow_run, &wide_run, &narrow, &wide), (&wide_run, &narrow_run, &wide, &narrow)] {
+        let (_, cmp, err) = decision(&["compare", &s(base), &s(cand)]);
+        let named = format!("host_cpu_isa: {from} -> {to}");
+        assert!(err.contains("WARNING: NOT COMPARABLE") && err.contains(&named), "{named}: {err}");
+        assert!(cmp["warnings"][0].as_str().unwrap().starts_with("NOT COMPARABLE"), "{cmp:#}");
+        let out = tmp.path().join(format!("q-{}", cand.file_name().unwrap().to_string_lossy()));
+        let (_, _, err) = decision(&["qualify", &s(base), &s(cand), "--out", &s(&out)]);
+        assert!(err.contains("WARNING: NOT COMPARABLE") && err.contains(&named), "{err}");
+    }
 
     // recommend over a run where one profile's cell is slowed: picks the other, and says why.
     // One repetition: a tenfold slowdown needs no interval to show, and the slowed cell is

@@ -21,6 +21,11 @@ fn print_text(fp: &Fingerprint, npu_present: bool) {
     println!("OpenVINO  {} ({})", fp.openvino_version, fp.openvino_description);
     println!("library   {}", fp.openvino_library);
     println!("host      {} ({} CPUs, {} MiB)", fp.host_cpu, fp.host_cpus, fp.host_memory_mib);
+    let isa = if fp.host_cpu_isa.is_empty() { "-" } else { &fp.host_cpu_isa };
+    match &fp.test_host_isa {
+        Some(_) => println!("ISA       {isa} (test override {})", crate::fingerprint::HOST_ISA_ENV),
+        None => println!("ISA       {isa}"),
+    }
     println!("bakeoff   {}", fp.harness_version);
     println!();
     for d in &fp.devices {
