@@ -239,7 +239,8 @@ pub struct AbArgs {
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,
     /// Continue an interrupted A/B run: finished cells are kept, a cell cut short continues
-    /// from its recorded pairs.
+    /// from its recorded pairs. The folder alone is enough (it keeps the scenario in force
+    /// and where it came from); a SCENARIO or flags given with it must say the same.
     #[arg(long)]
     pub resume: Option<PathBuf>,
     /// Run only the cells this expression selects (as `run --filter`).
@@ -248,21 +249,21 @@ pub struct AbArgs {
     /// One-cell form: the pipeline.
     #[arg(long, value_parser = parse_pipeline)]
     pub pipeline: Option<PipelineKind>,
-    /// One-cell form: the device.
-    #[arg(long, default_value = "CPU", value_parser = parse_device)]
-    pub device: Device,
-    /// One-cell form: the profile.
-    #[arg(long, default_value = "reference")]
-    pub profile: String,
+    /// One-cell form: the device [default: CPU].
+    #[arg(long, value_parser = parse_device)]
+    pub device: Option<Device>,
+    /// One-cell form: the profile [default: reference].
+    #[arg(long)]
+    pub profile: Option<String>,
     /// One-cell form: the user message (through the chat template unless --raw).
     #[arg(long)]
     pub prompt: Option<String>,
     /// One-cell form: send --prompt as it is.
     #[arg(long)]
     pub raw: bool,
-    /// One-cell form: new tokens at most.
-    #[arg(long, default_value_t = 32)]
-    pub max_new_tokens: usize,
+    /// One-cell form: new tokens at most [default: 32].
+    #[arg(long)]
+    pub max_new_tokens: Option<usize>,
     /// One-cell form: keep generating past eos (equal work per sample).
     #[arg(long)]
     pub ignore_eos: bool,
@@ -278,7 +279,10 @@ impl AbArgs {
             ("--baseline-model", self.baseline_model.is_some()),
             ("--candidate-model", self.candidate_model.is_some()),
             ("--pipeline", self.pipeline.is_some()),
+            ("--device", self.device.is_some()),
+            ("--profile", self.profile.is_some()),
             ("--prompt", self.prompt.is_some()),
+            ("--max-new-tokens", self.max_new_tokens.is_some()),
             ("--raw", self.raw),
             ("--ignore-eos", self.ignore_eos),
         ]

@@ -1,7 +1,8 @@
 //! `bakeoff ab` on the real runtime and the SmolLM2 fixture: an A/A run is no change and a
 //! known slowdown on the candidate side alone is a regression (exit 3), in the one-cell
 //! form; a scenario's `[ab]` table with a static128 cell, the records of its pairs and a
-//! resumed run that continues them; and the input errors of the table. Thresholds hold on
+//! resumed run that continues them (from the folder alone, in both forms); and the input
+//! errors of the table. Thresholds hold on
 //! any CPU: the slowdown is a multiple of each infer's own time (900% makes decode about a
 //! tenth as fast), and the A/A threshold (25%) is far beyond any pair's noise.
 
@@ -65,6 +66,16 @@ fn a_a_is_no_change_and_a_slowdown_on_the_candidate_alone_regresses() {
     let decode = metric(&aa, "decode_tokens_per_s");
     assert_eq!(decode["verdict"], "no_change", "{decode}");
     assert!(decode["minimum_detectable_effect"].as_f64().unwrap() > 0.25);
+    // Interrupted, the one-cell form resumes from its folder alone, with no flag repeated.
+    let aa_dir = tmp.path().join("aa");
+    interrupt_after_four_pairs(&aa_dir);
+    let o = common::bakeoff(&["ab", "--resume", aa_dir.to_str().unwrap(), "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let resumed: Value = serde_json::from_slice(&o.stdout).unwrap();
+    assert_eq!(resumed["cells"][0]["pairs"], 6, "{resumed:#}");
+    let cell = pairs_by_cell(&read_results(&aa_dir.join("results.jsonl")).unwrap().records).into_values().next();
+    assert_eq!(cell.unwrap().iter().map(|p| p.index).collect::<Vec<_>>(), [0, 1, 2, 3, 4, 5]);
+    assert_resume_refuses_other_flags(&aa_dir);
 
     let env = [("BAKEOFF_TEST_SLOWDOWN", "900"), ("BAKEOFF_TEST_SLOWDOWN_SIDE", "candidate")];
     let (code, ab, stderr) = one_cell(&tmp.path().join("ab"), &[], &env);
@@ -122,8 +133,10 @@ INFERENCE_NUM_THREADS = 1
 fn a_scenario_table_runs_its_sides_records_every_pair_and_resumes() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = tmp.path().join("ab.toml");
-    let model = common::repo().join("models/smollm2-135m");
-    std::fs::write(&scenario, SCENARIO.replace("MODEL", model.to_str().unwrap())).unwrap();
+    // The model beside the scenario, by a relative path that means nothing from the
+    // repository root, where every bakeoff here runs.
+    std::os::unix::fs::symlink(common::repo().join("models/smollm2-135m"), tmp.path().join("fixture")).unwrap();
+    std::fs::write(&scenario, SCENARIO.replace("MODEL", "fixture")).unwrap();
     let out = tmp.path().join("run");
     let args = ["ab", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()];
     let o = common::bakeoff(&args);
@@ -149,16 +162,10 @@ fn a_scenario_table_runs_its_sides_records_every_pair_and_resumes() {
 
     // Interrupted after four pairs: the outcome and the last round's pairs are gone. A resume
     // keeps the four, and takes pairs 4 and 5 in a new round.
-    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
-    let kept: Vec<&str> = text
-        .lines()
-        .filter(|l| {
-            let v: Value = serde_json::from_str(l).unwrap();
-            v["kind"] != "ab" && !(v["ab"]["pair"].as_u64().is_some_and(|p| p >= 4))
-        })
-        .collect();
-    std::fs::write(out.join("results.jsonl"), kept.join("\n") + "\n").unwrap();
-    let o = common::bakeoff(&["ab", scenario.to_str().unwrap(), "--resume", out.to_str().unwrap()]);
+    // The folder alone is enough: it keeps the scenario in force and where it came from (the
+    // model path is relative to the scenario file, not to where the resume runs).
+    interrupt_after_four_pairs(&out);
+    let o = common::bakeoff(&["ab", "--resume", out.to_str().unwrap()]);
     assert!(matches!(o.status.code(), Some(0 | 3)), "{}", String::from_utf8_lossy(&o.stderr));
     let read = read_results(&out.join("results.jsonl")).unwrap();
     let cell = pairs_by_cell(&read.records).into_values().next().unwrap();
@@ -168,6 +175,36 @@ fn a_scenario_table_runs_its_sides_records_every_pair_and_resumes() {
     );
     let ab: Value = serde_json::from_str(&std::fs::read_to_string(out.join("ab.json")).unwrap()).unwrap();
     assert_eq!(ab["cells"][0]["pairs"], 6);
+    // The scenario given again resumes too (nothing is left to run); a flag that changes the
+    // [ab] table in force is refused, naming the folder.
+    let o = common::bakeoff(&["ab", scenario.to_str().unwrap(), "--resume", out.to_str().unwrap()]);
+    assert!(matches!(o.status.code(), Some(0 | 3)), "{}", String::from_utf8_lossy(&o.stderr));
+    assert_resume_refuses_other_flags(&out);
+}
+
+/// Drop an A/B run's outcome and every pair from the fifth on, as an interrupted run leaves
+/// its folder.
+fn interrupt_after_four_pairs(out: &Path) {
+    let text = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let kept: Vec<&str> = text
+        .lines()
+        .filter(|l| {
+            let v: Value = serde_json::from_str(l).unwrap();
+            v["kind"] != "ab" && !(v["ab"]["pair"].as_u64().is_some_and(|p| p >= 4))
+        })
+        .collect();
+    std::fs::write(out.join("results.jsonl"), kept.join("\n") + "\n").unwrap();
+}
+
+/// `ab --resume DIR` with a flag that changes what the folder ran is an input error that
+/// says so, and changes nothing in the folder.
+fn assert_resume_refuses_other_flags(out: &Path) {
+    let before = std::fs::read(out.join("results.jsonl")).unwrap();
+    let o = common::bakeoff(&["ab", "--resume", out.to_str().unwrap(), "--threshold", "0.5"]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::INPUT_ERROR), "{stderr}");
+    assert!(stderr.contains(&format!("--resume {}", out.display())) && stderr.contains("differs"), "{stderr}");
+    assert_eq!(std::fs::read(out.join("results.jsonl")).unwrap(), before);
 }
 
 #[test]

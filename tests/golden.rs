@@ -201,6 +201,15 @@ fn bad_golden_files_are_input_errors_naming_the_file() {
             "no golden transcript for prompt `story`",
         ),
         (
+            "an id past the vocabulary",
+            Box::new(|p| {
+                let mut f = GoldenFile::read(p).unwrap();
+                f.transcripts[1].output_ids[3] = 99_999_999;
+                f.write(p).unwrap();
+            }),
+            "output_ids: token id 99999999 at position 3 is outside the vocabulary: allowed 0 to 49151",
+        ),
+        (
             "other settings",
             Box::new(|p| {
                 let mut f = GoldenFile::read(p).unwrap();

@@ -1,7 +1,9 @@
-//! Hostile and careless inputs, and a hostile machine: a chat template that never ends, a
-//! parent killed under its cell, two writers of one run folder, absurd sizes, a cell that
-//! closes its output and lives on, files that are not files. Each case fails cleanly with a
-//! message naming what is wrong, within a bound, and loses nothing recorded before it.
+//! Hostile and careless inputs, and a hostile machine: a chat template that never ends or
+//! recurses, a parent (of a run or of an A/B run) killed under its cell, two writers of one
+//! run or A/B folder, absurd sizes, a 10 MB prompt, invalid UTF-8, a cell that closes its
+//! output and lives on, files that are not files or are links to unrelated ones, truncated
+//! weights in a run, a torn last record. Each case fails cleanly with a message naming what
+//! is wrong, within a bound, and loses nothing recorded before it.
 
 mod common;
 
@@ -150,7 +152,10 @@ fn no_cell_outlives_its_parent_killed_by_sigkill_or_sigterm() {
         }
         let status = run.wait().unwrap();
         assert!(!status.success(), "{name}");
-        wait_for(&format!("the cell {cell} gone after {name} of its parent"), Duration::from_secs(1), || !alive(cell));
+        // The kernel kills the cell at its parent's death (PR_SET_PDEATHSIG); tearing down a
+        // process with a model mapped can take a loaded VM a while, so the wait is generous
+        // and ends as soon as the cell is gone.
+        wait_for(&format!("the cell {cell} gone after {name} of its parent"), Duration::from_secs(10), || !alive(cell));
     }
 }
 
@@ -341,4 +346,135 @@ fn golden_and_results_files_of_gigabytes_are_refused_without_reading_them() {
     let o = bakeoff_within(&["compare", r, r], &[], Duration::from_secs(60));
     assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
     assert!(stderr(&o).contains("results.jsonl: line 1 is longer than 64 MiB"), "{}", stderr(&o));
+}
+
+/// Start `bakeoff ab` on the fault scenario whose balanced cell hangs in its warm-up, and
+/// wait until a side's cell process runs. Returns the A/B run and the scenario.
+fn ab_with_a_hanging_cell(dir: &Path, out: &Path) -> (Child, PathBuf) {
+    let s = scenario(dir, "ab-hang.toml", &common::smollm2().root, &[("generate_s = 10", "generate_s = 60")]);
+    let log = dir.join("ab-hang.log");
+    let ab = Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .args(["ab", s.to_str().unwrap(), "--out", out.to_str().unwrap()])
+        .env("BAKEOFF_FAULT", "hang_generate@/balanced/")
+        .current_dir(common::repo())
+        .stdout(Stdio::null())
+        .stderr(std::fs::File::create(&log).unwrap())
+        .spawn()
+        .unwrap();
+    // Its own `bakeoff devices` children come and go first: wait for a cell's, which stays.
+    let parent = ab.id();
+    wait_for("an A/B cell's process started", Duration::from_secs(120), || {
+        out.join("results.jsonl").exists() && !children(parent).is_empty()
+    });
+    (ab, s)
+}
+
+#[test]
+fn a_live_ab_folder_has_one_writer_and_sigterm_of_its_parent_leaves_no_cell() {
+    let tmp = tempfile::tempdir().unwrap();
+    let out = tmp.path().join("ab");
+    let (mut ab, s) = ab_with_a_hanging_cell(tmp.path(), &out);
+    let holder = format!("another bakeoff is writing this run folder (pid {})", ab.id());
+    let o = bakeoff_within(&["ab", "--resume", out.to_str().unwrap()], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&holder), "{}", stderr(&o));
+    let o = bakeoff_within(&["ab", s.to_str().unwrap(), "--out", out.to_str().unwrap()], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains(&holder), "{}", stderr(&o));
+
+    let cells = children(ab.id());
+    assert!(!cells.is_empty());
+    // SAFETY: signalling our own child.
+    unsafe {
+        libc::kill(ab.id() as i32, libc::SIGTERM);
+    }
+    assert!(!ab.wait().unwrap().success());
+    for cell in cells {
+        wait_for(&format!("the A/B cell {cell} gone after SIGTERM of its parent"), Duration::from_secs(10), || {
+            !alive(cell)
+        });
+    }
+}
+
+#[test]
+fn held_out_inputs_are_refused_naming_the_file_and_the_limit() {
+    let tmp = tempfile::tempdir().unwrap();
+    let inline = "[[prompts.inline]]\nid = \"capital\"\nprompt = \"What is the capital of France?\"";
+    let from_file = |name: &str, contents: &[u8]| {
+        std::fs::write(tmp.path().join(format!("{name}.jsonl")), contents).unwrap();
+        let prompts = format!("[prompts]\nfile = \"{name}.jsonl\"");
+        scenario(tmp.path(), &format!("{name}.toml"), &common::smollm2().root, &[(inline, &prompts)])
+    };
+    let refused = |s: &Path, expected: &[&str]| {
+        let never = tmp.path().join("never");
+        let o = bakeoff_within(
+            &["run", s.to_str().unwrap(), "--out", never.to_str().unwrap()],
+            &[],
+            Duration::from_secs(60),
+        );
+        assert_eq!(o.status.code(), Some(2), "{expected:?}: {}", stderr(&o));
+        assert!(expected.iter().all(|e| stderr(&o).contains(e)), "{expected:?}: {}", stderr(&o));
+        assert!(!never.join("results.jsonl").exists(), "no cell ran");
+    };
+    // A 10 MB prompt: refused with the limit, before anything runs.
+    let big = format!("{{\"id\": \"big\", \"prompt\": \"{}\"}}\n", "word ".repeat(2 << 20));
+    let s = from_file("big", big.as_bytes());
+    refused(&s, &["big.toml", "prompt `big` has 10485760 bytes; allowed: up to 1048576"]);
+    // Invalid UTF-8 in a prompts file: the file named.
+    let s = from_file("latin1", b"{\"id\": \"caf\", \"prompt\": \"caf\xe9\"}\n");
+    refused(&s, &["latin1.jsonl"]);
+
+    // A chat template whose macro calls itself: stopped at minijinja's recursion limit.
+    let model = common::linked_copy(&common::smollm2().root, tmp.path());
+    let config = model.join("tokenizer_config.json");
+    let mut json: Value = serde_json::from_str(&std::fs::read_to_string(&config).unwrap()).unwrap();
+    json["chat_template"] = "{% macro f(n) %}{{ f(n + 1) }}{% endmacro %}{{ f(0) }}".into();
+    std::fs::remove_file(&config).unwrap();
+    std::fs::write(&config, json.to_string()).unwrap();
+    let m = model.to_str().unwrap();
+    let args = ["generate", "--pipeline", "kvcache", "--model", m, "--prompt", "hi", "--max-new-tokens", "2"];
+    let o = bakeoff_within(&args, &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", stderr(&o));
+    assert!(stderr(&o).contains("tokenizer_config.json") && stderr(&o).contains("recursion"), "{}", stderr(&o));
+
+    // tokenizer.json a link to an unrelated file (JSON, not a tokenizer): lint fails on it.
+    let model = common::linked_copy(&common::smollm2().root, &tmp.path().join("linked"));
+    std::fs::remove_file(model.join("tokenizer.json")).unwrap();
+    std::os::unix::fs::symlink(model.join("generation_config.json"), model.join("tokenizer.json")).unwrap();
+    let o = bakeoff_within(&["lint", model.to_str().unwrap()], &[], Duration::from_secs(60));
+    assert_eq!(o.status.code(), Some(2), "{}", String::from_utf8_lossy(&o.stdout));
+    assert!(String::from_utf8_lossy(&o.stdout).contains("tokenizer.json"), "{}", String::from_utf8_lossy(&o.stdout));
+}
+
+#[test]
+fn truncated_weights_fail_the_cells_keeping_every_record_and_a_torn_last_line_is_repaired_on_resume() {
+    let tmp = tempfile::tempdir().unwrap();
+    let model = common::linked_copy(&common::smollm2().root, tmp.path());
+    let bin = model.join("openvino_model.bin");
+    let full = std::fs::read(std::fs::canonicalize(&bin).unwrap()).unwrap();
+    std::fs::remove_file(&bin).unwrap();
+    std::fs::write(&bin, &full[..full.len() / 100]).unwrap();
+    let s = scenario(tmp.path(), "truncated.toml", &model, &[]);
+    let out = tmp.path().join("run");
+    let o =
+        bakeoff_within(&["run", s.to_str().unwrap(), "--out", out.to_str().unwrap()], &[], Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cells = summary["cells"].as_array().unwrap();
+    assert_eq!(cells.len(), 2, "both cells recorded");
+    for c in cells {
+        let reason = c["reason"].as_str().unwrap();
+        assert!(c["status"] == "failed" && reason.contains("Incorrect weights in bin file"), "{c}");
+    }
+    // A torn last line (a write cut short) is cut on resume, said, and every whole record kept.
+    let results = out.join("results.jsonl");
+    let whole = std::fs::read(&results).unwrap();
+    std::fs::write(&results, [&whole[..], b"{\"kind\":\"sam"].concat()).unwrap();
+    let o =
+        bakeoff_within(&["run", s.to_str().unwrap(), "--resume", out.to_str().unwrap()], &[], Duration::from_secs(120));
+    assert_eq!(o.status.code(), Some(5), "{}", stderr(&o));
+    assert!(stderr(&o).contains("ignored a torn last line"), "{}", stderr(&o));
+    let after = std::fs::read(&results).unwrap();
+    assert_eq!(after[..whole.len()], whole[..], "the records before the torn line are kept byte for byte");
+    assert!(!bakeoff::results::read_results(&results).unwrap().torn_tail);
 }

@@ -99,3 +99,81 @@ fn comparing_runs_of_different_scenarios_is_refused() {
     assert!(e.contains("scenario `beta` is not the baseline's `alpha`") && e.contains("scenario.toml"), "{e}");
     assert!(!dirs[1].join("compare.md").exists(), "nothing written");
 }
+
+#[test]
+fn token_ids_outside_the_vocabulary_are_refused_naming_the_id_its_position_and_the_size() {
+    let model = common::smollm2().root;
+    for (ids, id, position) in [("1,2,99999999", "99999999", 2), ("1,-5", "-5", 1), ("49152", "49152", 0)] {
+        let args = ["generate", "--model", model.to_str().unwrap(), "--pipeline", "kvcache"];
+        let o = common::bakeoff(&[&args[..], &["--prompt-ids", ids, "--max-new-tokens", "2"]].concat());
+        assert_eq!(o.status.code(), Some(INPUT_ERROR), "{ids}: {}", err(&o));
+        let expected = format!(
+            "--prompt-ids: token id {id} at position {position} is outside the vocabulary: allowed 0 to 49151 \
+             (49152 ids"
+        );
+        assert!(err(&o).contains(&expected), "{ids}: {}", err(&o));
+    }
+    // The last id of the table is a token like any other.
+    let args = ["generate", "--model", model.to_str().unwrap(), "--pipeline", "kvcache", "--prompt-ids", "1,49151"];
+    let o = common::bakeoff(&[&args[..], &["--max-new-tokens", "2"]].concat());
+    assert_eq!(o.status.code(), Some(0), "{}", err(&o));
+}
+
+#[test]
+fn a_cell_spec_with_an_id_outside_the_vocabulary_fails_as_input_before_compiling() {
+    use bakeoff::executor::{CellPrompt, CellSpec};
+    use std::io::Write;
+    // What a driver speaking the cell protocol sends: a spec whose second prompt has an id
+    // past the 49,152-row table.
+    let model = common::smollm2().root;
+    let spec = CellSpec {
+        genai_config: Default::default(),
+        key: bakeoff::plan::CellKey {
+            model: "smollm2-135m".into(),
+            pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
+            device: bakeoff::runtime::Device::Cpu,
+            profile: "reference".into(),
+            cache: Default::default(),
+        },
+        model_dir: model.clone(),
+        properties: Default::default(),
+        prompts: vec![
+            CellPrompt { id: "fine".into(), ids: vec![1, 2] },
+            CellPrompt { id: "past".into(), ids: vec![1, 99_999_999] },
+        ],
+        max_new_tokens: 2,
+        ignore_eos: true,
+        eos_ids: vec![2],
+        window: bakeoff::pipelines::static128::WindowOptions {
+            window: 128,
+            pad_id: 0,
+            padding: Default::default(),
+            overflow: Default::default(),
+            full_lm_head: false,
+        },
+        measure: bakeoff::scenario::Measure { warmup: 0, repetitions: 1 },
+        timeouts: Default::default(),
+        limits: Default::default(),
+        cache_dir: None,
+        cache_mode: Default::default(),
+        openvino_lib: None,
+        driven: false,
+    };
+    let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
+        .arg("cell")
+        .current_dir(common::repo())
+        .stdin(std::process::Stdio::piped())
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .unwrap();
+    let line = serde_json::to_string(&spec).unwrap() + "\n";
+    child.stdin.take().unwrap().write_all(line.as_bytes()).unwrap();
+    let out = child.wait_with_output().unwrap();
+    let events: Vec<serde_json::Value> =
+        String::from_utf8_lossy(&out.stdout).lines().map(|l| serde_json::from_str(l).unwrap()).collect();
+    assert_eq!(events.len(), 1, "nothing compiled or generated: {events:?}");
+    let failed = &events[0];
+    assert_eq!((&failed["event"], &failed["class"]), (&"failed".into(), &"input_error".into()), "{events:?}");
+    let message = failed["message"].as_str().unwrap();
+    assert!(message.contains("prompt `past`: token id 99999999 at position 1 is outside the vocabulary"), "{message}");
+}

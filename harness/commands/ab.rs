@@ -60,6 +60,7 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
     let results_path = run.path(file::RESULTS);
     let (mut earlier, done) = prepare_results(&results_path, args.resume.is_some())?;
     run.write(file::SCENARIO, scenario.text.as_bytes()).map_err(Failure::input)?;
+    run.write(file::AB_ORIGIN, format!("{}\n", origin_of(&scenario)).as_bytes()).map_err(Failure::input)?;
     let fingerprints = serde_json::json!({ "baseline": sides[0].fingerprint, "candidate": sides[1].fingerprint });
     run.write_json(file::FINGERPRINT, &fingerprints).map_err(Failure::input)?;
     let shown = std::fs::canonicalize(&dir).unwrap_or_else(|_| dir.clone());
@@ -108,11 +109,11 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
 }
 
 /// The scenario of this run with its effective `[ab]` table: the file's (or the one-cell
-/// form's) with the command line's changes. Its text is what the run folder keeps and a
-/// resume must match.
+/// form's, or, resuming from a folder alone, the folder's) with the command line's changes.
+/// Its text is what the run folder keeps and a resume must match.
 fn load_scenario(args: &AbArgs) -> Result<LoadedScenario, Failure> {
-    let (path, mut scenario) = match &args.scenario {
-        Some(path) => {
+    let (path, mut scenario) = match (&args.scenario, &args.resume) {
+        (Some(path), _) => {
             if let Some(flag) = args.one_cell_flag() {
                 return Err(Failure::input(format!(
                     "{flag}: a flag of the one-cell form (no SCENARIO); with {} the scenario's matrix is used",
@@ -122,18 +123,51 @@ fn load_scenario(args: &AbArgs) -> Result<LoadedScenario, Failure> {
             let loaded = LoadedScenario::load(path).map_err(Failure::input)?;
             (path.clone(), loaded.scenario)
         }
-        None => (PathBuf::from("ab-one-cell.toml"), one_cell_scenario(args)?),
+        (None, Some(dir)) if args.one_cell_flag().is_none() => from_folder(dir)?,
+        (None, _) => (PathBuf::from(ONE_CELL), one_cell_scenario(args)?),
     };
     let ab = scenario.ab.get_or_insert_with(AbSettings::default);
     apply_flags(ab, args)?;
     let text = toml::to_string(&scenario).map_err(Failure::harness)?;
     let mut loaded = LoadedScenario::parse(&path, text).map_err(Failure::input)?;
-    if args.scenario.is_some() {
-        // Relative paths stay relative to the scenario file; its own text is kept beside
-        // the effective table so a reader sees both.
-        loaded.text = format!("{}\n", loaded.text.trim_end());
-    }
+    loaded.text = format!("{}\n", loaded.text.trim_end());
     Ok(loaded)
+}
+
+/// The name the one-cell form's scenario goes by (its paths are absolute).
+const ONE_CELL: &str = "ab-one-cell.toml";
+
+/// The scenario an A/B run folder keeps, with the path it came from (so its relative paths
+/// resolve where they did).
+fn from_folder(dir: &Path) -> Result<(PathBuf, Scenario), Failure> {
+    let read = |name: &str| std::fs::read_to_string(dir.join(name));
+    let text = read(file::SCENARIO).map_err(|e| {
+        Failure::input(format!("--resume {}: not an A/B run folder ({}: {e})", dir.display(), file::SCENARIO))
+    })?;
+    let origin = read(file::AB_ORIGIN).map_err(|e| {
+        Failure::input(format!(
+            "--resume {}: {}: {e}; a folder made before bakeoff kept it resumes with its SCENARIO or one-cell flags \
+             given again",
+            dir.display(),
+            file::AB_ORIGIN
+        ))
+    })?;
+    let origin = match origin.trim() {
+        "" => PathBuf::from(ONE_CELL),
+        path => PathBuf::from(path),
+    };
+    let loaded = LoadedScenario::parse(&origin, text)
+        .map_err(|e| Failure::input(format!("--resume {}: {}: {e}", dir.display(), file::SCENARIO)))?;
+    Ok((origin, loaded.scenario))
+}
+
+/// What [`file::AB_ORIGIN`] records for this run: the scenario file, absolute, or nothing
+/// for the one-cell form.
+fn origin_of(scenario: &LoadedScenario) -> String {
+    match scenario.path == Path::new(ONE_CELL) {
+        true => String::new(),
+        false => absolute(&scenario.path),
+    }
 }
 
 /// The command line's changes to the `[ab]` table.
@@ -195,17 +229,19 @@ fn one_cell_scenario(args: &AbArgs) -> Result<Scenario, Failure> {
     text += &format!(
         "[matrix]\npipelines = [\"{}\"]\ndevices = [\"{}\"]\nprofiles = [{}]\n\n",
         args.pipeline.expect("checked"),
-        args.device,
-        toml_string(&args.profile)
+        args.device.unwrap_or(crate::runtime::Device::Cpu),
+        toml_string(args.profile.as_deref().unwrap_or("reference"))
     );
     text += &format!(
         "[generation]\nmax_new_tokens = {}\nignore_eos = {}\nchat_template = {}\n\n[measure]\nwarmup = 1\nrepetitions = 1\n\n[npu]\nhost_fallback = false\n",
-        args.max_new_tokens, args.ignore_eos, !args.raw
+        args.max_new_tokens.unwrap_or(32),
+        args.ignore_eos,
+        !args.raw
     );
     if let Some(candidate) = &args.candidate_model {
         text += &format!("\n[ab.candidate.models]\nmodel = {}\n", toml_string(&absolute(candidate)));
     }
-    let loaded = LoadedScenario::parse(Path::new("ab-one-cell.toml"), text).map_err(Failure::input)?;
+    let loaded = LoadedScenario::parse(Path::new(ONE_CELL), text).map_err(Failure::input)?;
     Ok(loaded.scenario)
 }
 

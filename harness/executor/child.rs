@@ -92,6 +92,14 @@ pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
         Ok(m) => m,
         Err(e) => return fail(FailureClass::InputError, e),
     };
+    // The spec's ids come from the parent's tokenizer, or from a driver speaking the cell
+    // protocol: either way the runtime would embed an id past the table without a word.
+    let vocab = model.vocab_size();
+    for prompt in &spec.prompts {
+        if let Err(e) = vocab.map_or(Ok(()), |v| crate::model::check_token_ids(&prompt.ids, v)) {
+            return fail(FailureClass::InputError, format!("cell spec, prompt `{}`: {e}", prompt.id));
+        }
+    }
     let mut props = spec.properties.pairs();
     if let Some(dir) = &spec.cache_dir {
         props.push(("CACHE_DIR".into(), dir.display().to_string()));

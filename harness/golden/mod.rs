@@ -259,6 +259,14 @@ pub fn load_for_scenario(
         let input = |message: String| Unusable::Input(GoldenError { path: path.display().to_string(), message });
         let golden = GoldenFile::read(&path).map_err(Unusable::Input)?;
         let model = crate::model::ModelDir::open(model_dir).map_err(|e| input(e.to_string()))?;
+        if let Some(vocab) = model.vocab_size() {
+            for t in &golden.transcripts {
+                for (field, ids) in [("prompt_ids", &t.prompt_ids), ("output_ids", &t.output_ids)] {
+                    crate::model::check_token_ids(ids, vocab)
+                        .map_err(|e| input(format!("prompt `{}`, {field}: {e}", t.prompt_id)))?;
+                }
+            }
+        }
         let fingerprint = model.fingerprint().map_err(|e| input(e.to_string()))?;
         let mut text = crate::text::TextLayer::open(&model).map_err(|e| input(e.to_string()))?;
         let prepared = scenario

@@ -199,6 +199,21 @@ impl ModelDir {
         Some(ModelSize { weight_parameters: summary.weight_elements, weights_bytes })
     }
 
+    /// How many token ids the model takes: the width of the stateful IR's logits, which is
+    /// the embedding table's row count of these LLMs (lint checks the tokenizer against it).
+    /// None when the IR cannot be read or leaves that width dynamic: the compile then says
+    /// what is wrong with the IR, and `lint` says the width is not checked.
+    pub fn vocab_size(&self) -> Option<u64> {
+        ir::IrSummary::read(&self.stateful_xml()).ok()?.logits_width.filter(|w| *w > 0)
+    }
+
+    /// Every id of `ids` inside this model's vocabulary (see [`check_token_ids`]; this reads
+    /// the IR, so a caller with many lists asks [`ModelDir::vocab_size`] once); a model
+    /// whose vocabulary cannot be read is not checked here (its compile fails instead).
+    pub fn check_token_ids(&self, ids: &[i64]) -> Result<(), TokenIdError> {
+        self.vocab_size().map_or(Ok(()), |vocab| check_token_ids(ids, vocab))
+    }
+
     /// The ids that end generation (from `generation_config.json`).
     pub fn eos_ids(&self) -> Vec<i64> {
         self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()
@@ -208,6 +223,28 @@ impl ModelDir {
     /// does not matter for the result: padded positions are masked out.
     pub fn pad_id(&self) -> i64 {
         self.generation.pad_token_id.or_else(|| self.eos_ids().first().copied()).unwrap_or(0)
+    }
+}
+
+/// A token id the model has no row for. The runtime does not check ids: an embedding lookup
+/// past the table returns whatever memory holds and the generation goes on, so such an id
+/// is refused before it reaches a pipeline.
+#[derive(Debug, Clone, PartialEq, Eq, thiserror::Error)]
+#[error("token id {id} at position {position} is outside the vocabulary: allowed 0 to {last} ({vocab} ids, the width of the model's logits)", last = vocab - 1)]
+pub struct TokenIdError {
+    /// The id.
+    pub id: i64,
+    /// Its position in the list it came in (0-based).
+    pub position: usize,
+    /// The model's vocabulary size.
+    pub vocab: u64,
+}
+
+/// The first id of `ids` outside `[0, vocab)`, as an error naming it and its position.
+pub fn check_token_ids(ids: &[i64], vocab: u64) -> Result<(), TokenIdError> {
+    match ids.iter().position(|&id| u64::try_from(id).map_or(true, |id| id >= vocab)) {
+        Some(position) => Err(TokenIdError { id: ids[position], position, vocab }),
+        None => Ok(()),
     }
 }
 
@@ -271,4 +308,25 @@ pub fn read_json<T: for<'de> Deserialize<'de>>(path: &Path) -> Result<T, ModelEr
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })?;
     serde_json::from_str(&text)
         .map_err(|e| ModelError::BadJson { path: path.display().to_string(), reason: e.to_string() })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::{check_token_ids, TokenIdError};
+
+    #[test]
+    fn ids_outside_the_vocabulary_are_named_with_their_position() {
+        assert_eq!(check_token_ids(&[0, 1, 49_151], 49_152), Ok(()));
+        assert_eq!(check_token_ids(&[], 49_152), Ok(()));
+        let past = check_token_ids(&[1, 2, 99_999_999], 49_152).unwrap_err();
+        assert_eq!(past, TokenIdError { id: 99_999_999, position: 2, vocab: 49_152 });
+        assert_eq!(
+            past.to_string(),
+            "token id 99999999 at position 2 is outside the vocabulary: allowed 0 to 49151 (49152 ids, the width of \
+             the model's logits)"
+        );
+        assert_eq!(check_token_ids(&[1, -5], 49_152).unwrap_err().position, 1);
+        assert_eq!(check_token_ids(&[49_152], 49_152).unwrap_err().id, 49_152, "the first id past the table");
+        assert_eq!(check_token_ids(&[i64::MIN], 49_152).unwrap_err().id, i64::MIN);
+    }
 }

@@ -11,8 +11,12 @@ pub enum Kind {
     Bool,
     /// A non-negative integer.
     UInt,
-    /// A power of two, or 0 (off).
+    /// A power of two up to [`MAX_TOKENS`], or 0 (off).
     PowerOfTwoOrZero,
+    /// A number of tokens up to [`MAX_TOKENS`]: NPUW sizes its static prefill and KV cache
+    /// by these, so an absurd value is an allocation of that size at compile. (0 is the
+    /// plugin's to refuse: its compile fails, and the cell records why.)
+    Tokens,
     /// One of a fixed set.
     OneOf(&'static [&'static str]),
     /// Free text (paths, device lists).
@@ -25,7 +29,8 @@ impl Kind {
         match self {
             Kind::Bool => "YES or NO".into(),
             Kind::UInt => "a non-negative integer".into(),
-            Kind::PowerOfTwoOrZero => "a power of two, or 0 for off".into(),
+            Kind::PowerOfTwoOrZero => format!("a power of two up to {MAX_TOKENS}, or 0 for off"),
+            Kind::Tokens => format!("a number of tokens up to {MAX_TOKENS}"),
             Kind::OneOf(values) => format!("one of {}", values.join(", ")),
             Kind::Text => "a string".into(),
         }
@@ -42,6 +47,10 @@ pub struct Key {
     /// Devices whose plugin accepts it.
     pub devices: &'static [&'static str],
 }
+
+/// The largest token count a property may name: the longest context of the models bakeoff
+/// runs (the same bound a scenario's window and max_new_tokens have).
+pub const MAX_TOKENS: u64 = 131_072;
 
 const HINTS: &[&str] = &["LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT"];
 const PRECISIONS: &[&str] = &["f32", "bf16", "f16"];
@@ -70,8 +79,8 @@ pub const KNOWN_KEYS: &[Key] = &[
     Key { name: "NPUW_LLM", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_BATCH_DIM", kind: Kind::UInt, devices: NPU },
     Key { name: "NPUW_LLM_SEQ_LEN_DIM", kind: Kind::UInt, devices: NPU },
-    Key { name: "NPUW_LLM_MAX_PROMPT_LEN", kind: Kind::UInt, devices: NPU },
-    Key { name: "NPUW_LLM_MIN_RESPONSE_LEN", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_MAX_PROMPT_LEN", kind: Kind::Tokens, devices: NPU },
+    Key { name: "NPUW_LLM_MIN_RESPONSE_LEN", kind: Kind::Tokens, devices: NPU },
     Key { name: "NPUW_LLM_PREFILL_HINT", kind: Kind::OneOf(&["DYNAMIC", "STATIC"]), devices: NPU },
     Key { name: "NPUW_LLM_GENERATE_HINT", kind: Kind::OneOf(&["FAST_COMPILE", "BEST_PERF"]), devices: NPU },
     Key { name: "NPUW_LLM_PREFILL_CHUNK_SIZE", kind: Kind::PowerOfTwoOrZero, devices: NPU },
@@ -107,8 +116,10 @@ pub fn genai_config(properties: &[(String, String)]) -> serde_json::Map<String, 
         .iter()
         .map(|(key, value)| {
             let genai = GENAI_NAMES.iter().find(|(_, canonical)| canonical == key).map(|(alias, _)| *alias);
-            let integer =
-                find(key).is_some_and(|k| matches!(k.kind, Kind::UInt)).then(|| value.parse::<u64>().ok()).flatten();
+            let integer = find(key)
+                .is_some_and(|k| matches!(k.kind, Kind::UInt | Kind::Tokens))
+                .then(|| value.parse::<u64>().ok())
+                .flatten();
             match (genai, integer) {
                 (Some(alias), Some(n)) => (alias.to_string(), n.into()),
                 _ => (key.clone(), value.clone().into()),
@@ -166,9 +177,13 @@ fn normalize_value(key: &Key, value: &toml::Value) -> Result<String, String> {
         },
         (Kind::UInt, toml::Value::Integer(i)) if *i >= 0 => Ok(i.to_string()),
         (Kind::UInt, toml::Value::String(s)) if s.parse::<u64>().is_ok() => Ok(s.clone()),
-        (Kind::PowerOfTwoOrZero, toml::Value::Integer(i)) if *i == 0 || (*i > 0 && (*i as u64).is_power_of_two()) => {
+        (Kind::PowerOfTwoOrZero, toml::Value::Integer(i))
+            if *i == 0 || (*i > 0 && (*i as u64).is_power_of_two() && *i as u64 <= MAX_TOKENS) =>
+        {
             Ok(i.to_string())
         }
+        (Kind::Tokens, toml::Value::Integer(i)) if (0..=MAX_TOKENS as i64).contains(i) => Ok(i.to_string()),
+        (Kind::Tokens, toml::Value::String(s)) if s.parse::<u64>().is_ok_and(|n| n <= MAX_TOKENS) => Ok(s.clone()),
         (Kind::OneOf(values), toml::Value::String(s)) => {
             values.iter().find(|v| v.eq_ignore_ascii_case(s)).map(|v| v.to_string()).ok_or_else(bad)
         }
@@ -219,8 +234,17 @@ mod tests {
         let len = find("NPUW_LLM_MAX_PROMPT_LEN").unwrap();
         assert_eq!(normalize(len, &toml::Value::Integer(1024)).unwrap(), "1024");
         assert!(normalize(len, &toml::Value::String("long".into())).is_err());
+        // Lengths NPUW sizes its prefill and KV cache by: up to the longest context.
+        for absurd in [-1, 131_073, 1 << 40] {
+            let e = normalize(len, &toml::Value::Integer(absurd)).unwrap_err().to_string();
+            assert!(e.contains("a number of tokens up to 131072"), "{absurd}: {e}");
+        }
+        assert!(normalize(len, &toml::Value::String("1099511627776".into())).is_err());
+        assert_eq!(normalize(len, &toml::Value::Integer(131_072)).unwrap(), "131072");
         let chunk = find("NPUW_LLM_PREFILL_CHUNK_SIZE").unwrap();
         assert!(normalize(chunk, &toml::Value::Integer(1000)).is_err());
+        assert!(normalize(chunk, &toml::Value::Integer(1 << 40)).is_err(), "a power of two past any context");
+        assert_eq!(normalize(chunk, &toml::Value::Integer(256)).unwrap(), "256");
         assert_eq!(normalize(chunk, &toml::Value::Integer(0)).unwrap(), "0");
         let hint = find("PERFORMANCE_HINT").unwrap();
         assert_eq!(normalize(hint, &toml::Value::String("latency".into())).unwrap(), "LATENCY");

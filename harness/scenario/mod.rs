@@ -488,8 +488,10 @@ fn load_prompts(set: &PromptSet, base: &Path) -> Result<Vec<PromptEntry>, String
     let mut prompts = Vec::new();
     if let Some(file) = &set.file {
         let path = base.join(file);
+        // Bounded: a prompts file is read whole, and /dev/zero or a runaway generated file
+        // would otherwise take all memory before any prompt's own limit is checked.
         let text =
-            std::fs::read_to_string(&path).map_err(|e| format!("prompts.file {}: cannot read: {e}", path.display()))?;
+            crate::io::read_text(&path).map_err(|e| format!("prompts.file {}: cannot read: {e}", path.display()))?;
         for (i, line) in text.lines().enumerate().filter(|(_, l)| !l.trim().is_empty()) {
             let p: PromptEntry = serde_json::from_str(line).map_err(|e| {
                 format!(
