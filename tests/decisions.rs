@@ -54,6 +54,8 @@ struct Cell {
     peak_rss_mb: f64,
     cpu_ms_per_token: f64,
     max_prompt_len: Option<u64>,
+    /// What the compiled model reported (empty: a run made before bakeoff read it back).
+    effective: Vec<(&'static str, &'static str)>,
 }
 
 fn cell(profile: &'static str, itl_ms: &[f64]) -> Cell {
@@ -68,6 +70,7 @@ fn cell(profile: &'static str, itl_ms: &[f64]) -> Cell {
         peak_rss_mb: 400.0,
         cpu_ms_per_token: 10.0,
         max_prompt_len: None,
+        effective: Vec::new(),
     }
 }
 
@@ -136,6 +139,7 @@ fn write_run(dir: &Path, cells: &[Cell]) -> RunFolder {
             p.set("NPUW_LLM_MAX_PROMPT_LEN", len.to_string(), "test".into());
             r.properties = Some(p);
         }
+        r.effective_properties = c.effective.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect();
         w.write(&Record::Cell(r)).unwrap();
     }
     RunFolder::open(dir).unwrap()
@@ -634,4 +638,54 @@ fn recommend_picks_the_fastest_that_meets_every_constraint_and_says_why_others_l
     let e = recommend(&write_run(tmp.path(), &all), &Constraints { prefer: Prefer::Energy, ..Default::default() })
         .unwrap_err();
     assert!(e.to_string().contains("this run has no energy figures (package energy not readable: synthetic)"), "{e}");
+}
+
+#[test]
+fn effective_properties_the_plugin_changed_and_that_differ_between_stacks_are_shown() {
+    let (a, b) = (tempfile::tempdir().unwrap(), tempfile::tempdir().unwrap());
+    let itl = [10.0, 11.0, 10.5, 9.5];
+    // The profile sets a 1024-token prompt window; the old stack reports it as set and its
+    // default chunk size, the new one another default chunk size and a window it changed.
+    let mut old = cell("balanced", &itl);
+    old.max_prompt_len = Some(1024);
+    old.effective = vec![("NPUW_LLM_MAX_PROMPT_LEN", "1024"), ("NPUW_LLM_PREFILL_CHUNK_SIZE", "1024")];
+    let mut new = old.clone();
+    new.effective = vec![("NPUW_LLM_MAX_PROMPT_LEN", "2048"), ("NPUW_LLM_PREFILL_CHUNK_SIZE", "512")];
+    write_run(a.path(), &[old]);
+    write_run(b.path(), &[new]);
+    for dir in [a.path(), b.path()] {
+        bakeoff::commands::summarize(dir).unwrap();
+    }
+    // The run's own summary: what the plugin made of the profile, and every setting.
+    let summary: Value = serde_json::from_slice(&std::fs::read(b.path().join("summary.json")).unwrap()).unwrap();
+    let c = &summary["cells"][0];
+    assert_eq!(c["effective_properties"]["NPUW_LLM_PREFILL_CHUNK_SIZE"], "512");
+    assert_eq!(c["property_changes"][0]["key"], "NPUW_LLM_MAX_PROMPT_LEN");
+    assert_eq!(
+        (&c["property_changes"][0]["set"], &c["property_changes"][0]["effective"]),
+        (&"1024".into(), &"2048".into())
+    );
+    let md = std::fs::read_to_string(b.path().join("summary.md")).unwrap();
+    assert!(md.contains("NPUW_LLM_MAX_PROMPT_LEN set 1024, the compiled model reports 2048"), "{md}");
+    let unchanged = std::fs::read_to_string(a.path().join("summary.md")).unwrap();
+    assert!(!unchanged.contains("Properties the plugin changed"), "{unchanged}");
+
+    // compare and qualify list what differs between the two stacks' compiled models.
+    let out = tempfile::tempdir().unwrap();
+    let output =
+        bakeoff::cli::DecisionOutput { dir: Some(out.path().to_path_buf()), format: bakeoff::cli::Format::Text };
+    bakeoff::commands::compare::run(a.path(), b.path(), &output).unwrap();
+    let cmp: Value = serde_json::from_slice(&std::fs::read(out.path().join("compare.json")).unwrap()).unwrap();
+    let keys: Vec<&str> = cmp["cells"][0]["effective_properties"]
+        .as_array()
+        .unwrap()
+        .iter()
+        .map(|d| d["key"].as_str().unwrap())
+        .collect();
+    assert_eq!(keys, ["NPUW_LLM_MAX_PROMPT_LEN", "NPUW_LLM_PREFILL_CHUNK_SIZE"]);
+    let md = std::fs::read_to_string(out.path().join("compare.md")).unwrap();
+    assert!(md.contains("| `m/kvcache/CPU/balanced/cold` | NPUW_LLM_PREFILL_CHUNK_SIZE | 1024 | 512 |"), "{md}");
+    bakeoff::commands::qualify::run(a.path(), b.path(), &output).unwrap();
+    let md = std::fs::read_to_string(out.path().join("qualify.md")).unwrap();
+    assert!(md.contains("## Effective properties that differ"), "{md}");
 }

@@ -449,11 +449,7 @@ fn held_out_inputs_are_refused_naming_the_file_and_the_limit() {
 #[test]
 fn truncated_weights_fail_the_cells_keeping_every_record_and_a_torn_last_line_is_repaired_on_resume() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = common::linked_copy(&common::smollm2().root, tmp.path());
-    let bin = model.join("openvino_model.bin");
-    let full = std::fs::read(std::fs::canonicalize(&bin).unwrap()).unwrap();
-    std::fs::remove_file(&bin).unwrap();
-    std::fs::write(&bin, &full[..full.len() / 100]).unwrap();
+    let model = common::truncated_weights_copy(&common::smollm2().root, tmp.path());
     let s = scenario(tmp.path(), "truncated.toml", &model, &[]);
     let out = tmp.path().join("run");
     let o =

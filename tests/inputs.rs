@@ -22,11 +22,7 @@ fn generate(model: &Path, extra: &[&str]) -> std::process::Output {
 #[test]
 fn a_truncated_bin_is_an_input_error_naming_the_ir() {
     let tmp = tempfile::tempdir().unwrap();
-    let model = common::linked_copy(&common::smollm2().root, tmp.path());
-    let bin = model.join("openvino_model.bin");
-    let full = std::fs::read(std::fs::canonicalize(&bin).unwrap()).unwrap();
-    std::fs::remove_file(&bin).unwrap();
-    std::fs::write(&bin, &full[..full.len() / 100]).unwrap();
+    let model = common::truncated_weights_copy(&common::smollm2().root, tmp.path());
     let o = generate(&model, &[]);
     assert_eq!(o.status.code(), Some(INPUT_ERROR), "{}", err(&o));
     let e = err(&o);

@@ -99,3 +99,39 @@ NPUW_LLM_MAX_PROMPT_LEN = 64
     let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
     assert!(md.contains("NPUW host execution: not NPU silicon"));
 }
+
+#[test]
+fn every_setting_is_read_back_after_the_compile_on_npu_host_and_cpu() {
+    let model = common::smollm2();
+    let generate = |device: &str, profile: &str| -> Value {
+        let m = model.root.to_str().unwrap();
+        let args = ["generate", "--model", m, "--pipeline", "kvcache", "--device", device, "--profile", profile];
+        let o = common::bakeoff(
+            &[&args[..], &["--prompt-ids", "1,2,3", "--max-new-tokens", "2", "--format", "json"]].concat(),
+        );
+        assert!(o.status.success(), "{}", String::from_utf8_lossy(&o.stderr));
+        serde_json::from_slice(&o.stdout).unwrap()
+    };
+    // NPU:host, conservative: what the profile set reads back as set, and the NPUW keys it
+    // leaves are reported with the plugin's own defaults.
+    let out = generate("NPU:host", "conservative");
+    let effective = &out["effective_properties"];
+    for (key, value) in
+        [("NPUW_LLM_MAX_PROMPT_LEN", "1024"), ("NPUW_LLM_PREFILL_HINT", "STATIC"), ("NPUW_DEVICES", "CPU")]
+    {
+        assert_eq!(effective[key], value, "{key}: {effective:#}");
+    }
+    let attention = effective["NPUW_LLM_PREFILL_ATTENTION_HINT"].as_str().expect("a default the profile leaves");
+    assert!(["DYNAMIC", "STATIC", "PYRAMID", "HFA"].contains(&attention), "{attention}");
+    assert!(effective["NPUW_LLM_PREFILL_CHUNK_SIZE"].as_str().unwrap().parse::<u64>().is_ok(), "{effective:#}");
+    assert!(effective.get("NPUW_WEIGHTS_BANK").is_none(), "a name made up per compile is not a setting");
+    assert_eq!(out["property_changes"], serde_json::json!([]), "{:#}", out["property_changes"]);
+    // CPU, reference: f32 inference and KV cache read back in the plugin's own words.
+    let out = generate("CPU", "reference");
+    let effective = &out["effective_properties"];
+    assert_eq!(
+        (&effective["INFERENCE_PRECISION_HINT"], &effective["KV_CACHE_PRECISION"]),
+        (&"f32".into(), &"f32".into())
+    );
+    assert_eq!(effective["DYNAMIC_QUANTIZATION_GROUP_SIZE"], "0", "{effective:#}");
+}

@@ -421,9 +421,11 @@ fn a_full_disk_stops_the_run_keeping_every_complete_record_and_resume_completes_
 fn a_full_disk_while_writing_summaries_keeps_the_previous_ones_whole() {
     let tmp = tempfile::tempdir().unwrap();
     let scenario = full_disk_scenario(tmp.path());
-    // One page free: the small files are rewritten (each replaces its own page), the charts
-    // and reports are not.
-    let (_, keep) = on_a_full_disk(tmp.path(), &scenario, 4, "summaries");
+    // One page free (this host's page size): the small files are rewritten (each replaces
+    // its own page), the charts and reports are not.
+    // SAFETY: sysconf reads a constant of the running kernel.
+    let page_kib = (unsafe { libc::sysconf(libc::_SC_PAGESIZE) } / 1024).max(1) as u32;
+    let (_, keep) = on_a_full_disk(tmp.path(), &scenario, page_kib, "summaries");
     let read = |name: &str| std::fs::read_to_string(keep.join(name)).unwrap();
     assert_eq!(read("before.rc").trim(), "0", "{}", read("before.err"));
 

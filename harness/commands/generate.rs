@@ -46,6 +46,10 @@ pub struct GenerateOutput {
     pub compile_ms: f64,
     /// EXECUTION_DEVICES of the compiled model.
     pub execution_devices: Option<String>,
+    /// Every setting the compiled model reports.
+    pub effective_properties: std::collections::BTreeMap<String, String>,
+    /// The profile's properties the compiled model reports otherwise, or not at all.
+    pub property_changes: Vec<crate::profiles::effective::PropertyChange>,
     /// Output ids, timings, margins and stop reason, as every run sample records them (the
     /// first measured generation).
     #[serde(flatten)]
@@ -100,7 +104,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         overflow: args.overflow,
         full_lm_head: args.full_lm_head,
     };
-    let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved.pairs(), window)?;
+    let resolved_pairs = resolved.pairs();
+    let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved_pairs, window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
     for _ in 0..args.warmup {
@@ -140,6 +145,8 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         execution_devices: loaded.execution_devices.take(),
+        property_changes: crate::profiles::effective::changes(&resolved_pairs, &loaded.effective_properties),
+        effective_properties: std::mem::take(&mut loaded.effective_properties),
         metrics,
         repeats,
         prompt_ids: transcript.prompt_ids,

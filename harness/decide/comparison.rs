@@ -58,6 +58,10 @@ pub struct CellComparison {
     pub candidate_reason: Option<String>,
     /// Every judged metric.
     pub metrics: Vec<MetricComparison>,
+    /// Settings the two compiled models report differently: a plugin default that moved
+    /// between releases shows here (empty when either run did not read them back).
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub effective_properties: Vec<crate::profiles::effective::EffectiveDifference>,
 }
 
 impl CellComparison {
@@ -169,6 +173,10 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
         candidate_status: cand.cell.status,
         candidate_reason: cand.cell.reason.clone(),
         metrics,
+        effective_properties: crate::profiles::effective::differences(
+            &base.cell.effective_properties,
+            &cand.cell.effective_properties,
+        ),
     }
 }
 

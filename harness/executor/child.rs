@@ -128,6 +128,7 @@ pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
         from_cache: loaded.from_cache,
         execution_devices: loaded.execution_devices.clone(),
         npu_memory: npu_memory.clone(),
+        effective_properties: std::mem::take(&mut loaded.effective_properties),
     });
     let probes = Probes::open(spec.key.device);
     let config = GenerationConfig {

@@ -168,6 +168,9 @@ pub enum ChildEvent {
         /// NPU cells: the plugin's memory figures once compiled.
         #[serde(default)]
         npu_memory: Option<crate::telemetry::NpuMemory>,
+        /// Every setting the compiled model reports (none from the genai worker).
+        #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+        effective_properties: std::collections::BTreeMap<String, String>,
     },
     /// The last generation is over: the NPU's memory now (NPU cells).
     NpuMemory(crate::telemetry::NpuMemory),

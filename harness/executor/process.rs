@@ -221,8 +221,16 @@ pub fn absorb(
     on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
 ) -> Result<Absorbed, FailureClass> {
     match event {
-        ChildEvent::Compiled { load_ms, compile_ms, from_cache, execution_devices, npu_memory } => {
+        ChildEvent::Compiled {
+            load_ms,
+            compile_ms,
+            from_cache,
+            execution_devices,
+            npu_memory,
+            effective_properties,
+        } => {
             record.npu_memory = npu_memory;
+            record.effective_properties = effective_properties;
             record.load_ms = Some(load_ms);
             record.compile_ms = Some(compile_ms);
             record.from_cache = from_cache;

@@ -20,6 +20,8 @@ pub struct Loaded {
     pub from_cache: Option<bool>,
     /// EXECUTION_DEVICES of the compiled model.
     pub execution_devices: Option<String>,
+    /// Every setting the compiled model reports (see `profiles::effective`).
+    pub effective_properties: std::collections::BTreeMap<String, String>,
 }
 
 /// Why a pipeline could not be made ready; the stage tells how a cell failed.
@@ -102,12 +104,13 @@ pub fn load(
     let from_cache =
         compiled.property("LOADED_FROM_CACHE").ok().map(|v| v.eq_ignore_ascii_case("YES") || v == "true" || v == "1");
     let execution_devices = compiled.property("EXECUTION_DEVICES").ok();
+    let effective_properties = crate::profiles::effective::read(&compiled, device, properties);
     let pipeline: Box<dyn Pipeline> = match kind {
         PipelineKind::Kvcache => Box::new(KvCache::new(compiled, super::kvcache::npuw_kv_capacity(properties))),
         PipelineKind::Static128 => Box::new(Static128::new(compiled, window)?),
         PipelineKind::Genai => return Err(LoadError::NotInProcess(kind)),
     };
-    Ok(Loaded { pipeline, load_ms, compile_ms, from_cache, execution_devices })
+    Ok(Loaded { pipeline, load_ms, compile_ms, from_cache, execution_devices, effective_properties })
 }
 
 /// The static IR static128 runs: the unsliced variant when asked for, or for right padding

@@ -55,6 +55,9 @@ pub const MAX_TOKENS: u64 = 131_072;
 const HINTS: &[&str] = &["LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT"];
 const PRECISIONS: &[&str] = &["f32", "bf16", "f16"];
 const KV_PRECISIONS: &[&str] = &["f32", "bf16", "f16", "u8", "i8", "u4"];
+/// How NPUW builds attention in its prefill and generate models (the pinned plugin's
+/// defaults: PYRAMID for prefill, STATIC for generate).
+const ATTENTION_HINTS: &[&str] = &["DYNAMIC", "STATIC", "PYRAMID", "HFA"];
 const CPU: &[&str] = &["CPU"];
 const NPU: &[&str] = &["NPU"];
 const BOTH: &[&str] = &["CPU", "NPU"];
@@ -84,6 +87,10 @@ pub const KNOWN_KEYS: &[Key] = &[
     Key { name: "NPUW_LLM_PREFILL_HINT", kind: Kind::OneOf(&["DYNAMIC", "STATIC"]), devices: NPU },
     Key { name: "NPUW_LLM_GENERATE_HINT", kind: Kind::OneOf(&["FAST_COMPILE", "BEST_PERF"]), devices: NPU },
     Key { name: "NPUW_LLM_PREFILL_CHUNK_SIZE", kind: Kind::PowerOfTwoOrZero, devices: NPU },
+    Key { name: "NPUW_LLM_PREFILL_ATTENTION_HINT", kind: Kind::OneOf(ATTENTION_HINTS), devices: NPU },
+    Key { name: "NPUW_LLM_GENERATE_ATTENTION_HINT", kind: Kind::OneOf(ATTENTION_HINTS), devices: NPU },
+    Key { name: "NPUW_LLM_ENABLE_BLOCK_BASED_KV_CACHE", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_ENABLE_CONTINUOUS_PREFILL", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_OPTIMIZE_V_TENSORS", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_SHARED_HEAD", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_CACHE_ROPE", kind: Kind::Bool, devices: NPU },

@@ -2,6 +2,7 @@
 //! built in from `profiles.toml`, overridable by user files and scenarios, with `inherits`.
 //! Resolving one gives the exact properties a cell compiles with and where each came from.
 
+pub mod effective;
 pub mod keys;
 
 use crate::model::ir::KvLayout;

@@ -65,6 +65,7 @@ pub fn compare_markdown(c: &Comparison) -> String {
             s += &format!("\nCells {what}: {}\n", keys.iter().map(|k| format!("`{k}`")).collect::<Vec<_>>().join(", "));
         }
     }
+    s += &effective_differences_markdown(c);
     if !c.fingerprint.is_empty() {
         s += "\n## Fingerprint differences\n\n| field | baseline | candidate | matters |\n|---|---|---|---|\n";
         for d in &c.fingerprint {
@@ -118,6 +119,7 @@ pub fn qualify_markdown(q: &Qualification) -> String {
             c.new_golden.as_deref().unwrap_or("-")
         );
     }
+    s += &effective_differences_markdown(&q.comparison);
     s += &resolution_markdown(&q.comparison);
     s += "\n## Fingerprints\n\n| field | old stack | new stack |\n|---|---|---|\n";
     for (field, old, new) in &q.fingerprints {
@@ -125,6 +127,30 @@ pub fn qualify_markdown(q: &Qualification) -> String {
         s += &format!("| {field}{mark} | {} | {} |\n", old.as_deref().unwrap_or("-"), new.as_deref().unwrap_or("-"));
     }
     s
+}
+
+/// The settings each cell's two compiled models report differently, as a table (nothing
+/// when they agree, or when a run did not read them back).
+fn effective_differences_markdown(c: &Comparison) -> String {
+    let rows: Vec<String> = c
+        .cells
+        .iter()
+        .flat_map(|cell| {
+            cell.effective_properties.iter().map(move |d| {
+                let v = |x: &Option<String>| x.as_deref().unwrap_or("(not reported)").to_string();
+                format!("| `{}` | {} | {} | {} |\n", cell.cell, d.key, v(&d.baseline), v(&d.candidate))
+            })
+        })
+        .collect();
+    if rows.is_empty() {
+        return String::new();
+    }
+    format!(
+        "\n## Effective properties that differ\n\nWhat each compiled model reports it runs with, where the two \
+         differ: a value a profile leaves is the plugin's default, and defaults move between releases.\n\n\
+         | cell | property | baseline | candidate |\n|---|---|---|---|\n{}",
+        rows.concat()
+    )
 }
 
 /// What two separately taken runs could see: per cell, the minimum detectable effect of the

@@ -73,6 +73,13 @@ fn summary_table(run: &RunReport) -> String {
         s += &unstable.iter().map(|l| format!("<li>⚠ {}</li>\n", esc(l))).collect::<String>();
         s += "</ul>\n";
     }
+    let changed = super::property_change_lines(run.cells);
+    if !changed.is_empty() {
+        s += "<h3>Properties the plugin changed or did not report</h3>\n";
+        s += &format!("<p class=\"note\">{}</p>\n<ul>\n", esc(super::PROPERTY_CHANGES_NOTE));
+        s += &changed.iter().map(|l| format!("<li>{}</li>\n", esc(l))).collect::<String>();
+        s += "</ul>\n";
+    }
     if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
         s += &format!("<p>joules_per_token is empty, never zero: package energy is {}.</p>\n", esc(&why));
     }

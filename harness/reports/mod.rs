@@ -128,6 +128,23 @@ pub fn unstable_lines(cells: &[CellSummary]) -> Vec<String> {
     cells.iter().flat_map(|c| c.unstable.iter().map(move |why| format!("{}: {why}", c.cell))).collect()
 }
 
+/// The properties a plugin reports otherwise than the profile set them, one line each
+/// (`CELL: KEY set V, the compiled model reports W` or `... does not report it`).
+pub fn property_change_lines(cells: &[CellSummary]) -> Vec<String> {
+    cells
+        .iter()
+        .flat_map(|c| {
+            c.property_changes.iter().map(move |p| match &p.effective {
+                Some(e) => format!("{}: {} set {}, the compiled model reports {e}", c.cell, p.key, p.set),
+                None => format!("{}: {} set {}, the compiled model does not report it", c.cell, p.key, p.set),
+            })
+        })
+        .collect()
+}
+
+/// What the changed-properties section says before its lines.
+pub const PROPERTY_CHANGES_NOTE: &str = "Read back from each compiled model: a value the plugin adjusted, or a key it does not report (ignored, or taken only at compile). Every setting it reports is in summary.json (`effective_properties`).";
+
 /// summary.md: a table for a CI step summary or a PR comment.
 pub struct Markdown;
 
@@ -187,6 +204,11 @@ impl Exporter for Markdown {
             s += "\n## Unstable cells\n\nTheir figures move with the machine as much as with the stack: \
                   rerun them, or compare them only with thresholds beyond their spread.\n\n";
             s += &unstable.iter().map(|l| format!("- ⚠ {l}\n")).collect::<String>();
+        }
+        let changed = property_change_lines(run.cells);
+        if !changed.is_empty() {
+            s += &format!("\n## Properties the plugin changed or did not report\n\n{PROPERTY_CHANGES_NOTE}\n\n");
+            s += &changed.iter().map(|l| format!("- {l}\n")).collect::<String>();
         }
         if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
             s += &format!("\n> joules_per_token is empty, never zero: package energy is {why}.\n");

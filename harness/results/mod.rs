@@ -216,6 +216,10 @@ pub struct CellRecord {
     pub measured_samples: usize,
     /// The properties compiled with, with their origins.
     pub properties: Option<ResolvedProfile>,
+    /// Every setting the compiled model reported once compiled: the plugin's defaults for
+    /// what the profile left, and what it made of what the profile set.
+    #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
+    pub effective_properties: std::collections::BTreeMap<String, String>,
     /// The cell's wall time, s.
     pub wall_s: f64,
 }
@@ -239,6 +243,7 @@ impl CellRecord {
             warmup_samples: 0,
             measured_samples: 0,
             properties: None,
+            effective_properties: Default::default(),
             wall_s: 0.0,
         }
     }

@@ -33,6 +33,13 @@ pub struct CellSummary {
     pub spread: BTreeMap<&'static str, (f64, f64)>,
     /// Why this cell's figures are unstable, one line each (empty: stable).
     pub unstable: Vec<String>,
+    /// Every setting the compiled model reported (empty for a run made before bakeoff read
+    /// them back, and for cells that never compiled).
+    #[serde(skip_serializing_if = "BTreeMap::is_empty")]
+    pub effective_properties: BTreeMap<String, String>,
+    /// The profile's properties the compiled model reports otherwise, or not at all.
+    #[serde(skip_serializing_if = "Vec::is_empty")]
+    pub property_changes: Vec<crate::profiles::effective::PropertyChange>,
 }
 
 /// Decode tokens/s whose samples vary by more than this (coefficient of variation) make a
@@ -140,6 +147,16 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         metrics: m,
         spread,
         unstable: stability(&measured),
+        property_changes: property_changes(cell),
+        effective_properties: cell.effective_properties.clone(),
+    }
+}
+
+/// What the plugin made of the cell's properties: nothing to say when it reported none.
+fn property_changes(cell: &CellRecord) -> Vec<crate::profiles::effective::PropertyChange> {
+    match (&cell.properties, cell.effective_properties.is_empty()) {
+        (Some(set), false) => crate::profiles::effective::changes(&set.pairs(), &cell.effective_properties),
+        _ => Vec::new(),
     }
 }
 

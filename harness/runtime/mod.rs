@@ -12,7 +12,10 @@ pub use ov::{CompiledModel, Core, ElementType, InferRequest, Model, OvError, Ten
 
 /// Keys OpenVINO's core (or the NPU plugin's NPUW switch) handles rather than the plugin's
 /// own property table.
-const CORE_KEYS: [&str; 2] = ["CACHE_DIR", "NPU_USE_NPUW"];
+/// Keys OpenVINO's core (CACHE_DIR) or the NPU plugin's NPUW wrapper (NPU_USE_NPUW) takes
+/// before the device's plugin proper sees them: no plugin lists them in its
+/// SUPPORTED_PROPERTIES.
+pub const CORE_KEYS: [&str; 2] = ["CACHE_DIR", "NPU_USE_NPUW"];
 
 static LOADED: OnceLock<Result<LocatedLibrary, String>> = OnceLock::new();
 
@@ -108,8 +111,7 @@ impl Runtime {
 
     /// The keys a device's plugin declares in `SUPPORTED_PROPERTIES`.
     pub fn supported_properties(&self, device: &str) -> Result<Vec<String>, OvError> {
-        let raw = self.core.device_property(device, "SUPPORTED_PROPERTIES")?;
-        Ok(raw.split_whitespace().map(|s| s.trim_end_matches(':').split(':').next().unwrap_or(s).to_string()).collect())
+        Ok(ov::property_names(&self.core.device_property(device, "SUPPORTED_PROPERTIES")?))
     }
 }
 

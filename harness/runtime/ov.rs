@@ -259,6 +259,12 @@ impl Drop for Model {
     }
 }
 
+/// The property names of a `SUPPORTED_PROPERTIES` value as the C API writes it: names
+/// separated by white space, each possibly followed by `:RO` or `:RW`.
+pub fn property_names(raw: &str) -> Vec<String> {
+    raw.split_whitespace().map(|s| s.split(':').next().unwrap_or(s).to_string()).filter(|s| !s.is_empty()).collect()
+}
+
 /// `ov_compiled_model_t`: a model compiled for a device.
 pub struct CompiledModel {
     ptr: *mut sys::ov_compiled_model_t,
@@ -287,6 +293,11 @@ impl CompiledModel {
             )?;
             Ok(take_string(value))
         }
+    }
+
+    /// The keys the compiled model declares in its `SUPPORTED_PROPERTIES`.
+    pub fn supported_properties(&self) -> OvResult<Vec<String>> {
+        Ok(property_names(&self.property("SUPPORTED_PROPERTIES")?))
     }
 
     /// A new infer request (with fresh variable state for a stateful model).

@@ -109,6 +109,17 @@ pub fn linked_copy(model: &Path, into: &Path) -> PathBuf {
     dst
 }
 
+/// A linked copy of `model` in `into` whose weights file holds only its first 1%: a download
+/// or copy cut short.
+pub fn truncated_weights_copy(model: &Path, into: &Path) -> PathBuf {
+    let copy = linked_copy(model, into);
+    let bin = copy.join("openvino_model.bin");
+    let full = std::fs::read(std::fs::canonicalize(&bin).unwrap()).unwrap();
+    std::fs::remove_file(&bin).unwrap();
+    std::fs::write(&bin, &full[..full.len() / 100]).unwrap();
+    copy
+}
+
 /// Run the `bakeoff` binary from the repository root, with extra environment variables.
 pub fn bakeoff_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"));
