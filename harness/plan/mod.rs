@@ -91,7 +91,7 @@ pub fn expand(s: &LoadedScenario, npu_present: bool) -> Vec<PlannedCell> {
                 } else {
                     device
                 };
-                for profile in &m.profiles {
+                for profile in &s.matrix_profiles {
                     for cache in s.scenario.cache.policy.cells() {
                         keys.push(CellKey { model: model.clone(), pipeline, device, profile: profile.clone(), cache });
                     }

@@ -110,6 +110,51 @@ pub const GENAI_NAMES: &[(&str, &str)] = &[
     ("GENERATE_HINT", "NPUW_LLM_GENERATE_HINT"),
 ];
 
+/// Short names of the keys sweeps vary most, for generated profile names
+/// (`balanced+chunk=256+pyramid=NO`); any other key is its name without `NPUW_LLM_`,
+/// lowercased.
+const SHORT_NAMES: &[(&str, &str)] = &[
+    ("NPUW_LLM_PREFILL_CHUNK_SIZE", "chunk"),
+    ("NPUW_LLM_GENERATE_PYRAMID", "pyramid"),
+    ("NPUW_LLM_PREFILL_HINT", "prefill"),
+    ("NPUW_LLM_GENERATE_HINT", "generate"),
+    ("NPUW_LLM_MAX_PROMPT_LEN", "prompt"),
+    ("NPUW_LLM_MIN_RESPONSE_LEN", "response"),
+    ("NPUW_LLM_PREFILL_ATTENTION_HINT", "prefill_attn"),
+    ("NPUW_LLM_GENERATE_ATTENTION_HINT", "generate_attn"),
+    ("NPUW_LLM_OPTIMIZE_V_TENSORS", "opt_v"),
+    ("NPUW_LLM_ENABLE_BLOCK_BASED_KV_CACHE", "block_kv"),
+    ("NPUW_LLM_ENABLE_CONTINUOUS_PREFILL", "continuous_prefill"),
+    ("INFERENCE_NUM_THREADS", "threads"),
+    ("INFERENCE_PRECISION_HINT", "precision"),
+    ("KV_CACHE_PRECISION", "kv"),
+    ("DYNAMIC_QUANTIZATION_GROUP_SIZE", "dq_group"),
+];
+
+/// The short name of `key` in generated profile names.
+pub fn short_name(key: &str) -> String {
+    match SHORT_NAMES.iter().find(|(k, _)| *k == key) {
+        Some((_, short)) => short.to_string(),
+        None => key.strip_prefix("NPUW_LLM_").unwrap_or(key).to_ascii_lowercase(),
+    }
+}
+
+/// The rules between keys that one key's kind cannot say, from the NPU plugin's NPUW
+/// sources: a prefill chunk (when on) is not longer than the prompt window it splits. A
+/// violation names both keys and their values.
+pub fn check_combination(properties: &[(String, String)]) -> Result<(), String> {
+    let get = |key: &str| properties.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<u64>().ok());
+    if let (Some(chunk), Some(prompt)) = (get("NPUW_LLM_PREFILL_CHUNK_SIZE"), get("NPUW_LLM_MAX_PROMPT_LEN")) {
+        if chunk > prompt {
+            return Err(format!(
+                "NPUW_LLM_PREFILL_CHUNK_SIZE = {chunk} is above NPUW_LLM_MAX_PROMPT_LEN = {prompt}: a prefill chunk \
+                 splits the prompt window, so it is at most as long (or 0 for no chunking)"
+            ));
+        }
+    }
+    Ok(())
+}
+
 /// The known key called `name`.
 pub fn find(name: &str) -> Option<&'static Key> {
     KNOWN_KEYS.iter().find(|k| k.name == name)

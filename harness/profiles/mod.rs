@@ -4,6 +4,7 @@
 
 pub mod effective;
 pub mod keys;
+pub mod sweep;
 
 use crate::model::ir::KvLayout;
 use crate::pipelines::PipelineKind;
@@ -248,6 +249,10 @@ impl ProfileSet {
         if device == "NPU" && pipeline == PipelineKind::Kvcache && out.get("NPUW_LLM") == Some("YES") {
             derive_kv_dims(&mut out, kv)?;
         }
+        keys::check_combination(&out.pairs()).map_err(|message| ProfileError {
+            source_name: format!("profile `{name}` for {device} {pipeline}"),
+            message,
+        })?;
         Ok(out)
     }
 }

@@ -55,6 +55,10 @@ pub struct Scenario {
     /// Profile overrides and user profiles (same format as the built-in profiles.toml).
     #[serde(default)]
     pub profiles: BTreeMap<String, Profile>,
+    /// Profiles generated from a base and value lists (`[[sweep]]`), each added to the
+    /// matrix's profiles (see `profiles::sweep`).
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub sweep: Vec<crate::profiles::sweep::Sweep>,
     /// Golden transcripts every sample is checked against (optional).
     pub golden: Option<GoldenRef>,
     /// How `compare` and `qualify` judge changes of this scenario's runs.
@@ -350,8 +354,11 @@ pub struct LoadedScenario {
     pub models: Vec<(String, PathBuf)>,
     /// Every prompt, file first then inline.
     pub prompts: Vec<PromptEntry>,
-    /// Built-in profiles plus the scenario's.
+    /// Built-in profiles plus the scenario's, and the ones its sweeps generate.
     pub profiles: ProfileSet,
+    /// The profiles the matrix runs: `matrix.profiles`, then every profile the sweeps
+    /// generate (each once). The scenario as written keeps only its own list.
+    pub matrix_profiles: Vec<String>,
     /// The file's text, kept for the run folder.
     pub text: String,
     /// The golden folder (absolute), when the scenario names one.
@@ -379,8 +386,21 @@ impl LoadedScenario {
             .add(scenario.profiles.clone(), &format!("{} [profiles]", path.display()))
             .map_err(|e| err(e.message))?;
         validate(&scenario, &profiles, &prompts).map_err(err)?;
+        let generated = crate::profiles::sweep::expand_all(&scenario.sweep, &mut profiles, &path.display().to_string())
+            .map_err(err)?;
+        let mut matrix_profiles = scenario.matrix.profiles.clone();
+        matrix_profiles.extend(generated.into_iter().filter(|g| !scenario.matrix.profiles.contains(g)));
         let golden_dir = scenario.golden.as_ref().map(|g| base.join(&g.dir));
-        Ok(LoadedScenario { path: path.to_path_buf(), scenario, models, prompts, profiles, text, golden_dir })
+        Ok(LoadedScenario {
+            path: path.to_path_buf(),
+            scenario,
+            models,
+            prompts,
+            profiles,
+            matrix_profiles,
+            text,
+            golden_dir,
+        })
     }
 
     /// Whether the model named `name` runs static128 on its unsliced static IR.
