@@ -4,14 +4,14 @@
 //! stops a cell once decided; a crash keeps the pairs before it; a resumed cell continues
 //! its pair and round numbers.
 
+mod common;
+
 use bakeoff::decide::ab::{judge_pairs, length_decided};
 use bakeoff::decide::stats::{bootstrap, decide, PerfVerdict};
 use bakeoff::executor::mock::MockPairLauncher;
 use bakeoff::executor::paired::{run_ab_cell, PairOptions};
 use bakeoff::executor::{CellPrompt, CellSpec};
-use bakeoff::pipelines::static128::WindowOptions;
 use bakeoff::plan::CellKey;
-use bakeoff::profiles::ResolvedProfile;
 use bakeoff::results::metrics::quantile;
 use bakeoff::results::pairs::{pairs_by_cell, LengthEnd, Pair, Schedule, Side};
 use bakeoff::results::{CellStatus, Record, SampleRecord};
@@ -29,30 +29,8 @@ fn key() -> CellKey {
 }
 
 fn spec() -> CellSpec {
-    CellSpec {
-        genai_config: Default::default(),
-        key: key(),
-        model_dir: "x".into(),
-        properties: ResolvedProfile::default(),
-        prompts: vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }],
-        max_new_tokens: 8,
-        ignore_eos: true,
-        eos_ids: vec![],
-        window: WindowOptions {
-            window: 128,
-            pad_id: 0,
-            padding: Default::default(),
-            overflow: Default::default(),
-            full_lm_head: false,
-        },
-        measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 1 },
-        timeouts: Default::default(),
-        limits: Default::default(),
-        cache_dir: None,
-        cache_mode: Default::default(),
-        openvino_lib: None,
-        driven: true,
-    }
+    let prompts = vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }];
+    CellSpec { driven: true, ..common::cell_spec(key(), "x".into(), prompts) }
 }
 
 fn options(max_pairs: usize, per_round: usize) -> PairOptions {

@@ -122,38 +122,22 @@ fn a_cell_spec_with_an_id_outside_the_vocabulary_fails_as_input_before_compiling
     // What a driver speaking the cell protocol sends: a spec whose second prompt has an id
     // past the 49,152-row table.
     let model = common::smollm2().root;
+    let key = bakeoff::plan::CellKey {
+        model: "smollm2-135m".into(),
+        pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
+        device: bakeoff::runtime::Device::Cpu,
+        profile: "reference".into(),
+        cache: Default::default(),
+    };
+    let prompts = vec![
+        CellPrompt { id: "fine".into(), ids: vec![1, 2] },
+        CellPrompt { id: "past".into(), ids: vec![1, 99_999_999] },
+    ];
     let spec = CellSpec {
-        genai_config: Default::default(),
-        key: bakeoff::plan::CellKey {
-            model: "smollm2-135m".into(),
-            pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
-            device: bakeoff::runtime::Device::Cpu,
-            profile: "reference".into(),
-            cache: Default::default(),
-        },
-        model_dir: model.clone(),
-        properties: Default::default(),
-        prompts: vec![
-            CellPrompt { id: "fine".into(), ids: vec![1, 2] },
-            CellPrompt { id: "past".into(), ids: vec![1, 99_999_999] },
-        ],
         max_new_tokens: 2,
-        ignore_eos: true,
         eos_ids: vec![2],
-        window: bakeoff::pipelines::static128::WindowOptions {
-            window: 128,
-            pad_id: 0,
-            padding: Default::default(),
-            overflow: Default::default(),
-            full_lm_head: false,
-        },
         measure: bakeoff::scenario::Measure { warmup: 0, repetitions: 1 },
-        timeouts: Default::default(),
-        limits: Default::default(),
-        cache_dir: None,
-        cache_mode: Default::default(),
-        openvino_lib: None,
-        driven: false,
+        ..common::cell_spec(key, model.clone(), prompts)
     };
     let mut child = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"))
         .arg("cell")

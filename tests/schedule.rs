@@ -1,12 +1,12 @@
 //! The scheduler with a mock executor: plan order, containment of crashes and hangs,
 //! resume, shards, and results.jsonl staying valid line by line.
 
+mod common;
+
 use bakeoff::executor::mock::{MockExecutor, MockOutcome};
 use bakeoff::executor::schedule::{finished_cells, run_cells, Progress};
 use bakeoff::executor::{CellPrompt, CellSpec};
-use bakeoff::pipelines::static128::WindowOptions;
 use bakeoff::plan::{expand, shard, PlannedCell, Shard};
-use bakeoff::profiles::ResolvedProfile;
 use bakeoff::results::summary::summarize_records;
 use bakeoff::results::{read_results, CellStatus, FailureClass, Record, ResultsWriter};
 use bakeoff::scenario::LoadedScenario;
@@ -39,29 +39,11 @@ fn scenario(dir: &Path, text: &str) -> LoadedScenario {
 }
 
 fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
+    let prompts = vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }];
     Ok(CellSpec {
-        genai_config: Default::default(),
-        key: cell.key.clone(),
-        model_dir: "x".into(),
-        properties: ResolvedProfile::default(),
-        prompts: vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }],
         max_new_tokens: 4,
-        ignore_eos: true,
-        eos_ids: vec![],
-        window: WindowOptions {
-            window: 128,
-            pad_id: 0,
-            padding: Default::default(),
-            overflow: Default::default(),
-            full_lm_head: false,
-        },
         measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 2 },
-        timeouts: Default::default(),
-        limits: Default::default(),
-        cache_dir: None,
-        cache_mode: Default::default(),
-        openvino_lib: None,
-        driven: false,
+        ..common::cell_spec(cell.key.clone(), "x".into(), prompts)
     })
 }
 

@@ -86,7 +86,9 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let mut text = TextLayer::open(&model).map_err(Failure::input)?;
     let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
     let source = if args.prompt_ids.is_some() { "--prompt-ids" } else { "the tokenized prompt" };
-    model.check_token_ids(&prompt.ids).map_err(|e| Failure::input(format!("{source}: {e}")))?;
+    if let Some(vocab) = model.vocab_size() {
+        crate::model::check_token_ids(&prompt.ids, vocab).map_err(|e| Failure::input(format!("{source}: {e}")))?;
+    }
     let profiles = load_profiles(args.profiles_file.as_deref())?;
     let kv =
         needs_kv_layout(args.device, args.pipeline).then(|| model.kv_layout()).transpose().map_err(Failure::input)?;

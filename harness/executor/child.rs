@@ -94,10 +94,11 @@ pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
     };
     // The spec's ids come from the parent's tokenizer, or from a driver speaking the cell
     // protocol: either way the runtime would embed an id past the table without a word.
-    let vocab = model.vocab_size();
-    for prompt in &spec.prompts {
-        if let Err(e) = vocab.map_or(Ok(()), |v| crate::model::check_token_ids(&prompt.ids, v)) {
-            return fail(FailureClass::InputError, format!("cell spec, prompt `{}`: {e}", prompt.id));
+    if let Some(vocab) = model.vocab_size() {
+        for prompt in &spec.prompts {
+            if let Err(e) = crate::model::check_token_ids(&prompt.ids, vocab) {
+                return fail(FailureClass::InputError, format!("cell spec, prompt `{}`: {e}", prompt.id));
+            }
         }
     }
     let mut props = spec.properties.pairs();

@@ -207,13 +207,6 @@ impl ModelDir {
         ir::IrSummary::read(&self.stateful_xml()).ok()?.logits_width.filter(|w| *w > 0)
     }
 
-    /// Every id of `ids` inside this model's vocabulary (see [`check_token_ids`]; this reads
-    /// the IR, so a caller with many lists asks [`ModelDir::vocab_size`] once); a model
-    /// whose vocabulary cannot be read is not checked here (its compile fails instead).
-    pub fn check_token_ids(&self, ids: &[i64]) -> Result<(), TokenIdError> {
-        self.vocab_size().map_or(Ok(()), |vocab| check_token_ids(ids, vocab))
-    }
-
     /// The ids that end generation (from `generation_config.json`).
     pub fn eos_ids(&self) -> Vec<i64> {
         self.generation.eos_token_id.as_ref().map(OneOrMany::to_vec).unwrap_or_default()

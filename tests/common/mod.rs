@@ -120,6 +120,40 @@ pub fn truncated_weights_copy(model: &Path, into: &Path) -> PathBuf {
     copy
 }
 
+/// A cell spec for `key` on `model_dir` with `prompts`: a 128-token left-padded window, no
+/// properties, cache or limits, 8 new tokens past eos, 1 warm-up and 1 repetition, not
+/// driven. Tests change what they are about with struct-update syntax.
+pub fn cell_spec(
+    key: bakeoff::plan::CellKey,
+    model_dir: PathBuf,
+    prompts: Vec<bakeoff::executor::CellPrompt>,
+) -> bakeoff::executor::CellSpec {
+    bakeoff::executor::CellSpec {
+        genai_config: Default::default(),
+        key,
+        model_dir,
+        properties: Default::default(),
+        prompts,
+        max_new_tokens: 8,
+        ignore_eos: true,
+        eos_ids: vec![],
+        window: bakeoff::pipelines::static128::WindowOptions {
+            window: 128,
+            pad_id: 0,
+            padding: Default::default(),
+            overflow: Default::default(),
+            full_lm_head: false,
+        },
+        measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 1 },
+        timeouts: Default::default(),
+        limits: Default::default(),
+        cache_dir: None,
+        cache_mode: Default::default(),
+        openvino_lib: None,
+        driven: false,
+    }
+}
+
 /// Run the `bakeoff` binary from the repository root, with extra environment variables.
 pub fn bakeoff_env(args: &[&str], env: &[(&str, &str)]) -> std::process::Output {
     let mut cmd = std::process::Command::new(env!("CARGO_BIN_EXE_bakeoff"));
