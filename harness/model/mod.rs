@@ -219,6 +219,11 @@ impl ModelDir {
     }
 }
 
+/// The longest context, in tokens, of the LLMs this harness targets (Qwen3 with YaRN
+/// scaling): no generation, window or NPUW prompt or response length can go past its model's
+/// context, so every size of that kind is bounded by it.
+pub const MAX_CONTEXT_TOKENS: usize = 131_072;
+
 /// A token id the model has no row for. The runtime does not check ids: an embedding lookup
 /// past the table returns whatever memory holds and the generation goes on, so such an id
 /// is refused before it reaches a pipeline.

@@ -49,8 +49,8 @@ pub struct Key {
 }
 
 /// The largest token count a property may name: the longest context of the models bakeoff
-/// runs (the same bound a scenario's window and max_new_tokens have).
-pub const MAX_TOKENS: u64 = 131_072;
+/// runs.
+pub const MAX_TOKENS: u64 = crate::model::MAX_CONTEXT_TOKENS as u64;
 
 const HINTS: &[&str] = &["LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT"];
 const PRECISIONS: &[&str] = &["f32", "bf16", "f16"];

@@ -4,12 +4,12 @@
 //! careless `max_new_tokens = 100000000000` once reached the pipeline, which sized a buffer
 //! by it and aborted the cell.
 
-/// New tokens per generation: 131,072 is the longest context of the LLMs this harness targets
-/// (Qwen3 with YaRN scaling); no generation can go past its model's context.
-pub const MAX_NEW_TOKENS: usize = 131_072;
+/// New tokens per generation: the longest context of the LLMs this harness targets; no
+/// generation can go past its model's context.
+pub const MAX_NEW_TOKENS: usize = crate::model::MAX_CONTEXT_TOKENS;
 /// The static window: the same context bound; a static IR wider than the model's context
 /// cannot exist.
-pub const MAX_WINDOW: usize = 131_072;
+pub const MAX_WINDOW: usize = crate::model::MAX_CONTEXT_TOKENS;
 /// Measured generations per prompt: 100,000 is days of generation even for a tiny model;
 /// a larger value is a typo.
 pub const MAX_REPETITIONS: usize = 100_000;
