@@ -498,7 +498,7 @@ pub struct ProfilesArgs {
     pub profiles_file: Option<PathBuf>,
 }
 
-/// `bakeoff profiles show | import`.
+/// `bakeoff profiles show | import | keys`.
 #[derive(Debug, Subcommand)]
 pub enum ProfilesAction {
     /// Turn an llm_bench load config (`-lc FILE`, a JSON object of properties) into a
@@ -529,6 +529,22 @@ pub enum ProfilesAction {
         /// Output format.
         #[arg(long, value_enum, default_value_t)]
         format: Format,
+        /// Runtime options (whose plugin's defaults are printed for the keys left).
+        #[command(flatten)]
+        runtime: RuntimeArgs,
+    },
+    /// Every property key a profile may set on a device: its kind, the values allowed and
+    /// the installed plugin's default.
+    Keys {
+        /// Device.
+        #[arg(long, default_value = "NPU", value_parser = parse_device)]
+        device: Device,
+        /// Output format.
+        #[arg(long, value_enum, default_value_t)]
+        format: Format,
+        /// Runtime options (whose plugin's defaults are printed).
+        #[command(flatten)]
+        runtime: RuntimeArgs,
     },
 }
 

@@ -402,6 +402,7 @@ fn run_cell(
                 openvino_lib: s.openvino_lib.clone(),
                 driven: true,
                 cache_tag: Some(s.side.name()),
+                own_warm_cache: false,
             };
             maker.make(cell).map_err(|e| format!("{}: {e}", s.side))
         })
@@ -452,6 +453,21 @@ fn run_cell(
 
 /// Judge the folder's pairs, write ab.json, ab.md, the charts and report.html, print the
 /// verdicts; the exit code says whether anything regressed or failed.
+/// Every cell of the A/B run folder `dir` judged under `settings`, with its pairs.
+pub fn judged_cells(
+    dir: &Path,
+    settings: &AbSettings,
+) -> Result<(Vec<crate::decide::ab::AbCell>, EarlierPairs), Failure> {
+    let read = read_results(&dir.join(file::RESULTS)).map_err(Failure::input)?;
+    let pairs = pairs_by_cell(&read.records);
+    let empty = Vec::new();
+    let cells = ab_outcomes(&read.records)
+        .into_iter()
+        .map(|o| judge_cell(o, pairs.get(&o.cell).unwrap_or(&empty), settings))
+        .collect();
+    Ok((cells, pairs))
+}
+
 fn report(
     dir: &Path,
     scenario: &LoadedScenario,
@@ -460,13 +476,7 @@ fn report(
     fingerprints: &serde_json::Value,
     format: Format,
 ) -> Result<i32, Failure> {
-    let read = read_results(&dir.join(file::RESULTS)).map_err(Failure::input)?;
-    let pairs = pairs_by_cell(&read.records);
-    let empty = Vec::new();
-    let cells = ab_outcomes(&read.records)
-        .into_iter()
-        .map(|o| judge_cell(o, pairs.get(&o.cell).unwrap_or(&empty), settings))
-        .collect();
+    let (cells, pairs) = judged_cells(dir, settings)?;
     let fingerprint = crate::fingerprint::differences(
         &fingerprints["baseline"]["fingerprint"],
         &fingerprints["candidate"]["fingerprint"],

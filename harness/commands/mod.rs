@@ -13,6 +13,7 @@ pub mod profiles;
 pub mod qualify;
 pub mod recommend;
 pub mod run;
+pub mod search;
 pub mod specs;
 
 use crate::cli::{Cli, Command};

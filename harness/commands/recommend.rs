@@ -1,13 +1,32 @@
-//! `bakeoff recommend RUN [constraints]`: the best profile per device and pipeline.
+//! `bakeoff recommend RUN [constraints]`: the best profile per device and pipeline; for the
+//! folder of a profile search, the best of its Pareto front.
 
 use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format, RecommendArgs};
-use crate::decide::recommend::{recommend, Constraints};
+use crate::decide::recommend::{recommend, Constraints, Recommendation};
 use crate::exit::{Failure, SUCCESS};
 use crate::reports::decisions::recommend_markdown;
 use crate::reports::write_decision;
 
-/// Recommend profiles from one run.
+/// A search folder's recommendation: chosen from its front (see
+/// [`crate::decide::search::recommend_from_front`]).
+fn from_front(
+    key: crate::plan::CellKey,
+    latest: &[crate::decide::search::Measured],
+    k: &Constraints,
+) -> Recommendation {
+    let (best, candidates) = crate::decide::search::recommend_from_front(latest, k);
+    Recommendation {
+        model: key.model,
+        device: key.device,
+        pipeline: key.pipeline,
+        cache: key.cache.name().to_string(),
+        best,
+        candidates,
+    }
+}
+
+/// Recommend profiles from one run, or from a search folder's front.
 pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
     let constraints = Constraints {
         max_ttft_ms: args.max_ttft_ms,
@@ -19,7 +38,10 @@ pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
         max_joules_per_token: args.max_joules_per_token,
         prefer: args.prefer.into(),
     };
-    let recs = recommend(&open(&args.run)?, &constraints).map_err(Failure::input)?;
+    let recs = match super::search::read_latest(&args.run)? {
+        Some((key, latest)) => vec![from_front(key, &latest, &constraints)],
+        None => recommend(&open(&args.run)?, &constraints).map_err(Failure::input)?,
+    };
     let out = DecisionOutput { dir: args.out.dir.clone(), format: args.out.format };
     let dir = out.dir.as_deref().unwrap_or(&args.run);
     let md = recommend_markdown(&recs);

@@ -10,7 +10,7 @@ use crate::fingerprint::Fingerprint;
 use crate::golden;
 use crate::model::ModelDir;
 use crate::plan::select::select;
-use crate::plan::{expand, shard, PlannedCell};
+use crate::plan::{expand, shard as shard_plan, PlannedCell};
 use crate::results::folder::{file, RunDir, RunFolder, WriterLock};
 use crate::results::soak::{SoakReport, SoakRound, StepLatencies};
 use crate::results::{cut_torn_tail, read_results, ResultsWriter};
@@ -21,41 +21,91 @@ use std::path::{Path, PathBuf};
 /// Run a scenario.
 pub fn run(args: &RunArgs) -> Result<i32, Failure> {
     let scenario = LoadedScenario::load(&args.scenario).map_err(Failure::input)?;
-    // Goldens are checked usable before any cell runs: a wrong golden should cost seconds,
-    // not a whole run.
-    let goldens = golden::load_for_scenario(&scenario).map_err(unusable_golden)?;
-    let rt = open_runtime(&args.runtime)?;
-    let mut fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
-    for (name, path) in &scenario.models {
-        // A missing model is the cells' error to report; the fingerprint just lacks it.
-        let Ok(model) = ModelDir::open(path) else { continue };
-        if let Ok(fp) = model.fingerprint() {
-            fingerprint.models.insert(name.clone(), fp);
-        }
-        if let Some(size) = model.size() {
-            fingerprint.model_sizes.insert(name.clone(), size);
-        }
+    let context = RunContext::open(&scenario, args)?;
+    if scenario.scenario.search.is_some() {
+        return super::search::run(&context, &scenario);
     }
-    let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
-    let selected = select(expand(&scenario, npu_present), &args.filters).map_err(Failure::input)?;
-    let plan = shard(selected, args.shard);
+    let plan = context.plan(&scenario, &args.filters, args.shard)?;
     if args.list {
         print_plan(&plan);
         return Ok(crate::exit::SUCCESS);
     }
-    for cell in &plan {
-        if let Some(note) = cell.key.device.disclaimer() {
-            let what = format!("{note}: the NPU plugin's NPUW pipeline with NPUW_DEVICES=CPU");
-            fingerprint.device_labels.insert(cell.key.device.to_string(), what);
-        }
-    }
     let dir = run_dir(args, &scenario)?;
     // One writer per run folder for as long as this run lives.
     let _lock = WriterLock::acquire(&dir).map_err(Failure::input)?;
-    let setup = RunSetup { scenario: &scenario, fingerprint: &fingerprint, goldens: &goldens, plan: &plan, args };
+    let setup = RunSetup {
+        scenario: &scenario,
+        context: &context,
+        plan: &plan,
+        resume: args.resume.is_some(),
+        own_warm_cache: false,
+    };
     match scenario.scenario.soak {
         None => run_folder(&setup, &mut ModelCache::default(), &dir),
         Some(soak) => run_soak(&setup, &dir, soak),
+    }
+}
+
+/// What every run folder of one `bakeoff run` shares, whatever scenario it runs (the one
+/// given, or a search's stages): the stack's fingerprint, the goldens, the command line.
+pub struct RunContext<'a> {
+    /// The stack, with the labels of host-executed devices.
+    pub fingerprint: Fingerprint,
+    /// The goldens the scenario checks against, checked usable.
+    pub goldens: BTreeMap<String, golden::GoldenFile>,
+    /// Whether an NPU is present (else NPU cells are skipped or run as NPU:host).
+    pub npu_present: bool,
+    /// The command line.
+    pub args: &'a RunArgs,
+}
+
+impl<'a> RunContext<'a> {
+    /// Check the goldens, open the runtime and take the fingerprint, before any cell runs.
+    fn open(scenario: &LoadedScenario, args: &'a RunArgs) -> Result<RunContext<'a>, Failure> {
+        // Goldens are checked usable before any cell runs: a wrong golden should cost
+        // seconds, not a whole run.
+        let goldens = golden::load_for_scenario(scenario).map_err(unusable_golden)?;
+        let rt = open_runtime(&args.runtime)?;
+        let mut fingerprint = Fingerprint::collect(&rt).map_err(Failure::harness)?;
+        for (name, path) in &scenario.models {
+            // A missing model is the cells' error to report; the fingerprint just lacks it.
+            let Ok(model) = ModelDir::open(path) else { continue };
+            if let Ok(fp) = model.fingerprint() {
+                fingerprint.models.insert(name.clone(), fp);
+            }
+            if let Some(size) = model.size() {
+                fingerprint.model_sizes.insert(name.clone(), size);
+            }
+        }
+        for device in &scenario.scenario.matrix.devices {
+            if let Some(note) = device.disclaimer() {
+                let what = format!("{note}: the NPU plugin's NPUW pipeline with NPUW_DEVICES=CPU");
+                fingerprint.device_labels.insert(device.to_string(), what);
+            }
+        }
+        let npu_present = rt.device_present("NPU").map_err(Failure::harness)?;
+        Ok(RunContext { fingerprint, goldens, npu_present, args })
+    }
+
+    /// The cells of `scenario` this run runs.
+    pub fn plan(
+        &self,
+        scenario: &LoadedScenario,
+        filters: &[crate::plan::select::Filter],
+        shard: Option<crate::plan::Shard>,
+    ) -> Result<Vec<PlannedCell>, Failure> {
+        let selected = select(expand(scenario, self.npu_present), filters).map_err(Failure::input)?;
+        Ok(shard_plan(selected, shard))
+    }
+
+    /// Run every cell of `scenario` into the run folder `dir` (continuing what it holds),
+    /// and summarize it: one stage of a search. Each warm cell primes a compile cache of its
+    /// own, so every profile's first compile is measured.
+    pub fn run_stage(&self, scenario: &LoadedScenario, dir: &Path) -> Result<i32, Failure> {
+        let plan = self.plan(scenario, &[], None)?;
+        let resume = dir.join(file::RESULTS).exists();
+        let setup = RunSetup { scenario, context: self, plan: &plan, resume, own_warm_cache: true };
+        run_folder(&setup, &mut ModelCache::default(), dir)
     }
 }
 
@@ -71,13 +121,14 @@ fn print_plan(plan: &[PlannedCell]) {
     crate::ui::note(format!("{} cells", plan.len()));
 }
 
-/// What every run folder of one `bakeoff run` shares (one folder, or a soak's rounds).
+/// What every run folder of one scenario shares (one folder, or a soak's rounds).
 struct RunSetup<'a> {
     scenario: &'a LoadedScenario,
-    fingerprint: &'a Fingerprint,
-    goldens: &'a BTreeMap<String, golden::GoldenFile>,
+    context: &'a RunContext<'a>,
     plan: &'a [PlannedCell],
-    args: &'a RunArgs,
+    resume: bool,
+    /// Each warm cell primes a cache of its own (a search stage: see `SpecMaker`).
+    own_warm_cache: bool,
 }
 
 /// A soak: every round is a run folder of its own under `dir`, run by this one process;
@@ -99,7 +150,7 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
         let folder = RunFolder::open(&round_dir).map_err(Failure::input)?;
         rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory, &mut steps));
     }
-    let report = SoakReport::new(rounds, &steps, soak.max_harness_growth_mb, setup.args.resume.is_some());
+    let report = SoakReport::new(rounds, &steps, soak.max_harness_growth_mb, setup.resume);
     soak_dir.write_json(file::SOAK_JSON, &crate::results::Versioned::new(&report)).map_err(Failure::harness)?;
     soak_dir.write(file::SOAK_MD, report.markdown().as_bytes()).map_err(Failure::harness)?;
     println!("{}", soak_dir.path(file::SOAK_MD).display());
@@ -113,10 +164,11 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
 /// Run the plan into one run folder (resuming what it holds when `--resume` was given),
 /// then summarize it.
 fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i32, Failure> {
-    let RunSetup { scenario, fingerprint, goldens, plan, args } = *setup;
+    let RunSetup { scenario, context, plan, resume, .. } = *setup;
+    let RunContext { fingerprint, goldens, args, .. } = context;
     let run = RunDir::create(dir).map_err(Failure::input)?;
     let results_path = run.path(file::RESULTS);
-    let done = prepare_results(&results_path, args.resume.is_some())?;
+    let done = prepare_results(&results_path, resume)?;
     run.write(file::SCENARIO, scenario.text.as_bytes()).map_err(Failure::input)?;
     run.write_json(file::FINGERPRINT, fingerprint).map_err(Failure::input)?;
     write_golden_snapshot(&run, goldens)?;
@@ -139,6 +191,7 @@ fn run_folder(setup: &RunSetup, models: &mut ModelCache, dir: &Path) -> Result<i
         openvino_lib: args.runtime.openvino_lib.clone(),
         driven: false,
         cache_tag: None,
+        own_warm_cache: setup.own_warm_cache,
     };
     let mut make_spec = |cell: &PlannedCell| specs.make(cell);
     let exe = std::env::current_exe().map_err(Failure::harness)?;
@@ -171,7 +224,7 @@ fn write_golden_snapshot(run: &RunDir, goldens: &BTreeMap<String, golden::Golden
     Ok(())
 }
 
-fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {
+pub(super) fn run_dir(args: &RunArgs, scenario: &LoadedScenario) -> Result<PathBuf, Failure> {
     let dir = match (&args.resume, &args.out) {
         (Some(dir), _) => {
             let previous = std::fs::read_to_string(dir.join(file::SCENARIO))

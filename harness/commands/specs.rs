@@ -48,6 +48,11 @@ pub struct SpecMaker<'a> {
     pub driven: bool,
     /// A sub-folder of every compile cache (an A/B side's name: two runtimes never share one).
     pub cache_tag: Option<&'static str>,
+    /// Warm cells prime a cache of their own instead of the run's shared one, so that every
+    /// cell's priming compile is a first compile (a profile search records each profile's
+    /// cold compile; with a shared cache, a plugin whose cache key leaves out runtime
+    /// properties would load the first profile's blob for the others).
+    pub own_warm_cache: bool,
 }
 
 impl SpecMaker<'_> {
@@ -65,6 +70,9 @@ impl SpecMaker<'_> {
         let properties =
             scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
         let mut cache_dir = self.run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));
+        if self.own_warm_cache && key.cache == CacheMode::Warm {
+            cache_dir = cache_dir.join(format!("cell-{}", cell.index));
+        }
         if let Some(tag) = self.cache_tag {
             cache_dir = cache_dir.join(tag);
         }

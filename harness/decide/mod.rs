@@ -5,8 +5,10 @@
 pub mod ab;
 pub mod comparison;
 pub mod paired;
+pub mod pareto;
 pub mod qualify;
 pub mod recommend;
+pub mod search;
 pub mod stats;
 
 /// Why a decision could not be made. Every message names the file.

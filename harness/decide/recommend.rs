@@ -138,6 +138,29 @@ fn violation(c: &Candidate, k: &Constraints) -> Option<String> {
     None
 }
 
+/// A cell's summary as a candidate: its figures, the worst golden verdict of its outputs and
+/// the longest prompt it accepts; `lost` says why when it did not complete.
+pub fn candidate(s: &CellSummary, golden: Option<String>, max_prompt_len: Option<u64>) -> Candidate {
+    let metric = |name: &str| s.metrics.get(name).copied();
+    Candidate {
+        profile: s.cell.profile.clone(),
+        tokens_per_s: metric("decode_tokens_per_s"),
+        ttft_ms: metric("ttft_p50_ms"),
+        peak_rss_mb: metric("peak_rss_mb"),
+        cpu_ms_per_token: metric("cpu_ms_per_token"),
+        joules_per_token: metric("joules_per_token"),
+        max_prompt_len,
+        golden,
+        lost: not_completed(s),
+    }
+}
+
+/// Why a cell that did not complete cannot be chosen (None: it completed).
+pub fn not_completed(s: &CellSummary) -> Option<String> {
+    (s.status != CellStatus::Completed)
+        .then(|| format!("{}: {}", s.status.name(), s.reason.as_deref().unwrap_or("no reason recorded")))
+}
+
 /// The ranking key of an eligible candidate: smaller first.
 fn rank(c: &Candidate, prefer: Prefer) -> (f64, f64) {
     let faster = -c.tokens_per_s.unwrap_or(0.0);
@@ -173,6 +196,32 @@ fn lost_to(c: &Candidate, best: &Candidate, prefer: Prefer) -> String {
     }
 }
 
+/// Mark the candidates that break a constraint, and sort: the eligible first, by what `k`
+/// prefers. Returns how many are eligible.
+pub fn order(candidates: &mut [Candidate], k: &Constraints) -> usize {
+    for c in candidates.iter_mut().filter(|c| c.lost.is_none()) {
+        c.lost = violation(c, k);
+    }
+    candidates.sort_by(|a, b| {
+        (a.lost.is_some(), rank(a, k.prefer))
+            .partial_cmp(&(b.lost.is_some(), rank(b, k.prefer)))
+            .unwrap_or(std::cmp::Ordering::Equal)
+    });
+    candidates.iter().filter(|c| c.lost.is_none()).count()
+}
+
+/// Order `candidates` (each with `lost` set when it failed or broke a constraint): the
+/// eligible ones first, by what `k` prefers; every eligible one but the first says why it
+/// lost to it. Returns the chosen profile, if any candidate is eligible.
+pub fn choose(candidates: &mut [Candidate], k: &Constraints) -> Option<String> {
+    order(candidates, k);
+    let best = candidates.first().filter(|c| c.lost.is_none()).cloned()?;
+    for c in candidates.iter_mut().skip(1).filter(|c| c.lost.is_none()) {
+        c.lost = Some(lost_to(c, &best, k.prefer));
+    }
+    Some(best.profile)
+}
+
 /// Recommend a profile per (model, device, pipeline, cache) of a run. Preferring energy in
 /// a run that could not read package energy is an error saying why it could not.
 pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, super::DecisionError> {
@@ -187,63 +236,42 @@ pub fn recommend(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>
     recommend_all(run, k)
 }
 
-fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, super::DecisionError> {
-    let summaries = run.summaries();
+/// Every cell of a run as a candidate (each cell's summary with it), in record order: its
+/// figures, the worst golden verdict of its outputs and the longest prompt it accepts.
+pub fn run_candidates(run: &RunFolder) -> Result<Vec<(CellSummary, Candidate)>, super::DecisionError> {
     let correctness = crate::correctness::run_correctness(run)?;
     let attempts = run.attempts();
-    let mut groups: Vec<(CellKey, Vec<&CellSummary>)> = Vec::new();
-    for s in &summaries {
+    Ok(run
+        .summaries()
+        .into_iter()
+        .map(|s| {
+            let golden = correctness
+                .golden
+                .iter()
+                .filter(|g| g.cell == s.cell)
+                .max_by_key(|g| g.verdict.severity())
+                .map(|g| g.verdict.name().to_string());
+            let c = candidate(&s, golden, prompt_limit(&s.cell, run, &attempts));
+            (s, c)
+        })
+        .collect())
+}
+
+fn recommend_all(run: &RunFolder, k: &Constraints) -> Result<Vec<Recommendation>, super::DecisionError> {
+    let mut groups: Vec<(CellKey, Vec<(CellSummary, Candidate)>)> = Vec::new();
+    for (s, c) in run_candidates(run)? {
         let group = CellKey { profile: String::new(), ..s.cell.clone() };
         match groups.iter_mut().find(|(g, _)| *g == group) {
-            Some((_, members)) => members.push(s),
-            None => groups.push((group, vec![s])),
+            Some((_, members)) => members.push((s, c)),
+            None => groups.push((group, vec![(s, c)])),
         }
     }
     let recommendations = groups
         .into_iter()
-        .filter(|(_, members)| members.iter().any(|s| s.status != CellStatus::Skipped))
+        .filter(|(_, members)| members.iter().any(|(s, _)| s.status != CellStatus::Skipped))
         .map(|(group, members)| {
-            let mut candidates: Vec<Candidate> = members
-                .iter()
-                .map(|s| {
-                    let golden = correctness
-                        .golden
-                        .iter()
-                        .filter(|g| g.cell == s.cell)
-                        .max_by_key(|g| g.verdict.severity())
-                        .map(|g| g.verdict.name().to_string());
-                    let mut c = Candidate {
-                        profile: s.cell.profile.clone(),
-                        tokens_per_s: s.metrics.get("decode_tokens_per_s").copied(),
-                        ttft_ms: s.metrics.get("ttft_p50_ms").copied(),
-                        peak_rss_mb: s.metrics.get("peak_rss_mb").copied(),
-                        cpu_ms_per_token: s.metrics.get("cpu_ms_per_token").copied(),
-                        joules_per_token: s.metrics.get("joules_per_token").copied(),
-                        max_prompt_len: prompt_limit(&s.cell, run, &attempts),
-                        golden,
-                        lost: None,
-                    };
-                    c.lost = if s.status != CellStatus::Completed {
-                        Some(format!("{}: {}", s.status.name(), s.reason.as_deref().unwrap_or("no reason recorded")))
-                    } else {
-                        violation(&c, k)
-                    };
-                    c
-                })
-                .collect();
-            // Eligible first, then by what is preferred.
-            candidates.sort_by(|a, b| {
-                (a.lost.is_some(), rank(a, k.prefer))
-                    .partial_cmp(&(b.lost.is_some(), rank(b, k.prefer)))
-                    .unwrap_or(std::cmp::Ordering::Equal)
-            });
-            let best = candidates.first().filter(|c| c.lost.is_none()).cloned();
-            if let Some(best_c) = &best {
-                for c in candidates.iter_mut().skip(1).filter(|c| c.lost.is_none()) {
-                    c.lost = Some(lost_to(c, best_c, k.prefer));
-                }
-            }
-            let best = best.map(|c| c.profile);
+            let mut candidates: Vec<Candidate> = members.into_iter().map(|(_, c)| c).collect();
+            let best = choose(&mut candidates, k);
             Recommendation {
                 model: group.model,
                 device: group.device,

@@ -161,6 +161,9 @@ pub enum ChildEvent {
         load_ms: f64,
         /// compile_model, ms.
         compile_ms: f64,
+        /// A warm cell's priming compile, ms, when it did not come from the cache.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        cold_compile_ms: Option<f64>,
         /// LOADED_FROM_CACHE.
         from_cache: Option<bool>,
         /// EXECUTION_DEVICES.

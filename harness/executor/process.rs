@@ -224,11 +224,13 @@ pub fn absorb(
         ChildEvent::Compiled {
             load_ms,
             compile_ms,
+            cold_compile_ms,
             from_cache,
             execution_devices,
             npu_memory,
             effective_properties,
         } => {
+            record.cold_compile_ms = cold_compile_ms;
             record.npu_memory = npu_memory;
             record.effective_properties = effective_properties;
             record.load_ms = Some(load_ms);

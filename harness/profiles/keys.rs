@@ -95,10 +95,32 @@ pub const KNOWN_KEYS: &[Key] = &[
     Key { name: "NPUW_LLM_SHARED_HEAD", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_CACHE_ROPE", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_LLM_GENERATE_PYRAMID", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_ENABLE_PREFIX_CACHING", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_LLM_PREFIX_CACHING_BLOCK_SIZE", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_PREFIX_CACHING_MAX_NUM_BLOCKS", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_MAX_GENERATION_TOKEN_LEN", kind: Kind::Tokens, devices: NPU },
+    Key { name: "NPUW_LLM_MAX_LORA_RANK", kind: Kind::UInt, devices: NPU },
+    Key { name: "NPUW_LLM_OPTIMIZE_FP8", kind: Kind::Bool, devices: NPU },
+    // Mixture-of-experts routing hints: their values are the plugin's to check (a wrong one
+    // fails the compile with its message).
+    Key { name: "NPUW_LLM_PREFILL_MOE_HINT", kind: Kind::Text, devices: NPU },
+    Key { name: "NPUW_LLM_GENERATE_MOE_HINT", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_FOLD", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_DQ", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_WEIGHTS_BANK", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_CACHE_DIR", kind: Kind::Text, devices: NPU },
+];
+
+/// NPUW_LLM options of the pinned plugin a profile does not set, and why: each is a nested
+/// property map for one of NPUW's sub-models (a table of tables, not a value), which a
+/// profile's flat key = value tables cannot say and the plugin fills from the keys above.
+pub const NOT_PROFILE_KEYS: &[&str] = &[
+    "NPUW_LLM_PREFILL_CONFIG",
+    "NPUW_LLM_GENERATE_CONFIG",
+    "NPUW_LLM_SHARED_HEAD_CONFIG",
+    "NPUW_LLM_ADDITIONAL_PREFILL_CONFIG",
+    "NPUW_LLM_ADDITIONAL_GENERATE_CONFIG",
+    "NPUW_LLM_ADDITIONAL_SHARED_LM_HEAD_CONFIG",
 ];
 
 /// openvino-genai's own names for NPUW_LLM keys (its LLMPipeline renames them before the
@@ -140,10 +162,22 @@ pub fn short_name(key: &str) -> String {
 }
 
 /// The rules between keys that one key's kind cannot say, from the NPU plugin's NPUW
-/// sources: a prefill chunk (when on) is not longer than the prompt window it splits. A
-/// violation names both keys and their values.
+/// sources: a prefill chunk (when on) is not longer than the prompt window it splits, and
+/// prefix caching (which keeps whole KV blocks of earlier prompts) and the block-based KV
+/// cache are two layouts of one cache, not both at once. A violation names both keys and
+/// their values.
 pub fn check_combination(properties: &[(String, String)]) -> Result<(), String> {
-    let get = |key: &str| properties.iter().find(|(k, _)| k == key).and_then(|(_, v)| v.parse::<u64>().ok());
+    let value = |key: &str| properties.iter().find(|(k, _)| k == key).map(|(_, v)| v.as_str());
+    if value("NPUW_LLM_ENABLE_PREFIX_CACHING") == Some("YES")
+        && value("NPUW_LLM_ENABLE_BLOCK_BASED_KV_CACHE") == Some("YES")
+    {
+        return Err(
+            "NPUW_LLM_ENABLE_PREFIX_CACHING = YES with NPUW_LLM_ENABLE_BLOCK_BASED_KV_CACHE = YES: prefix caching \
+                    and the block-based KV cache are two layouts of one KV cache; enable one"
+                .into(),
+        );
+    }
+    let get = |key: &str| value(key).and_then(|v| v.parse::<u64>().ok());
     if let (Some(chunk), Some(prompt)) = (get("NPUW_LLM_PREFILL_CHUNK_SIZE"), get("NPUW_LLM_MAX_PROMPT_LEN")) {
         if chunk > prompt {
             return Err(format!(
@@ -153,6 +187,18 @@ pub fn check_combination(properties: &[(String, String)]) -> Result<(), String> 
         }
     }
     Ok(())
+}
+
+/// `value` (as OpenVINO takes it) as a profile file writes it for `key`: an integer for
+/// the numeric kinds, a boolean for YES / NO, text otherwise; [`normalize`] of it gives
+/// `value` back.
+pub fn toml_value(key: &str, value: &str) -> toml::Value {
+    let kind = find(key).map(|k| k.kind);
+    match (kind, value.parse::<i64>()) {
+        (Some(Kind::UInt | Kind::Tokens | Kind::PowerOfTwoOrZero), Ok(n)) => toml::Value::Integer(n),
+        (Some(Kind::Bool), _) if value == "YES" || value == "NO" => toml::Value::Boolean(value == "YES"),
+        _ => toml::Value::String(value.to_string()),
+    }
 }
 
 /// The known key called `name`.

@@ -24,13 +24,13 @@ pub type RawProps = BTreeMap<String, toml::Value>;
 #[serde(deny_unknown_fields)]
 pub struct DeviceProps {
     /// For every pipeline.
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RawProps::is_empty")]
     pub all: RawProps,
     /// kvcache only (overrides `all`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RawProps::is_empty")]
     pub kvcache: RawProps,
     /// static128 only (overrides `all`).
-    #[serde(default)]
+    #[serde(default, skip_serializing_if = "RawProps::is_empty")]
     pub static128: RawProps,
 }
 

@@ -11,6 +11,7 @@ pub mod exports;
 pub mod github;
 pub mod html;
 pub mod junit;
+pub mod search;
 
 use crate::correctness::{CheckKind, Correctness};
 use crate::io::FileError;

@@ -42,6 +42,16 @@ pub mod file {
     pub const AB_ORIGIN: &str = "ab-origin.txt";
     /// An A/B run's (or a run's) HTML report.
     pub const REPORT_HTML: &str = "report.html";
+    /// A profile search's folder: the whole search (stages, keys, front, finalists, pick).
+    pub const SEARCH_JSON: &str = "search.json";
+    /// The same for people.
+    pub const SEARCH_MD: &str = "search.md";
+    /// The search's chosen profile as a bakeoff profile file.
+    pub const WINNER_TOML: &str = "winner.toml";
+    /// The same profile as openvino-genai's LLMPipeline and llm_bench `-lc` load it.
+    pub const WINNER_GENAI: &str = "winner.genai.json";
+    /// The search's front chart (`.svg` and `.png`).
+    pub const FRONT_CHART: &str = "front";
 }
 
 /// Why a run folder could not be opened, made, written or locked. Every message names the

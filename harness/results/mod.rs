@@ -194,6 +194,10 @@ pub struct CellRecord {
     pub load_ms: Option<f64>,
     /// compile_model, ms (measured after priming for a warm cache).
     pub compile_ms: Option<f64>,
+    /// A warm cell's priming compile, ms, when it did not come from the cache: the compile a
+    /// first start pays (a cold cell's own `compile_ms` is that already).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_compile_ms: Option<f64>,
     /// LOADED_FROM_CACHE of the measured compile.
     pub from_cache: Option<bool>,
     /// EXECUTION_DEVICES of the compiled model.
@@ -234,6 +238,7 @@ impl CellRecord {
             reason: None,
             load_ms: None,
             compile_ms: None,
+            cold_compile_ms: None,
             from_cache: None,
             execution_devices: None,
             peak_rss_mb: None,

@@ -5,6 +5,7 @@
 
 pub mod ab;
 pub mod bounds;
+pub mod search;
 
 use crate::model::ir::KvLayout;
 use crate::model::ModelDir;
@@ -70,6 +71,10 @@ pub struct Scenario {
     /// scenario as written unless the command line changes one).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab: Option<ab::AbSettings>,
+    /// A budgeted search for the best profile (optional; see [`search`]): `bakeoff run`
+    /// then runs its stages instead of the matrix's profiles.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub search: Option<search::Search>,
 }
 
 /// A soak: the matrix run `rounds` times by one bakeoff process, each round a run folder of
@@ -582,7 +587,54 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
             s.models.iter().map(|m| m.name.clone().unwrap_or_else(|| folder_name(&m.path))).collect();
         ab.validate(&names.iter().map(String::as_str).collect::<Vec<_>>())?;
     }
+    if let Some(search) = &s.search {
+        validate_search(s, search, profiles)?;
+    }
     validate_sizes(s, prompts)
+}
+
+/// A search runs one (model, pipeline, device) and its own stages: it takes no other way of
+/// choosing the matrix's profiles or repeating it.
+fn validate_search(s: &Scenario, search: &search::Search, profiles: &ProfileSet) -> Result<(), String> {
+    search.check()?;
+    let m = &s.matrix;
+    let one = |field: &str, n: usize| {
+        match n {
+        1 => Ok(()),
+        _ => Err(format!(
+            "matrix.{field}: a search runs one model, one pipeline and one device, got {n} {field}; a scenario per              combination"
+        )),
+    }
+    };
+    one("pipelines", m.pipelines.len())?;
+    one("devices", m.devices.len())?;
+    if s.models.len() != 1 {
+        return Err(format!("models: a search runs one model, got {}", s.models.len()));
+    }
+    if m.profiles != [search.base.clone()] {
+        return Err(format!(
+            "matrix.profiles: with [search], the matrix runs the search's base only: profiles = [\"{}\"]",
+            search.base
+        ));
+    }
+    if m.devices[0].ov_name() != search.device {
+        return Err(format!(
+            "search.device: `{}` is not the matrix's device {} (whose keys the search varies)",
+            search.device, m.devices[0]
+        ));
+    }
+    for (table, present) in [("[[sweep]]", !s.sweep.is_empty()), ("[soak]", s.soak.is_some()), ("[ab]", s.ab.is_some())]
+    {
+        if present {
+            return Err(format!("search: a scenario with [search] has no {table}; the search makes its own stages"));
+        }
+    }
+    // The screening sweep resolves every one-factor profile: a wrong key or value is refused
+    // here, before any stage runs.
+    let mut check = profiles.clone();
+    crate::profiles::sweep::expand_all(&[search.screen_sweep()], &mut check, "search")
+        .map(|_| ())
+        .map_err(|e| e.replacen("sweep[0]", "search", 1))
 }
 
 fn folder_name(path: &Path) -> String {
