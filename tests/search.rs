@@ -10,28 +10,8 @@ mod common;
 use serde_json::Value;
 use std::path::Path;
 
-/// A CPU search on the SmolLM2 fixture: three keys from balanced, one repetition to screen,
-/// short paired finals. `threads=1` crashes at compile through the fault hook.
-fn cpu_search(dir: &Path, extra: &str) -> std::path::PathBuf {
-    let model = common::smollm2().root;
-    let text = format!(
-        r#"
-name = "cpu-search"
-[[models]]
-path = "{}"
-[[prompts.inline]]
-id = "capital"
-prompt = "What is the capital of France?"
-[matrix]
-pipelines = ["kvcache"]
-devices = ["CPU"]
-profiles = ["balanced"]
-[generation]
-max_new_tokens = 8
-ignore_eos = true
-[measure]
-warmup = 1
-repetitions = 1
+/// The `[search]` of the CPU search: three keys from balanced, short paired finals.
+const SEARCH: &str = r#"
 [search]
 base = "balanced"
 device = "CPU"
@@ -46,13 +26,19 @@ min_pairs = 10
 max_pairs = 20
 pairs_per_round = 5
 max_minutes = 1.0
-{extra}
-"#,
-        model.display()
-    );
-    let path = dir.join("cpu-search.toml");
-    std::fs::write(&path, text).unwrap();
-    path
+"#;
+
+/// A CPU search on the SmolLM2 fixture (the fault scenario's cell with balanced alone,
+/// warm caches, one repetition to screen). `threads=1` crashes at compile through the fault
+/// hook where a test asks.
+fn cpu_search(dir: &Path, extra: &str) -> std::path::PathBuf {
+    let edits = [
+        ("name = \"faults\"", "name = \"cpu-search\""),
+        (common::ALL_PROFILES, "profiles = [\"balanced\"]"),
+        ("repetitions = 2", "repetitions = 1"),
+        ("policy = \"cold\"", "policy = \"warm\""),
+    ];
+    common::fault_scenario(dir, "cpu-search.toml", &edits, &format!("{SEARCH}{extra}"))
 }
 
 fn json(path: &Path) -> Value {
