@@ -147,11 +147,15 @@ pub fn front_of(latest: &[Measured]) -> Vec<bool> {
     out
 }
 
-/// The finalists: the best `n` of the front's eligible members under `k`, the leader first
+/// The finalists: the best `n` of the front's eligible members under `k`, the leader first,
+/// then (when the front has fewer) the best of the others
 /// (from each candidate's latest, most-sampled measurement).
 pub fn finalists(latest: &[Measured], on_front: &[bool], k: &Constraints, n: usize) -> Vec<String> {
-    let front: Vec<Measured> = latest.iter().zip(on_front).filter(|(_, &on)| on).map(|(m, _)| m.clone()).collect();
-    ranked(&front, k).into_iter().take(n).collect()
+    let (front, rest): (Vec<_>, Vec<_>) = latest.iter().zip(on_front).partition(|(_, &on)| on);
+    let take = |part: Vec<(&Measured, &bool)>| ranked(&part.into_iter().map(|(m, _)| m.clone()).collect::<Vec<_>>(), k);
+    // A front of one (a profile best on every objective) still gets a paired check against
+    // the best of the rest: unpaired medians of a few samples can make one look dominant.
+    take(front).into_iter().chain(take(rest)).take(n).collect()
 }
 
 /// `recommend` on a search: the candidates off the front lose to a front member that
@@ -377,7 +381,9 @@ mod tests {
         ];
         let on = front_of(&latest);
         assert_eq!(on, [true, true, false]);
-        assert_eq!(finalists(&latest, &on, &Constraints::default(), 3), ["fast", "quick-start"]);
+        assert_eq!(finalists(&latest, &on, &Constraints::default(), 2), ["fast", "quick-start"]);
+        // Fewer on the front than asked for: the best of the rest joins, after the front.
+        assert_eq!(finalists(&latest, &on, &Constraints::default(), 3), ["fast", "quick-start", "worse"]);
         let k = Constraints { max_ttft_ms: Some(500.0), ..Default::default() };
         assert_eq!(finalists(&latest, &on, &k, 3), ["quick-start"]);
     }
