@@ -37,7 +37,7 @@ pub fn run(context: &RunContext, scenario: &LoadedScenario) -> Result<i32, Failu
         )));
     }
     let search = scenario.scenario.search.clone().expect("a search scenario");
-    let mut runner = SearchRun::new(context, scenario, search)?;
+    let mut runner = SearchRun::new(context, scenario, search);
     if args.list {
         println!("{}", runner.search.base);
         for name in runner.screen_profiles()?.keys() {
@@ -71,9 +71,9 @@ struct SearchRun<'a> {
 }
 
 impl<'a> SearchRun<'a> {
-    fn new(context: &'a RunContext<'a>, scenario: &'a LoadedScenario, search: Search) -> Result<Self, Failure> {
+    fn new(context: &'a RunContext<'a>, scenario: &'a LoadedScenario, search: Search) -> Self {
         let constraints = constraints_of(&search.constraints);
-        Ok(SearchRun {
+        SearchRun {
             context,
             scenario,
             search,
@@ -84,7 +84,7 @@ impl<'a> SearchRun<'a> {
             stages: Vec::new(),
             codes: Vec::new(),
             device: None,
-        })
+        }
     }
 
     fn screen_profiles(&self) -> Result<BTreeMap<String, Profile>, Failure> {
@@ -110,7 +110,7 @@ impl<'a> SearchRun<'a> {
         names.extend(screen.keys().cloned());
         self.catalog.extend(screen);
         let reps = self.search.screen_repetitions;
-        self.stage("screen: the base and every key varied alone", &names, reps)?;
+        self.stage("screen", "screen: the base and every key varied alone", &names, reps)?;
         let Some(base) = self.latest.get(&self.search.base).filter(|m| m.eligible()).cloned() else {
             return self
                 .finish("the base profile did not complete, so nothing can be judged against it".into(), vec![]);
@@ -145,7 +145,7 @@ impl<'a> SearchRun<'a> {
         }
         self.catalog.extend(grid);
         let what = format!("grid over {}", keys.iter().map(|k| k.key.as_str()).collect::<Vec<_>>().join(" x "));
-        self.stage(&what, &new, self.search.screen_repetitions)?;
+        self.stage("grid", &what, &new, self.search.screen_repetitions)?;
         Ok(None)
     }
 
@@ -165,7 +165,8 @@ impl<'a> SearchRun<'a> {
             if let Some(stop) = self.over_budget(&format!("halving round {round}"), estimate) {
                 return Ok(stop);
             }
-            self.stage(&format!("halving round {round}: the better {} of {eligible}", keep.len()), &keep, reps)?;
+            let what = format!("halving round {round}: the better {} of {eligible}", keep.len());
+            self.stage(&format!("halving-{round}"), &what, &keep, reps)?;
             pool = keep;
         }
         unreachable!("the loop returns")
@@ -194,12 +195,7 @@ impl<'a> SearchRun<'a> {
     }
 
     /// Run one stage: `names` measured with `reps` repetitions into the next numbered folder.
-    fn stage(&mut self, what: &str, names: &[String], reps: usize) -> Result<(), Failure> {
-        let slug = match self.stages.len() {
-            0 => "screen".to_string(),
-            _ if what.starts_with("grid") => "grid".to_string(),
-            _ => format!("halving-{}", self.stages.iter().filter(|s| s.folder.contains("halving")).count() + 1),
-        };
+    fn stage(&mut self, slug: &str, what: &str, names: &[String], reps: usize) -> Result<(), Failure> {
         let folder = format!("{}-{slug}", self.stages.len() + 1);
         let stage_dir = self.dir.join(&folder);
         let scenario = self.stage_scenario(names, reps)?;
