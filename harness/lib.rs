@@ -29,6 +29,7 @@ pub mod reports;
 pub mod results;
 pub mod runtime;
 pub mod scenario;
+pub mod stats;
 pub mod telemetry;
 pub mod text;
 pub mod ui;

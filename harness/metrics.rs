@@ -86,24 +86,6 @@ pub enum Statistic {
     Descriptive,
 }
 
-/// The q-quantile of sorted values, linear interpolation between closest ranks: the one
-/// percentile definition every statistic of the registry uses.
-pub fn quantile_sorted(sorted: &[f64], q: f64) -> f64 {
-    let pos = q.clamp(0.0, 1.0) * (sorted.len() - 1) as f64;
-    let (lo, hi) = (pos.floor() as usize, pos.ceil() as usize);
-    sorted[lo] + (sorted[hi] - sorted[lo]) * (pos - lo as f64)
-}
-
-/// The q-quantile of unsorted values (None when empty).
-pub fn quantile(values: &[f64], q: f64) -> Option<f64> {
-    if values.is_empty() {
-        return None;
-    }
-    let mut v = values.to_vec();
-    v.sort_by(f64::total_cmp);
-    Some(quantile_sorted(&v, q))
-}
-
 /// A metric of a cell summary.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Metric {

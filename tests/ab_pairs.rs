@@ -7,15 +7,16 @@
 mod common;
 
 use bakeoff::decide::ab::{judge_pairs, length_decided};
-use bakeoff::decide::stats::{bootstrap, decide, PerfVerdict};
+use bakeoff::decide::verdict::{decide, PerfVerdict};
 use bakeoff::executor::mock::MockPairLauncher;
 use bakeoff::executor::paired::{run_ab_cell, PairOptions};
 use bakeoff::executor::{CellPrompt, CellSpec};
 use bakeoff::plan::CellKey;
-use bakeoff::results::metrics::quantile;
 use bakeoff::results::pairs::{pairs_by_cell, LengthEnd, Pair, Schedule, Side};
 use bakeoff::results::{CellStatus, Record, SampleRecord};
 use bakeoff::scenario::ab::AbSettings;
+use bakeoff::stats::bootstrap::bootstrap;
+use bakeoff::stats::quantile;
 use std::time::Duration;
 
 fn key() -> CellKey {

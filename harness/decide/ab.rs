@@ -2,14 +2,14 @@
 //! [`super::paired`]), with the interval, the minimum detectable effect and whether the
 //! run settled it; and the length rule the runner consults while pairs arrive.
 
-use super::paired::{decided, minimum_detectable_effect, paired_ratio_change, paired_statistic_change};
-use super::stats::{decide, Change, PerfVerdict};
+use super::verdict::decided;
+use super::verdict::{decide, Change, PerfVerdict};
 use crate::metrics::{Direction, Metric, Statistic, METRICS};
 use crate::plan::CellKey;
-use crate::results::metrics::quantile;
 use crate::results::pairs::{AbCellRecord, LengthEnd, Pair, Schedule, Side};
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::ab::AbSettings;
+use crate::stats::paired::{minimum_detectable_effect, paired_ratio_change, paired_statistic_change};
 use serde::Serialize;
 
 /// One metric of one A/B cell.
@@ -99,7 +99,7 @@ type PairValue = Box<dyn Fn(&SampleMetrics) -> Option<f64>>;
 fn pair_value(statistic: Statistic) -> Option<PairValue> {
     match statistic {
         Statistic::SampleQuantile { field, q: 0.5 } => Some(Box::new(move |s| field.of(s))),
-        Statistic::StepQuantile { q } => Some(Box::new(move |s| quantile(&s.itl_ms, q))),
+        Statistic::StepQuantile { q } => Some(Box::new(move |s| s.own_step_quantile(q))),
         _ => None,
     }
 }
@@ -152,8 +152,13 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
                     (b, c)
                 })
                 .unzip();
-            out.baseline = quantile(&b, 0.5);
-            out.candidate = quantile(&c, 0.5);
+            // Each side's figure is the registry's statistic over its samples (for an
+            // inter-token latency, the quantile over every step pooled, as in a run's
+            // summary): one name, one definition. The change is judged from the pairs.
+            let (bs, cs): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
+                side(Side::Baseline).zip(side(Side::Candidate)).unzip();
+            out.baseline = m.statistic.compute(&bs);
+            out.candidate = m.statistic.compute(&cs);
             out.change = paired_ratio_change(&b, &c, &rounds);
             out.pair_ratio_sd = log_ratio_sd(&b, &c);
         }
@@ -176,12 +181,7 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
 }
 
 fn log_ratio_sd(b: &[f64], c: &[f64]) -> Option<f64> {
-    let logs: Vec<f64> = b.iter().zip(c).map(|(&b, &c)| (c / b).ln()).collect();
-    if logs.len() < 2 {
-        return None;
-    }
-    let mean = logs.iter().sum::<f64>() / logs.len() as f64;
-    Some((logs.iter().map(|l| (l - mean).powi(2)).sum::<f64>() / (logs.len() - 1) as f64).sqrt())
+    crate::stats::sample_sd(&b.iter().zip(c).map(|(&b, &c)| (c / b).ln()).collect::<Vec<_>>())
 }
 
 /// Every judged metric of a cell's pairs.
@@ -195,11 +195,11 @@ pub fn judge_pairs(pairs: &[Pair], outcome: Option<&AbCellRecord>, settings: &Ab
 }
 
 /// The length rule: the pairs so far span enough rounds for their interval to include
-/// each process's own speed ([`super::paired::MIN_ROUNDS`]), and decide every metric of
+/// each process's own speed ([`crate::stats::paired::MIN_ROUNDS`]), and decide every metric of
 /// `[ab.length] metrics`.
 pub fn length_decided(pairs: &[Pair], settings: &AbSettings) -> bool {
     let rounds: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.round).collect();
-    if rounds.len() < super::paired::MIN_ROUNDS {
+    if rounds.len() < crate::stats::paired::MIN_ROUNDS {
         return false;
     }
     settings

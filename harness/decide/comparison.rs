@@ -1,13 +1,14 @@
 //! Comparing two run folders cell by cell: for every registry metric, the change of its
-//! statistic with a bootstrap interval and a verdict (see [`super::stats`]); cells matched
+//! statistic with a bootstrap interval and a verdict (see [`super::verdict`]); cells matched
 //! by key (an `NPU:host` cell never matches an `NPU` one: the device label is in the key).
 
-use super::stats::{bootstrap, decide, Change, PerfVerdict};
+use super::verdict::{decide, Change, PerfVerdict};
 use crate::fingerprint::{differences, host_warning, is_host_field, FieldDiff};
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
 use crate::results::metrics::{Direction, Metric, Statistic, METRICS};
 use crate::results::{Attempt, CellStatus, SampleMetrics};
+use crate::stats::bootstrap::bootstrap;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -30,7 +31,7 @@ pub struct MetricComparison {
     /// The verdict.
     pub verdict: PerfVerdict,
     /// The smallest change these two runs could have flagged (threshold plus half the
-    /// interval's width; see [`super::paired::minimum_detectable_effect`]).
+    /// interval's width; see [`crate::stats::paired::minimum_detectable_effect`]).
     pub minimum_detectable_effect: Option<f64>,
 }
 
@@ -154,7 +155,7 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
                 .as_ref()
                 .map_or(PerfVerdict::InsufficientData, |c| decide(c, m.direction == Direction::Lower, threshold));
             let minimum_detectable_effect =
-                change.as_ref().map(|c| super::paired::minimum_detectable_effect(c, threshold));
+                change.as_ref().map(|c| crate::stats::paired::minimum_detectable_effect(c, threshold));
             MetricComparison {
                 metric: m.name,
                 unit: m.unit,

@@ -1,15 +1,14 @@
-//! Decisions from runs: whether a change is real ([`stats`]), a candidate run against a
+//! Decisions from runs: whether a change is real ([`verdict`]), a candidate run against a
 //! baseline ([`comparison`]), a stack upgrade's verdict ([`qualify`]) and the best profile
 //! under constraints ([`recommend`]).
 
 pub mod ab;
 pub mod comparison;
-pub mod paired;
 pub mod pareto;
 pub mod qualify;
 pub mod recommend;
 pub mod search;
-pub mod stats;
+pub mod verdict;
 
 /// Why a decision could not be made. Every message names the file.
 #[derive(Debug, thiserror::Error)]

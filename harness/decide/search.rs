@@ -6,7 +6,7 @@
 use super::ab::AbMetric;
 use super::pareto::{self, Figures, OBJECTIVES};
 use super::recommend::{order, Candidate, Constraints, Prefer};
-use super::stats::PerfVerdict;
+use super::verdict::PerfVerdict;
 use serde::Serialize;
 use std::collections::BTreeMap;
 

@@ -7,7 +7,7 @@ use super::charts::{write_chart, Chart, Figure, Level, Series, Trend};
 use super::html::esc;
 use super::ReportError;
 use crate::decide::ab::{AbCell, AbMetric, AbReport};
-use crate::decide::stats::PerfVerdict;
+use crate::decide::verdict::PerfVerdict;
 use crate::plan::CellKey;
 use crate::results::folder::file;
 use crate::results::pairs::{Pair, Side};
@@ -61,7 +61,7 @@ pub fn ab_markdown(r: &AbReport) -> String {
         r.cells.len(),
         regressions.len(),
         failures.len(),
-        crate::decide::paired::MIN_ROUNDS,
+        crate::stats::paired::MIN_ROUNDS,
         100.0 * r.threshold
     );
     for line in regressions.iter().chain(&failures) {
@@ -188,7 +188,7 @@ pub fn ratio_chart(cell: &CellKey, pairs: &[Pair], metric: Option<&AbMetric>) ->
         band,
         note: format!(
             "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over rounds (over pairs below {} rounds).",
-            crate::decide::paired::MIN_ROUNDS
+            crate::stats::paired::MIN_ROUNDS
         ),
     })
 }

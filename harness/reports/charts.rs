@@ -8,10 +8,10 @@
 //! charts look the same on a machine without fonts.
 
 use crate::decide::comparison::Comparison;
-use crate::decide::stats::PerfVerdict;
+use crate::decide::verdict::PerfVerdict;
 use crate::pipelines::PipelineKind;
 use crate::results::folder::RunFolder;
-use crate::results::metrics::quantile;
+use crate::results::summary::CellSummary;
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::CacheMode;
 use plotters::coord::Shift;
@@ -484,15 +484,20 @@ fn note(run: &RunFolder, base: &str) -> String {
     }
 }
 
+/// The completed cells' summaries: every figure a run chart draws comes from them, as the
+/// summary files show it (the charts never recompute a statistic).
+fn completed_summaries(cells: &[CellSummary]) -> impl Iterator<Item = &CellSummary> {
+    cells.iter().filter(|c| c.status == CellStatus::Completed)
+}
+
 /// Decode tokens/s per cell: the median, whiskers from the 10th to the 90th percentile.
-pub fn tokens_per_s_chart(run: &RunFolder) -> Chart {
-    let bars = completed(run)
-        .into_iter()
-        .filter_map(|(key, samples)| {
-            let v: Vec<f64> = samples.iter().filter_map(|s| s.decode_tokens_per_s).collect();
-            let median = quantile(&v, 0.5)?;
-            let interval = quantile(&v, 0.1).zip(quantile(&v, 0.9));
-            Some((cell_label(&key), Bar { series: series_of(key.pipeline), value: median, interval }))
+pub fn tokens_per_s_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
+    let metric = "decode_tokens_per_s";
+    let bars = completed_summaries(cells)
+        .filter_map(|c| {
+            let median = *c.metrics.get(metric)?;
+            let interval = c.whiskers.get(metric).copied();
+            Some((cell_label(&c.cell), Bar { series: series_of(c.cell.pipeline), value: median, interval }))
         })
         .collect();
     Chart::Bars(Bars {
@@ -506,17 +511,15 @@ pub fn tokens_per_s_chart(run: &RunFolder) -> Chart {
 }
 
 /// Inter-token latency p50 / p90 / p99 per cell and pipeline.
-pub fn itl_chart(run: &RunFolder) -> Chart {
-    let rows = completed(run)
-        .into_iter()
-        .filter_map(|(key, samples)| {
-            let steps: Vec<f64> = samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect();
-            let bars = [0.5, 0.9, 0.99]
+pub fn itl_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
+    let rows = completed_summaries(cells)
+        .filter_map(|c| {
+            let bars = ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms"]
                 .iter()
                 .enumerate()
-                .map(|(i, &q)| quantile(&steps, q).map(|value| Bar { series: i, value, interval: None }))
+                .map(|(i, name)| c.metrics.get(name).map(|&value| Bar { series: i, value, interval: None }))
                 .collect::<Option<Vec<_>>>()?;
-            Some(BarRow { label: format!("{} {}", cell_label(&key), key.pipeline), bars })
+            Some(BarRow { label: format!("{} {}", cell_label(&c.cell), c.cell.pipeline), bars })
         })
         .collect();
     Chart::Bars(Bars {
@@ -545,7 +548,7 @@ pub fn cost_chart(run: &RunFolder) -> Chart {
         for (_, samples) in cells.iter().filter(|(k, _)| k.device == device && k.pipeline == pipeline) {
             for s in samples {
                 ttft.push((s.prompt_tokens as f64, s.ttft_ms));
-                if let Some(itl) = quantile(&s.itl_ms, 0.5) {
+                if let Some(itl) = s.own_step_quantile(0.5) {
                     per_token.push((s.prompt_tokens as f64, itl));
                 }
             }
@@ -580,16 +583,14 @@ fn add_point(series: &mut Vec<Series>, name: String, color: usize, filled: bool,
 /// energy is not readable) against decode tokens/s, one point per completed cell (medians),
 /// one color per profile, filled for kvcache and hollow for static128, one legend entry per
 /// profile, pipeline and device.
-pub fn efficiency_chart(run: &RunFolder) -> Chart {
-    let cells = completed(run);
-    let has_energy = cells.iter().flat_map(|(_, s)| s).any(|s| s.usage.joules_per_token.is_some());
-    let cost = |s: &SampleMetrics| if has_energy { s.usage.joules_per_token } else { s.usage.cpu_ms_per_token };
+pub fn efficiency_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
+    let has_energy = completed_summaries(cells).any(|c| c.metrics.contains_key("joules_per_token"));
+    let cost = if has_energy { "joules_per_token" } else { "cpu_ms_per_token" };
     let mut profiles: Vec<String> = Vec::new();
     let mut series: Vec<Series> = Vec::new();
-    for (key, samples) in &cells {
-        let tps: Vec<f64> = samples.iter().filter_map(|s| s.decode_tokens_per_s).collect();
-        let costs: Vec<f64> = samples.iter().filter_map(cost).collect();
-        let (Some(x), Some(y)) = (quantile(&tps, 0.5), quantile(&costs, 0.5)) else { continue };
+    for c in completed_summaries(cells) {
+        let (Some(&x), Some(&y)) = (c.metrics.get("decode_tokens_per_s"), c.metrics.get(cost)) else { continue };
+        let key = &c.cell;
         if !profiles.contains(&key.profile) {
             profiles.push(key.profile.clone());
         }
@@ -623,25 +624,21 @@ fn model_parameters(run: &RunFolder) -> std::collections::BTreeMap<String, f64> 
         .collect()
 }
 
-/// One figure of a sample, where it has it.
-type SampleMetric = fn(&SampleMetrics) -> Option<f64>;
-
 /// A metric's median per cell against model size (millions of weight parameters), one line
 /// per pipeline, device and profile (warm-cache cells where the run has them: the cache
 /// changes the compile, not the generation): how the metric grows with the model. None
 /// unless the run has two or more models of known size.
-fn model_size_chart(run: &RunFolder, what: &str, unit: &str, metric: SampleMetric) -> Option<Chart> {
+fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &str, metric: &str) -> Option<Chart> {
     let params = model_parameters(run);
-    let cells = completed(run);
-    let has_warm = cells.iter().any(|(k, _)| k.cache == CacheMode::Warm);
+    let has_warm = completed_summaries(cells).any(|c| c.cell.cache == CacheMode::Warm);
     let mut series: Vec<Series> = Vec::new();
-    for (key, samples) in cells {
+    for c in completed_summaries(cells) {
+        let key = &c.cell;
         let Some(&p) = params.get(&key.model) else { continue };
         if has_warm && key.cache != CacheMode::Warm {
             continue;
         }
-        let values: Vec<f64> = samples.iter().filter_map(metric).collect();
-        let Some(median) = quantile(&values, 0.5) else { continue };
+        let Some(&median) = c.metrics.get(metric) else { continue };
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {}{star} {}", key.pipeline, key.device, key.profile);
         let color = series.len();
@@ -672,19 +669,19 @@ fn model_size_chart(run: &RunFolder, what: &str, unit: &str, metric: SampleMetri
 }
 
 /// The charts of a run folder (the model-size charts only when it ran models of two sizes).
-pub fn run_charts(run: &RunFolder) -> Vec<(&'static str, Chart)> {
+pub fn run_charts(run: &RunFolder, cells: &[CellSummary]) -> Vec<(&'static str, Chart)> {
     let mut charts = vec![
-        ("chart_tokens_per_s", tokens_per_s_chart(run)),
-        ("chart_itl", itl_chart(run)),
+        ("chart_tokens_per_s", tokens_per_s_chart(run, cells)),
+        ("chart_itl", itl_chart(run, cells)),
         ("chart_cost", cost_chart(run)),
-        ("chart_efficiency", efficiency_chart(run)),
+        ("chart_efficiency", efficiency_chart(run, cells)),
     ];
-    let by_size: [(&'static str, &str, &str, SampleMetric); 2] = [
-        ("chart_size_tokens_per_s", "decode tokens/s", "tokens/s, higher is better", |s| s.decode_tokens_per_s),
-        ("chart_size_ttft", "TTFT", "ms, lower is better", |s| Some(s.ttft_ms)),
+    let by_size = [
+        ("chart_size_tokens_per_s", "decode tokens/s", "tokens/s, higher is better", "decode_tokens_per_s"),
+        ("chart_size_ttft", "TTFT", "ms, lower is better", "ttft_p50_ms"),
     ];
     for (stem, what, unit, metric) in by_size {
-        charts.extend(model_size_chart(run, what, unit, metric).map(|c| (stem, c)));
+        charts.extend(model_size_chart(run, cells, what, unit, metric).map(|c| (stem, c)));
     }
     charts
 }
@@ -771,7 +768,7 @@ mod tests {
     #[test]
     fn model_size_charts_draw_one_line_per_cell_setting_across_the_models() {
         let run = two_model_run(true);
-        let charts = run_charts(&run);
+        let charts = run_charts(&run, &run.summaries());
         let Some((_, chart)) = charts.iter().find(|(stem, _)| *stem == "chart_size_tokens_per_s") else {
             panic!("a run of two model sizes has the decode chart against size");
         };
@@ -791,7 +788,7 @@ mod tests {
 
     #[test]
     fn model_size_charts_need_two_models_of_known_size() {
-        let stems = |run: &RunFolder| run_charts(run).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let stems = |run: &RunFolder| run_charts(run, &run.summaries()).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
         assert_eq!(stems(&two_model_run(false)).len(), 4, "no sizes in the fingerprint: no size charts");
         let one = RunFolder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/examples/smoke")).unwrap();
         assert_eq!(stems(&one).len(), 4, "one model: no size charts");

@@ -4,7 +4,7 @@
 use crate::decide::comparison::{describe, Comparison};
 use crate::decide::qualify::{Qualification, Severity};
 use crate::decide::recommend::Recommendation;
-use crate::decide::stats::PerfVerdict;
+use crate::decide::verdict::PerfVerdict;
 
 fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))

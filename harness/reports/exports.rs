@@ -6,10 +6,11 @@
 
 use super::ReportError;
 use crate::io::FileError;
-use crate::metrics::{quantile, Direction, Metric, Statistic, METRICS};
+use crate::metrics::{Direction, Metric, Statistic, METRICS};
 use crate::results::folder::RunFolder;
 use crate::results::summary::{summarize, CellSummary};
 use crate::results::{Attempt, CellStatus};
+use crate::stats;
 use std::path::{Path, PathBuf};
 
 /// One export asked for: its kind and where it goes (`KIND=PATH` on the command line).
@@ -283,9 +284,9 @@ fn summary_rows(rows: &[BenchRow]) -> Vec<BenchRow> {
         }
         type Stat = fn(&[f64]) -> f64;
         let stats: [(&str, Stat); 3] = [
-            ("avg", |v| v.iter().sum::<f64>() / v.len() as f64),
-            ("mini", |v| v.iter().copied().fold(f64::INFINITY, f64::min)),
-            ("median", |v| quantile(v, 0.5).unwrap_or(f64::NAN)),
+            ("avg", |v| stats::mean(v.iter().copied()).unwrap_or(f64::NAN)),
+            ("mini", |v| stats::min(v).unwrap_or(f64::NAN)),
+            ("median", |v| stats::median(v).unwrap_or(f64::NAN)),
         ];
         for (name, stat) in stats {
             let of = |f: fn(&BenchRow) -> f64| stat(&measured.iter().map(|r| f(r)).collect::<Vec<_>>());

@@ -375,7 +375,7 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
     let cells = run.summaries();
     let correctness = crate::correctness::run_correctness(&run)?;
     dir.write_json(file::CORRECTNESS, &crate::results::Versioned::new(&correctness))?;
-    let figures = charts::run_charts(&run)
+    let figures = charts::run_charts(&run, &cells)
         .iter()
         .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))
         .collect::<Result<Vec<_>, _>>()?;

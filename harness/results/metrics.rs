@@ -4,6 +4,16 @@
 pub use crate::metrics::*;
 
 use super::SampleMetrics;
+use crate::stats;
+
+impl SampleMetrics {
+    /// The q-quantile of this sample's own inter-token latencies (None without a decode
+    /// step): what one sample says of its steps, where the registry's `itl_*` metrics pool
+    /// the steps of every sample.
+    pub fn own_step_quantile(&self, q: f64) -> Option<f64> {
+        stats::quantile(&self.itl_ms, q)
+    }
+}
 
 impl SampleField {
     /// The field's value in one sample.
@@ -36,16 +46,23 @@ impl CellField {
 }
 
 impl Statistic {
+    /// The values a quantile statistic is taken over: each sample's value of a per-sample
+    /// quantity, or every decode step of every sample. None for the other statistics.
+    fn values(&self, samples: &[&SampleMetrics]) -> Option<Vec<f64>> {
+        match *self {
+            Statistic::SampleQuantile { field, .. } => Some(samples.iter().filter_map(|s| field.of(s)).collect()),
+            Statistic::StepQuantile { .. } => Some(samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect()),
+            _ => None,
+        }
+    }
+
     /// The statistic over `samples` (exact quantiles). None for [`Statistic::Cell`] and
     /// [`Statistic::Descriptive`], or when the samples do not define it.
     pub fn compute(&self, samples: &[&SampleMetrics]) -> Option<f64> {
         match *self {
             Statistic::Cell { .. } | Statistic::Descriptive => None,
-            Statistic::SampleQuantile { field, q } => {
-                quantile(&samples.iter().filter_map(|s| field.of(s)).collect::<Vec<_>>(), q)
-            }
-            Statistic::StepQuantile { q } => {
-                quantile(&samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect::<Vec<_>>(), q)
+            Statistic::SampleQuantile { q, .. } | Statistic::StepQuantile { q } => {
+                stats::quantile(&self.values(samples)?, q)
             }
             Statistic::OverheadShare => {
                 let per_token: f64 = samples.iter().map(|s| s.overhead_ms_per_token + s.infer_ms_per_token).sum();
@@ -55,20 +72,25 @@ impl Statistic {
         }
     }
 
-    /// The interquartile range (25th and 75th percentile, the same definition) of the
-    /// quantity a median summarizes: how far the samples (or steps) behind the median
-    /// spread. None for anything but a median, and below 4 values, where quartiles say
-    /// nothing.
-    pub fn spread(&self, samples: &[&SampleMetrics]) -> Option<(f64, f64)> {
-        let mut values: Vec<f64> = match *self {
-            Statistic::SampleQuantile { field, q: 0.5 } => samples.iter().filter_map(|s| field.of(s)).collect(),
-            Statistic::StepQuantile { q: 0.5 } => samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect(),
-            _ => return None,
-        };
-        if values.len() < 4 {
-            return None;
+    /// A median's values are what it summarizes; None for any other statistic.
+    fn median_values(&self, samples: &[&SampleMetrics]) -> Option<Vec<f64>> {
+        match *self {
+            Statistic::SampleQuantile { q, .. } | Statistic::StepQuantile { q } if q == 0.5 => self.values(samples),
+            _ => None,
         }
-        values.sort_by(f64::total_cmp);
-        Some((quantile_sorted(&values, 0.25), quantile_sorted(&values, 0.75)))
+    }
+
+    /// The interquartile range (25th and 75th percentile) of the quantity a median
+    /// summarizes: how far the samples (or steps) behind the median spread. None for
+    /// anything but a median, and below 4 values, where quartiles say nothing.
+    pub fn spread(&self, samples: &[&SampleMetrics]) -> Option<(f64, f64)> {
+        stats::quartiles(&self.median_values(samples)?)
+    }
+
+    /// The 10th and 90th percentile of the quantity a median summarizes (a chart's
+    /// whiskers). None for anything but a median, and without values.
+    pub fn whiskers(&self, samples: &[&SampleMetrics]) -> Option<(f64, f64)> {
+        let values = self.median_values(samples)?;
+        stats::quantile(&values, 0.1).zip(stats::quantile(&values, 0.9))
     }
 }

@@ -5,26 +5,12 @@
 
 use super::folder::RunFolder;
 use super::{CellStatus, Record};
-use hdrhistogram::Histogram;
 use serde::Serialize;
 
 /// Every decode step's latency of a soak, in bounded memory: a soak of thousands of rounds
-/// makes a stream no summary should hold, so it goes into an HDR histogram (microsecond
-/// resolution, 3 significant digits, nearest rank: its figures are the soak's own and are
-/// not compared with the registry's exact per-cell percentiles).
-#[derive(Debug, Clone)]
-pub struct StepLatencies {
-    hist: Histogram<u64>,
-}
-
-impl Default for StepLatencies {
-    fn default() -> Self {
-        // 1 us to an hour: a fixed size (about 200 KiB) however long the soak runs; a step
-        // beyond an hour counts as an hour.
-        let hist = Histogram::new_with_bounds(1, 3_600_000_000, 3).expect("valid bounds and 3 significant digits");
-        StepLatencies { hist }
-    }
-}
+/// makes a stream no summary should hold (its figures are the soak's own and are not
+/// compared with the registry's exact per-cell percentiles).
+pub type StepLatencies = crate::stats::stream::DurationStream;
 
 /// Quantiles of a step-latency stream, ms.
 #[derive(Debug, Clone, Copy, Serialize, PartialEq)]
@@ -41,27 +27,15 @@ pub struct StepQuantiles {
     pub max_ms: f64,
 }
 
-impl StepLatencies {
-    /// Count one decode step of `ms`.
-    pub fn record(&mut self, ms: f64) {
-        let us = (ms * 1000.0).round().max(1.0) as u64;
-        self.hist.saturating_record(us);
-    }
-
-    /// Add another stream's steps (a round's to the soak's).
-    pub fn add(&mut self, other: &StepLatencies) {
-        self.hist.add(&other.hist).expect("histograms of the same bounds add");
-    }
-
-    /// The stream's quantiles (None before any step).
-    pub fn quantiles(&self) -> Option<StepQuantiles> {
-        let ms = |q: f64| self.hist.value_at_quantile(q) as f64 / 1000.0;
-        (!self.hist.is_empty()).then(|| StepQuantiles {
-            steps: self.hist.len(),
-            p50_ms: ms(0.5),
-            p99_ms: ms(0.99),
-            p999_ms: ms(0.999),
-            max_ms: self.hist.max() as f64 / 1000.0,
+impl StepQuantiles {
+    /// A step stream's quantiles (None before any step).
+    pub fn of(steps: &StepLatencies) -> Option<StepQuantiles> {
+        Some(StepQuantiles {
+            steps: steps.len(),
+            p50_ms: steps.quantile_ms(0.5)?,
+            p99_ms: steps.quantile_ms(0.99)?,
+            p999_ms: steps.quantile_ms(0.999)?,
+            max_ms: steps.max_ms()?,
         })
     }
 }
@@ -130,7 +104,7 @@ impl SoakRound {
             harness_rss_range_mb: range,
             harness_rss_mb: memory.0,
             harness_peak_rss_mb: memory.1,
-            decode_steps: round_steps.quantiles(),
+            decode_steps: StepQuantiles::of(&round_steps),
         }
     }
 }
@@ -169,7 +143,7 @@ impl SoakReport {
             samples_lost: rounds.iter().map(|r| r.samples_expected.saturating_sub(r.samples_recorded)).sum(),
             torn_lines: rounds.iter().map(|r| r.torn_lines).sum(),
             resumed,
-            decode_steps: steps.quantiles(),
+            decode_steps: StepQuantiles::of(steps),
             rounds,
         }
     }
@@ -275,11 +249,11 @@ mod tests {
     #[test]
     fn the_step_stream_adds_rounds_and_keeps_three_significant_digits() {
         let (mut soak, mut round) = (StepLatencies::default(), StepLatencies::default());
-        assert_eq!(soak.quantiles(), None);
+        assert_eq!(StepQuantiles::of(&soak), None);
         (1..=1000).for_each(|i| round.record(f64::from(i) / 100.0)); // 0.01 .. 10 ms
         soak.add(&round);
         soak.add(&round);
-        let q = soak.quantiles().unwrap();
+        let q = StepQuantiles::of(&soak).unwrap();
         assert_eq!(q.steps, 2000);
         let close = |got: f64, want: f64| (got - want).abs() <= want * 1e-3 + 1e-3;
         assert!(close(q.p50_ms, 5.0) && close(q.p99_ms, 9.9) && close(q.p999_ms, 9.99), "{q:?}");

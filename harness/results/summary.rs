@@ -3,9 +3,10 @@
 //! the same code compare, qualify and recommend use, so a figure is the same number in
 //! every output.
 
-use super::metrics::{quantile, quantile_sorted, Statistic, METRICS};
+use super::metrics::{Statistic, METRICS};
 use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
+use crate::stats;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -31,6 +32,10 @@ pub struct CellSummary {
     /// For each median: the 25th and 75th percentile of the same quantity, so a reader sees
     /// how far the figures behind it spread (absent below 4 values).
     pub spread: BTreeMap<&'static str, (f64, f64)>,
+    /// For each median: the 10th and 90th percentile of the same quantity (a chart's
+    /// whiskers). Held for the charts, not written: the summary files show the spread.
+    #[serde(skip)]
+    pub whiskers: BTreeMap<&'static str, (f64, f64)>,
     /// Why this cell's figures are unstable, one line each (empty: stable).
     pub unstable: Vec<String>,
     /// Every setting the compiled model reported (empty for a run made before bakeoff read
@@ -60,16 +65,14 @@ pub const FAR_OUT_IQR: f64 = 3.0;
 pub fn stability(measured: &[&SampleMetrics]) -> Vec<String> {
     let mut out = Vec::new();
     let tps: Vec<f64> = measured.iter().filter_map(|s| s.decode_tokens_per_s).collect();
-    if let (Some(m), true) = (mean(tps.iter().copied()), tps.len() >= 3) {
-        let sd = (tps.iter().map(|v| (v - m).powi(2)).sum::<f64>() / (tps.len() - 1) as f64).sqrt();
-        if m > 0.0 && sd / m > UNSTABLE_CV {
-            out.push(format!(
-                "decode tokens/s varies {:.0}% (coefficient of variation over {} samples; stable cells stay under {:.0}%)",
-                100.0 * sd / m,
-                tps.len(),
-                100.0 * UNSTABLE_CV
-            ));
-        }
+    match stats::coefficient_of_variation(&tps) {
+        Some(cv) if tps.len() >= 3 && cv > UNSTABLE_CV => out.push(format!(
+            "decode tokens/s varies {:.0}% (coefficient of variation over {} samples; stable cells stay under {:.0}%)",
+            100.0 * cv,
+            tps.len(),
+            100.0 * UNSTABLE_CV
+        )),
+        _ => {}
     }
     let ttft: Vec<f64> = measured.iter().map(|s| s.ttft_ms).collect();
     out.extend(far_outliers("TTFT", &ttft));
@@ -78,28 +81,16 @@ pub fn stability(measured: &[&SampleMetrics]) -> Vec<String> {
 
 /// The far-out outliers of `values`, described, if any (needs 4 values for quartiles).
 fn far_outliers(what: &str, values: &[f64]) -> Option<String> {
-    if values.len() < 4 {
-        return None;
-    }
-    let mut sorted = values.to_vec();
-    sorted.sort_by(f64::total_cmp);
-    let (q1, q3) = (quantile_sorted(&sorted, 0.25), quantile_sorted(&sorted, 0.75));
-    let fence = q3 + FAR_OUT_IQR * (q3 - q1);
-    let far: Vec<f64> = values.iter().copied().filter(|&v| v > fence).collect();
+    let (fence, far) = stats::beyond_upper_fence(values, FAR_OUT_IQR)?;
     let worst = far.iter().copied().fold(f64::MIN, f64::max);
     (!far.is_empty()).then(|| {
         format!(
             "{what} has {} far-out outlier(s) of {} (beyond Q3 + {FAR_OUT_IQR} IQR = {fence:.2} ms; worst {worst:.2} ms, median {:.2} ms)",
             far.len(),
             values.len(),
-            quantile_sorted(&sorted, 0.5)
+            stats::median(values).unwrap_or(f64::NAN)
         )
     })
-}
-
-fn mean(v: impl Iterator<Item = f64>) -> Option<f64> {
-    let (sum, n) = v.fold((0.0, 0usize), |(s, n), x| (s + x, n + 1));
-    (n > 0).then(|| sum / n as f64)
 }
 
 /// Summarize one cell from its record and its samples.
@@ -116,7 +107,7 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
             put(metric.name, field.of(cell));
         }
     }
-    let mut spread = BTreeMap::new();
+    let (mut spread, mut whiskers) = (BTreeMap::new(), BTreeMap::new());
     for metric in METRICS {
         // Every per-sample metric (quantiles of per-sample values or of every decode step,
         // the overhead share) from the registry's statistic.
@@ -126,9 +117,12 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         if let Some(iqr) = metric.statistic.spread(&measured) {
             spread.insert(metric.name, iqr);
         }
+        if let Some(range) = metric.statistic.whiskers(&measured) {
+            whiskers.insert(metric.name, range);
+        }
     }
-    put("prompt_tokens", mean(measured.iter().map(|s| s.prompt_tokens as f64)));
-    put("output_tokens", mean(measured.iter().map(|s| s.output_tokens as f64)));
+    put("prompt_tokens", stats::mean(measured.iter().map(|s| s.prompt_tokens as f64)));
+    put("output_tokens", stats::mean(measured.iter().map(|s| s.output_tokens as f64)));
     if !measured.is_empty() {
         m.insert("truncated_samples", measured.iter().filter(|s| s.truncated).count() as f64);
     }
@@ -146,6 +140,7 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         wall_s: cell.wall_s,
         metrics: m,
         spread,
+        whiskers,
         unstable: stability(&measured),
         property_changes: property_changes(cell),
         effective_properties: cell.effective_properties.clone(),
@@ -195,8 +190,8 @@ pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
             out.push(LengthCost {
                 cell: a.cell.cell.clone(),
                 prompt_tokens,
-                ttft_ms: quantile(&samples.iter().map(|s| s.ttft_ms).collect::<Vec<_>>(), 0.5).unwrap_or(0.0),
-                itl_ms: quantile(&itl, 0.5),
+                ttft_ms: stats::median(&samples.iter().map(|s| s.ttft_ms).collect::<Vec<_>>()).unwrap_or(0.0),
+                itl_ms: stats::median(&itl),
                 output_tokens: samples.iter().map(|s| s.output_tokens).min().unwrap_or(0),
             });
         }

@@ -1,7 +1,7 @@
-//! Paired statistics of an A/B run. Each pair is one generation of the same prompt on both
-//! sides, taken back to back, so whatever the machine did in those seconds hit both; the
-//! pair's own ratio (candidate / baseline) is what is judged, and the drift between pairs,
-//! which is many times larger on a shared VM, cancels.
+//! Paired changes. Each pair is two positive values taken back to back (in an A/B run, one
+//! generation of the same prompt on each side), so whatever the machine did in those
+//! seconds hit both; the pair's own ratio (candidate / baseline) is what is estimated, and
+//! the drift between pairs, which is many times larger on a shared VM, cancels.
 //!
 //! - For a per-sample quantity (TTFT, decode tokens/s, a sample's own median or p99
 //!   inter-token latency, CPU time per token, ...), the estimate is the Hodges-Lehmann
@@ -21,12 +21,12 @@
 //!   when single pairs are resampled). Without it, A/A runs of 7-9 rounds gave intervals
 //!   excluding zero (-2.6% [-4.7%, -0.1%]; a TTFT p90 "regressed" +7.6% [+2.4%, +23.1%]).
 //!
-//! The verdict rule is criterion's, as for two separate runs ([`super::stats::decide`]):
-//! regressed or improved only when the whole interval lies beyond the threshold. A run also
-//! says what it could see: its minimum detectable effect, the smallest true change whose
-//! interval would have cleared the threshold, `threshold + half the interval's width`.
+//! A run also says what it could see: its minimum detectable effect, the smallest true
+//! change whose interval would have cleared a threshold: `threshold + half the interval's
+//! width`.
 
-use super::stats::{decide, quantile, Change, PerfVerdict, RESAMPLES, SEED};
+use super::bootstrap::{Change, RESAMPLES, SEED};
+use super::{median, median_in_place, quantile_sorted};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
 
@@ -77,8 +77,8 @@ pub fn few_groups_widening(groups: usize) -> f64 {
 /// resampled groups about the estimate.
 fn widened_interval(estimate: f64, resamples: &[f64], groups: usize) -> (f64, f64) {
     let w = few_groups_widening(groups);
-    let lo = super::stats::quantile_sorted(resamples, 0.025);
-    let hi = super::stats::quantile_sorted(resamples, 0.975);
+    let lo = quantile_sorted(resamples, 0.025);
+    let hi = quantile_sorted(resamples, 0.975);
     (estimate - w * (estimate - lo).max(0.0), estimate + w * (hi - estimate).max(0.0))
 }
 
@@ -92,17 +92,6 @@ pub fn hodges_lehmann(values: &[f64]) -> Option<f64> {
         walsh.extend(values[i..].iter().map(|&b| (a + b) / 2.0));
     }
     Some(median_in_place(&mut walsh))
-}
-
-/// The median of `v`, reordering it (linear-time selection).
-fn median_in_place(v: &mut [f64]) -> f64 {
-    let n = v.len();
-    let (_, &mut upper, _) = v.select_nth_unstable_by(n / 2, f64::total_cmp);
-    if n % 2 == 1 {
-        return upper;
-    }
-    let lower = v[..n / 2].iter().copied().fold(f64::NEG_INFINITY, f64::max);
-    (lower + upper) / 2.0
 }
 
 /// The paired change of a per-sample quantity: `baseline[i]` and `candidate[i]` are pair
@@ -133,8 +122,8 @@ pub fn paired_ratio_change(baseline: &[f64], candidate: &[f64], rounds: &[usize]
     estimates.sort_by(f64::total_cmp);
     let (lo, hi) = widened_interval(estimate, &estimates, groups.len());
     Some(Change {
-        baseline: quantile(baseline, 0.5)?,
-        candidate: quantile(candidate, 0.5)?,
+        baseline: median(baseline)?,
+        candidate: median(candidate)?,
         relative: estimate.exp_m1(),
         ci_low: lo.exp_m1(),
         ci_high: hi.exp_m1(),
@@ -186,15 +175,7 @@ pub fn paired_statistic_change<T: Copy>(
 /// threshold plus half the interval's width (an interval of that width centred on a
 /// change that large just clears the threshold).
 pub fn minimum_detectable_effect(change: &Change, threshold: f64) -> f64 {
-    threshold + (change.ci_high - change.ci_low) / 2.0
-}
-
-/// Whether the interval settles the question at `threshold`: wholly beyond it (a verdict)
-/// or wholly within it (no change of that size). An interval across the threshold needs
-/// more pairs.
-pub fn decided(change: &Change, lower_is_better: bool, threshold: f64) -> bool {
-    decide(change, lower_is_better, threshold) != PerfVerdict::NoChange
-        || (change.ci_low > -threshold && change.ci_high < threshold)
+    threshold + change.half_width()
 }
 
 #[cfg(test)]
@@ -285,18 +266,17 @@ mod tests {
         let change = paired_ratio_change(&b, &c, &rounds(80, 10)).unwrap();
         assert!((change.relative + 0.03).abs() < 0.01, "{change:?}");
         assert!(change.ci_high < -0.02, "the interval clears a 2% threshold: {change:?}");
-        assert_eq!(decide(&change, false, 0.02), PerfVerdict::Regressed);
-        // The same samples unpaired cannot tell: the drift is ten times the change.
-        let unpaired = super::super::stats::bootstrap(&b, &c, |s| quantile(s, 0.5)).unwrap();
-        assert_eq!(decide(&unpaired, false, 0.02), PerfVerdict::NoChange, "{unpaired:?}");
+        // The same samples unpaired cannot tell: the drift is ten times the change, and
+        // the interval reaches from below -2% to above it.
+        let unpaired = super::super::bootstrap::bootstrap(&b, &c, super::super::median).unwrap();
+        assert!(unpaired.ci_low < -0.02 && unpaired.ci_high > -0.02, "{unpaired:?}");
     }
 
     #[test]
-    fn equal_sides_under_drift_are_no_change_and_decided_within() {
+    fn equal_sides_under_drift_give_a_narrow_interval_about_zero() {
         let (b, c) = drifting_pairs(80, 1.0, 0.02, 2);
         let change = paired_ratio_change(&b, &c, &rounds(80, 10)).unwrap();
-        assert_eq!(decide(&change, false, 0.02), PerfVerdict::NoChange, "{change:?}");
-        assert!(decided(&change, false, 0.02), "the interval lies within +-2%: {change:?}");
+        assert!(change.ci_low > -0.02 && change.ci_high < 0.02, "the interval lies within +-2%: {change:?}");
         let mde = minimum_detectable_effect(&change, 0.02);
         assert!(mde > 0.02 && mde < 0.04, "{mde}");
     }
@@ -310,7 +290,7 @@ mod tests {
     #[test]
     fn a_joint_resample_keeps_pairs_together() {
         let (b, c) = drifting_pairs(60, 1.10, 0.01, 3);
-        let change = paired_statistic_change(&b, &c, &rounds(60, 10), |s| quantile(s, 0.9)).unwrap();
+        let change = paired_statistic_change(&b, &c, &rounds(60, 10), |s| super::super::quantile(s, 0.9)).unwrap();
         assert!(change.ci_low > 0.05 && change.ci_high < 0.15, "{change:?}");
     }
 }
