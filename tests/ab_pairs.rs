@@ -111,7 +111,7 @@ fn a_drift_ten_times_the_change_cancels_in_the_pairs() {
     let (_, pairs, _) = run(&mut launcher, &options(80, 10), Vec::new(), &mut |_| false);
     let settings = AbSettings::default();
     let metrics = judge_pairs(&pairs, None, &settings);
-    let decode = metrics.iter().find(|m| m.metric == "decode_tokens_per_s").unwrap();
+    let decode = metrics.iter().find(|m| m.metric == bakeoff::metrics::MetricId::DecodeTokensPerS).unwrap();
     assert_eq!(decode.verdict, PerfVerdict::Regressed, "{decode:?}");
     let change = decode.change.unwrap();
     assert!((change.relative + 0.03).abs() < 0.01, "{change:?}");

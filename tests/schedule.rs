@@ -6,6 +6,7 @@ mod common;
 use bakeoff::executor::mock::{MockExecutor, MockOutcome};
 use bakeoff::executor::schedule::{finished_cells, run_cells, Progress};
 use bakeoff::executor::{CellPrompt, CellSpec};
+use bakeoff::metrics::MetricId;
 use bakeoff::plan::{expand, shard, PlannedCell, Shard};
 use bakeoff::results::summary::summarize_records;
 use bakeoff::results::{read_results, CellStatus, FailureClass, Record, ResultsWriter};
@@ -75,7 +76,7 @@ fn cells_run_in_compile_order_and_npu_is_skipped_without_an_npu() {
         .contains("NPU not present")));
     let done = summaries.iter().find(|s| s.status == CellStatus::Completed).unwrap();
     assert_eq!((done.warmup_samples, done.measured_samples), (2, 4));
-    assert!(done.metrics["itl_p50_ms"] <= done.metrics["itl_p99_ms"]);
+    assert!(done.metrics[&MetricId::ItlP50Ms] <= done.metrics[&MetricId::ItlP99Ms]);
 }
 
 #[test]

@@ -15,7 +15,7 @@
 //! finished stages are read back, an interrupted one continues.
 
 use super::run::RunContext;
-use crate::decide::pareto::OBJECTIVES;
+use crate::decide::pareto::{ProfileFigure, OBJECTIVES};
 use crate::decide::recommend::{run_candidates, Constraints, Prefer};
 use crate::decide::search::{self as decide, FinalistPair, KeyGain, Measured, SearchReport, Stage};
 use crate::exit::Failure;
@@ -327,8 +327,8 @@ impl<'a> SearchRun<'a> {
         s.matrix.profiles = vec![self.search.base.clone()];
         let mut ab = crate::scenario::ab::AbSettings { length: self.search.pairs.clone(), ..Default::default() };
         let (metric, _) = decide::preferred_metric(self.constraints.prefer);
-        if !ab.length.metrics.iter().any(|m| m == metric) {
-            ab.length.metrics.insert(0, metric.to_string());
+        if !ab.length.metrics.iter().any(|m| m == metric.name()) {
+            ab.length.metrics.insert(0, metric.name().to_string());
         }
         for (side, name) in [(&mut ab.baseline, challenger), (&mut ab.candidate, leader)] {
             side.label = Some(name.to_string());
@@ -445,16 +445,21 @@ fn measured_of(
         .into_iter()
         .map(|(summary, candidate)| {
             let record = attempts.iter().find(|a| a.cell.cell == summary.cell).map(|a| a.cell);
-            let mut figures: BTreeMap<&'static str, f64> =
-                OBJECTIVES.iter().filter_map(|o| summary.metrics.get(o.name).map(|v| (o.name, *v))).collect();
+            let mut figures: BTreeMap<ProfileFigure, f64> = OBJECTIVES
+                .iter()
+                .filter_map(|o| match o.figure {
+                    ProfileFigure::Metric(id) => summary.metrics.get(&id).map(|v| (o.figure, *v)),
+                    ProfileFigure::CompileCold | ProfileFigure::CompileWarm => None,
+                })
+                .collect();
             let compile = record.and_then(|r| r.compile_ms.map(|ms| (ms, r.from_cache, r.cold_compile_ms)));
             if let Some((ms, from_cache, cold)) = compile {
                 match from_cache {
-                    Some(true) => figures.insert("compile_warm_ms", ms),
-                    _ => figures.insert("compile_cold_ms", ms),
+                    Some(true) => figures.insert(ProfileFigure::CompileWarm, ms),
+                    _ => figures.insert(ProfileFigure::CompileCold, ms),
                 };
                 if let Some(cold) = cold {
-                    figures.insert("compile_cold_ms", cold);
+                    figures.insert(ProfileFigure::CompileCold, cold);
                 }
             }
             Measured {

@@ -4,7 +4,7 @@
 
 use super::verdict::decided;
 use super::verdict::{decide, Change, PerfVerdict};
-use crate::metrics::{Direction, Metric, Statistic, METRICS};
+use crate::metrics::{Direction, Metric, MetricId, Statistic, METRICS};
 use crate::plan::CellKey;
 use crate::results::pairs::{AbCellRecord, LengthEnd, Pair, Schedule, Side};
 use crate::results::{CellStatus, SampleMetrics};
@@ -16,7 +16,7 @@ use serde::Serialize;
 #[derive(Debug, Clone, Serialize)]
 pub struct AbMetric {
     /// Registry name.
-    pub metric: &'static str,
+    pub metric: MetricId,
     /// Unit.
     pub unit: &'static str,
     /// Which way is better.
@@ -82,8 +82,8 @@ impl AbCell {
     }
 
     /// The metric called `name`.
-    pub fn metric(&self, name: &str) -> Option<&AbMetric> {
-        self.metrics.iter().find(|m| m.metric == name)
+    pub fn metric(&self, id: MetricId) -> Option<&AbMetric> {
+        self.metrics.iter().find(|m| m.metric == id)
     }
 }
 
@@ -106,10 +106,10 @@ fn pair_value(statistic: Statistic) -> Option<PairValue> {
 
 /// Judge one metric over `pairs` (`outcome`: the cell's record, for single values).
 pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, settings: &AbSettings) -> AbMetric {
-    let threshold = settings.threshold_of(m.name);
+    let threshold = settings.threshold_of(m.id);
     let lower = m.direction == Direction::Lower;
     let mut out = AbMetric {
-        metric: m.name,
+        metric: m.id,
         unit: m.unit,
         direction: m.direction,
         baseline: None,

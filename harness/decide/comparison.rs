@@ -6,7 +6,7 @@ use super::verdict::{decide, Change, PerfVerdict};
 use crate::fingerprint::{differences, host_warning, is_host_field, FieldDiff};
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
-use crate::results::metrics::{Direction, Metric, Statistic, METRICS};
+use crate::results::metrics::{Direction, Metric, MetricId, Statistic, METRICS};
 use crate::results::{Attempt, CellStatus, SampleMetrics};
 use crate::stats::bootstrap::bootstrap;
 use serde::Serialize;
@@ -16,7 +16,7 @@ use std::collections::BTreeMap;
 #[derive(Debug, Clone, Serialize)]
 pub struct MetricComparison {
     /// Registry name.
-    pub metric: &'static str,
+    pub metric: MetricId,
     /// Unit.
     pub unit: &'static str,
     /// The baseline's value.
@@ -157,7 +157,7 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
             let minimum_detectable_effect =
                 change.as_ref().map(|c| crate::stats::paired::minimum_detectable_effect(c, threshold));
             MetricComparison {
-                metric: m.name,
+                metric: m.id,
                 unit: m.unit,
                 baseline,
                 candidate,

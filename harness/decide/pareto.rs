@@ -4,13 +4,50 @@
 //! profile that is the best at some trade, and everything off it is worse than some
 //! profile on the front in every respect that was measured.
 
+use crate::metrics::MetricId;
 use serde::Serialize;
+
+/// A figure of a measured profile: a cell metric of the registry, or one of the two compile
+/// times a search tells apart (a cell records one compile; its warm-cache priming gives the
+/// other).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub enum ProfileFigure {
+    /// A registry metric of the cell's summary.
+    Metric(MetricId),
+    /// Compile without a cache: what a first start pays.
+    CompileCold,
+    /// Compile from the cache: what every later start pays.
+    CompileWarm,
+}
+
+impl ProfileFigure {
+    /// Its name in every output (the metric's name where it is one).
+    pub const fn name(self) -> &'static str {
+        match self {
+            ProfileFigure::Metric(id) => id.name(),
+            ProfileFigure::CompileCold => "compile_cold_ms",
+            ProfileFigure::CompileWarm => "compile_warm_ms",
+        }
+    }
+
+    /// Its noise threshold: its metric's in the registry (a compile time's for the two
+    /// compile figures).
+    pub fn noise(self) -> f64 {
+        match self {
+            ProfileFigure::Metric(id) => id.metric().noise,
+            ProfileFigure::CompileCold | ProfileFigure::CompileWarm => MetricId::CompileMs.metric().noise,
+        }
+    }
+}
+
+crate::named_identifier!(ProfileFigure);
 
 /// One objective of the front: which figure, its unit, and which way is better.
 #[derive(Debug, Clone, Copy, Serialize)]
 pub struct Objective {
-    /// Its name in every output (a cell metric's name where it is one).
-    pub name: &'static str,
+    /// The figure (serialized as its name).
+    #[serde(rename = "name")]
+    pub figure: ProfileFigure,
     /// Unit.
     pub unit: &'static str,
     /// Larger is better (else smaller is).
@@ -19,31 +56,30 @@ pub struct Objective {
     pub description: &'static str,
 }
 
-const fn lower(name: &'static str, unit: &'static str, description: &'static str) -> Objective {
-    Objective { name, unit, higher_is_better: false, description }
+const fn lower(figure: ProfileFigure, unit: &'static str, description: &'static str) -> Objective {
+    Objective { figure, unit, higher_is_better: false, description }
 }
 
 /// Every objective of a search's front, in output order.
 pub const OBJECTIVES: &[Objective] = &[
-    lower("ttft_p50_ms", "ms", "time to first token at the workload's prompts, median"),
+    lower(ProfileFigure::Metric(MetricId::TtftP50Ms), "ms", "time to first token at the workload's prompts, median"),
     Objective {
-        name: "decode_tokens_per_s",
+        figure: ProfileFigure::Metric(MetricId::DecodeTokensPerS),
         unit: "tok/s",
         higher_is_better: true,
         description: "decode throughput after the first token, median",
     },
-    lower("itl_p90_ms", "ms", "inter-token latency, 90th percentile of every decode step"),
-    lower("compile_cold_ms", "ms", "compile without a cache: what a first start pays"),
-    lower("compile_warm_ms", "ms", "compile from the cache: what every later start pays"),
-    lower("peak_rss_mb", "MiB", "peak resident memory of the cell's process"),
-    lower("cpu_ms_per_token", "ms", "host CPU time per decode token, median"),
-    lower("joules_per_token", "J", "package energy per decode token, median (where RAPL is readable)"),
+    lower(ProfileFigure::Metric(MetricId::ItlP90Ms), "ms", "inter-token latency, 90th percentile of every decode step"),
+    lower(ProfileFigure::CompileCold, "ms", "compile without a cache: what a first start pays"),
+    lower(ProfileFigure::CompileWarm, "ms", "compile from the cache: what every later start pays"),
+    lower(ProfileFigure::Metric(MetricId::PeakRssMb), "MiB", "peak resident memory of the cell's process"),
+    lower(ProfileFigure::Metric(MetricId::CpuMsPerToken), "ms", "host CPU time per decode token, median"),
+    lower(
+        ProfileFigure::Metric(MetricId::JoulesPerToken),
+        "J",
+        "package energy per decode token, median (where RAPL is readable)",
+    ),
 ];
-
-/// The index of objective `name` in [`OBJECTIVES`].
-pub fn objective_index(name: &str) -> Option<usize> {
-    OBJECTIVES.iter().position(|o| o.name == name)
-}
 
 /// A profile's figures, one per [`OBJECTIVES`] entry (None: not measured).
 pub type Figures = Vec<Option<f64>>;

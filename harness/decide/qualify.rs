@@ -9,6 +9,7 @@ use super::comparison::{compare_runs, describe, Comparison};
 use crate::correctness::{run_correctness, Correctness};
 use crate::exit;
 use crate::golden::divergence::Verdict;
+use crate::metrics::MetricId;
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
 use crate::results::CellStatus;
@@ -141,7 +142,7 @@ pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, super:
         for m in &c.metrics {
             let Some(r) = m.single_value_change() else { continue };
             if r > m.threshold {
-                let aspect = if m.metric == "peak_rss_mb" { Aspect::Memory } else { Aspect::CompileTime };
+                let aspect = if m.metric == MetricId::PeakRssMb { Aspect::Memory } else { Aspect::CompileTime };
                 add(
                     Severity::Warn,
                     aspect,

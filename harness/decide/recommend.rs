@@ -4,6 +4,7 @@
 //! host CPU time per decode token (ties: the faster). Every other candidate says why it
 //! lost.
 
+use crate::metrics::MetricId;
 use crate::pipelines::PipelineKind;
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
@@ -141,14 +142,14 @@ fn violation(c: &Candidate, k: &Constraints) -> Option<String> {
 /// A cell's summary as a candidate: its figures, the worst golden verdict of its outputs and
 /// the longest prompt it accepts; `lost` says why when it did not complete.
 pub fn candidate(s: &CellSummary, golden: Option<String>, max_prompt_len: Option<u64>) -> Candidate {
-    let metric = |name: &str| s.metrics.get(name).copied();
+    let metric = |id: MetricId| s.metrics.get(&id).copied();
     Candidate {
         profile: s.cell.profile.clone(),
-        tokens_per_s: metric("decode_tokens_per_s"),
-        ttft_ms: metric("ttft_p50_ms"),
-        peak_rss_mb: metric("peak_rss_mb"),
-        cpu_ms_per_token: metric("cpu_ms_per_token"),
-        joules_per_token: metric("joules_per_token"),
+        tokens_per_s: metric(MetricId::DecodeTokensPerS),
+        ttft_ms: metric(MetricId::TtftP50Ms),
+        peak_rss_mb: metric(MetricId::PeakRssMb),
+        cpu_ms_per_token: metric(MetricId::CpuMsPerToken),
+        joules_per_token: metric(MetricId::JoulesPerToken),
         max_prompt_len,
         golden,
         lost: not_completed(s),

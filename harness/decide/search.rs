@@ -4,9 +4,10 @@
 //! paired runs. Nothing here runs a cell: every function takes what the stages measured.
 
 use super::ab::AbMetric;
-use super::pareto::{self, Figures, OBJECTIVES};
+use super::pareto::{self, Figures, ProfileFigure, OBJECTIVES};
 use super::recommend::{order, Candidate, Constraints, Prefer};
 use super::verdict::PerfVerdict;
+use crate::metrics::MetricId;
 use serde::Serialize;
 use std::collections::BTreeMap;
 
@@ -23,7 +24,7 @@ pub struct Measured {
     pub settings: BTreeMap<String, String>,
     /// Its figures by objective name (see [`OBJECTIVES`]); an objective not measured is
     /// absent.
-    pub figures: BTreeMap<&'static str, f64>,
+    pub figures: BTreeMap<ProfileFigure, f64>,
     /// As `recommend` ranks it; `lost` says why it cannot be chosen (failed, a constraint).
     pub candidate: Candidate,
     /// The cell's wall time, s (what it cost of the budget).
@@ -33,7 +34,7 @@ pub struct Measured {
 impl Measured {
     /// The figures in [`OBJECTIVES`] order.
     pub fn figure_list(&self) -> Figures {
-        OBJECTIVES.iter().map(|o| self.figures.get(o.name).copied()).collect()
+        OBJECTIVES.iter().map(|o| self.figures.get(&o.figure).copied()).collect()
     }
 
     /// Whether it completed and meets every constraint.
@@ -43,28 +44,22 @@ impl Measured {
 }
 
 /// The figure `prefer` ranks by, and whether higher is better.
-pub fn preferred_metric(prefer: Prefer) -> (&'static str, bool) {
+pub fn preferred_metric(prefer: Prefer) -> (MetricId, bool) {
     match prefer {
-        Prefer::Speed => ("decode_tokens_per_s", true),
-        Prefer::Cpu => ("cpu_ms_per_token", false),
-        Prefer::Energy => ("joules_per_token", false),
+        Prefer::Speed => (MetricId::DecodeTokensPerS, true),
+        Prefer::Cpu => (MetricId::CpuMsPerToken, false),
+        Prefer::Energy => (MetricId::JoulesPerToken, false),
     }
 }
 
 /// How much better `m` is than `base` on `metric`, as a fraction (positive: better), when
 /// both measured it.
-pub fn improvement(m: &Measured, base: &Measured, metric: &str, higher_is_better: bool) -> Option<f64> {
-    let (x, b) = (*m.figures.get(metric)?, *base.figures.get(metric)?);
+pub fn improvement(m: &Measured, base: &Measured, figure: ProfileFigure, higher_is_better: bool) -> Option<f64> {
+    let (x, b) = (*m.figures.get(&figure)?, *base.figures.get(&figure)?);
     if b <= 0.0 {
         return None;
     }
     Some(if higher_is_better { x / b - 1.0 } else { 1.0 - x / b })
-}
-
-/// The noise threshold of a figure: its metric's in the registry (5% for decode speed, 10%
-/// for TTFT), so a one-sample screen does not chase noise.
-fn noise(metric: &str) -> f64 {
-    crate::metrics::metric(metric).map_or(0.10, |m| m.noise)
 }
 
 /// A key that helped when varied alone: the values that did, and the best gain.
@@ -77,25 +72,30 @@ pub struct KeyGain {
     /// The best value's gain over the base, as a fraction of the figure it improved.
     pub gain: f64,
     /// That figure.
-    pub metric: &'static str,
+    pub metric: ProfileFigure,
 }
 
 /// What a one-factor candidate gained over the base: the preferred figure's or TTFT's
 /// improvement beyond its noise threshold, without the preferred figure getting worse by
 /// more than its own. None: it did not help (or is not eligible).
-fn gain(m: &Measured, base: &Measured, prefer: Prefer) -> Option<(f64, &'static str)> {
+///
+/// Each figure's noise threshold is its metric's in the registry (5% for decode speed, 10%
+/// for TTFT), so a one-sample screen does not chase noise.
+fn gain(m: &Measured, base: &Measured, prefer: Prefer) -> Option<(f64, ProfileFigure)> {
     if !m.eligible() {
         return None;
     }
     let (preferred, higher) = preferred_metric(prefer);
+    let preferred = ProfileFigure::Metric(preferred);
     let main = improvement(m, base, preferred, higher)?;
-    if main < -noise(preferred) {
+    if main < -preferred.noise() {
         return None;
     }
-    let ttft = improvement(m, base, "ttft_p50_ms", false).unwrap_or(0.0);
-    [(main, preferred), (ttft, "ttft_p50_ms")]
+    let ttft_figure = ProfileFigure::Metric(MetricId::TtftP50Ms);
+    let ttft = improvement(m, base, ttft_figure, false).unwrap_or(0.0);
+    [(main, preferred), (ttft, ttft_figure)]
         .into_iter()
-        .filter(|(g, metric)| *g > noise(metric))
+        .filter(|(g, figure)| *g > figure.noise())
         .max_by(|a, b| a.0.total_cmp(&b.0))
 }
 
@@ -103,7 +103,7 @@ fn gain(m: &Measured, base: &Measured, prefer: Prefer) -> Option<(f64, &'static 
 /// `n`: the ones worth crossing in a grid. A screening candidate sets exactly one key.
 pub fn keys_that_helped(base: &Measured, screen: &[Measured], prefer: Prefer, n: usize) -> Vec<KeyGain> {
     let mut keys: Vec<KeyGain> = Vec::new();
-    let mut helpful: Vec<(&Measured, f64, &'static str)> = screen
+    let mut helpful: Vec<(&Measured, f64, ProfileFigure)> = screen
         .iter()
         .filter(|m| m.settings.len() == 1)
         .filter_map(|m| gain(m, base, prefer).map(|(g, metric)| (m, g, metric)))
@@ -316,7 +316,10 @@ mod tests {
     use super::*;
 
     fn measured(profile: &str, settings: &[(&str, &str)], tps: f64, ttft: f64) -> Measured {
-        let figures = BTreeMap::from([("decode_tokens_per_s", tps), ("ttft_p50_ms", ttft)]);
+        let figures = BTreeMap::from([
+            (ProfileFigure::Metric(MetricId::DecodeTokensPerS), tps),
+            (ProfileFigure::Metric(MetricId::TtftP50Ms), ttft),
+        ]);
         Measured {
             profile: profile.into(),
             stage: "1-screen".into(),
@@ -352,7 +355,7 @@ mod tests {
         let names: Vec<&str> = keys.iter().map(|k| k.key.as_str()).collect();
         assert_eq!(names, ["CHUNK", "PYRAMID"]);
         assert_eq!(keys[0].values, ["256"]);
-        assert_eq!(keys[0].metric, "ttft_p50_ms");
+        assert_eq!(keys[0].metric, ProfileFigure::Metric(MetricId::TtftP50Ms));
         assert_eq!(keys_that_helped(&base, &screen, Prefer::Speed, 1).len(), 1);
     }
 

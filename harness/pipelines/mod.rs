@@ -154,8 +154,7 @@ impl Transcript {
 
     /// Time spent outside `infer()` per token, ms: the harness's own overhead.
     pub fn overhead_ms_per_token(&self) -> Option<f64> {
-        let n = self.steps.len();
-        (n > 0).then(|| self.steps.iter().map(|s| s.step_ms - s.infer_ms).sum::<f64>() / n as f64)
+        crate::stats::mean(self.steps.iter().map(|s| s.step_ms - s.infer_ms))
     }
 }
 

@@ -8,6 +8,7 @@ use super::html::esc;
 use super::ReportError;
 use crate::decide::ab::{AbCell, AbMetric, AbReport};
 use crate::decide::verdict::PerfVerdict;
+use crate::metrics::MetricId;
 use crate::plan::CellKey;
 use crate::results::folder::file;
 use crate::results::pairs::{Pair, Side};
@@ -15,10 +16,11 @@ use std::collections::BTreeMap;
 use std::path::Path;
 
 /// The metrics every A/B table shows first (the rest follow in registry order).
-const HEADLINE: [&str; 4] = ["decode_tokens_per_s", "ttft_p50_ms", "itl_p50_ms", "e2e_p50_ms"];
+const HEADLINE: [MetricId; 4] =
+    [MetricId::DecodeTokensPerS, MetricId::TtftP50Ms, MetricId::ItlP50Ms, MetricId::E2eP50Ms];
 
 fn ordered(cell: &AbCell) -> Vec<&AbMetric> {
-    let mut out: Vec<&AbMetric> = HEADLINE.iter().filter_map(|n| cell.metric(n)).collect();
+    let mut out: Vec<&AbMetric> = HEADLINE.iter().filter_map(|&id| cell.metric(id)).collect();
     out.extend(cell.metrics.iter().filter(|m| !HEADLINE.contains(&m.metric)));
     out
 }
@@ -209,7 +211,7 @@ pub fn write_ab_reports(dir: &Path, r: &AbReport, pairs: &BTreeMap<CellKey, Vec<
         }
         let [raw, ratio] = stems(n + 1);
         figures.push(write_chart(dir, &raw, &raw_chart(&cell.cell, cell_pairs, [&r.baseline, &r.candidate]))?);
-        let metric = cell.metric("decode_tokens_per_s");
+        let metric = cell.metric(MetricId::DecodeTokensPerS);
         figures.push(write_chart(dir, &ratio, &ratio_chart(&cell.cell, cell_pairs, metric))?);
     }
     crate::io::write_named(dir, file::REPORT_HTML, ab_html(r, &markdown, &figures).as_bytes())?;
@@ -246,7 +248,7 @@ fn ab_html(r: &AbReport, _markdown: &str, figures: &[Figure]) -> String {
             let class = if m.verdict == PerfVerdict::Regressed { " class=\"failed\"" } else { "" };
             s += &format!(
                 "<tr{class}><td>{} ({})</td><td class=\"num\">{}</td><td class=\"num\">{}</td><td>{}</td><td class=\"num\">{:.1}%</td><td class=\"num\">{}</td><td>{}</td></tr>",
-                esc(m.metric),
+                esc(m.metric.name()),
                 esc(m.unit),
                 value(m.baseline),
                 value(m.candidate),

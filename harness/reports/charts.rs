@@ -9,6 +9,7 @@
 
 use crate::decide::comparison::Comparison;
 use crate::decide::verdict::PerfVerdict;
+use crate::metrics::MetricId;
 use crate::pipelines::PipelineKind;
 use crate::results::folder::RunFolder;
 use crate::results::summary::CellSummary;
@@ -492,11 +493,11 @@ fn completed_summaries(cells: &[CellSummary]) -> impl Iterator<Item = &CellSumma
 
 /// Decode tokens/s per cell: the median, whiskers from the 10th to the 90th percentile.
 pub fn tokens_per_s_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
-    let metric = "decode_tokens_per_s";
+    let metric = MetricId::DecodeTokensPerS;
     let bars = completed_summaries(cells)
         .filter_map(|c| {
-            let median = *c.metrics.get(metric)?;
-            let interval = c.whiskers.get(metric).copied();
+            let median = *c.metrics.get(&metric)?;
+            let interval = c.whiskers.get(&metric).copied();
             Some((cell_label(&c.cell), Bar { series: series_of(c.cell.pipeline), value: median, interval }))
         })
         .collect();
@@ -514,7 +515,7 @@ pub fn tokens_per_s_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
 pub fn itl_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
     let rows = completed_summaries(cells)
         .filter_map(|c| {
-            let bars = ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms"]
+            let bars = [MetricId::ItlP50Ms, MetricId::ItlP90Ms, MetricId::ItlP99Ms]
                 .iter()
                 .enumerate()
                 .map(|(i, name)| c.metrics.get(name).map(|&value| Bar { series: i, value, interval: None }))
@@ -584,12 +585,12 @@ fn add_point(series: &mut Vec<Series>, name: String, color: usize, filled: bool,
 /// one color per profile, filled for kvcache and hollow for static128, one legend entry per
 /// profile, pipeline and device.
 pub fn efficiency_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
-    let has_energy = completed_summaries(cells).any(|c| c.metrics.contains_key("joules_per_token"));
-    let cost = if has_energy { "joules_per_token" } else { "cpu_ms_per_token" };
+    let has_energy = completed_summaries(cells).any(|c| c.metrics.contains_key(&MetricId::JoulesPerToken));
+    let cost = if has_energy { MetricId::JoulesPerToken } else { MetricId::CpuMsPerToken };
     let mut profiles: Vec<String> = Vec::new();
     let mut series: Vec<Series> = Vec::new();
     for c in completed_summaries(cells) {
-        let (Some(&x), Some(&y)) = (c.metrics.get("decode_tokens_per_s"), c.metrics.get(cost)) else { continue };
+        let (Some(&x), Some(&y)) = (c.metrics.get(&MetricId::DecodeTokensPerS), c.metrics.get(&cost)) else { continue };
         let key = &c.cell;
         if !profiles.contains(&key.profile) {
             profiles.push(key.profile.clone());
@@ -628,7 +629,7 @@ fn model_parameters(run: &RunFolder) -> std::collections::BTreeMap<String, f64> 
 /// per pipeline, device and profile (warm-cache cells where the run has them: the cache
 /// changes the compile, not the generation): how the metric grows with the model. None
 /// unless the run has two or more models of known size.
-fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &str, metric: &str) -> Option<Chart> {
+fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &str, metric: MetricId) -> Option<Chart> {
     let params = model_parameters(run);
     let has_warm = completed_summaries(cells).any(|c| c.cell.cache == CacheMode::Warm);
     let mut series: Vec<Series> = Vec::new();
@@ -638,7 +639,7 @@ fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &s
         if has_warm && key.cache != CacheMode::Warm {
             continue;
         }
-        let Some(&median) = c.metrics.get(metric) else { continue };
+        let Some(&median) = c.metrics.get(&metric) else { continue };
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {}{star} {}", key.pipeline, key.device, key.profile);
         let color = series.len();
@@ -677,8 +678,8 @@ pub fn run_charts(run: &RunFolder, cells: &[CellSummary]) -> Vec<(&'static str, 
         ("chart_efficiency", efficiency_chart(run, cells)),
     ];
     let by_size = [
-        ("chart_size_tokens_per_s", "decode tokens/s", "tokens/s, higher is better", "decode_tokens_per_s"),
-        ("chart_size_ttft", "TTFT", "ms, lower is better", "ttft_p50_ms"),
+        ("chart_size_tokens_per_s", "decode tokens/s", "tokens/s, higher is better", MetricId::DecodeTokensPerS),
+        ("chart_size_ttft", "TTFT", "ms, lower is better", MetricId::TtftP50Ms),
     ];
     for (stem, what, unit, metric) in by_size {
         charts.extend(model_size_chart(run, cells, what, unit, metric).map(|c| (stem, c)));
@@ -687,7 +688,8 @@ pub fn run_charts(run: &RunFolder, cells: &[CellSummary]) -> Vec<(&'static str, 
 }
 
 /// The metrics a comparison chart shows.
-const COMPARE_METRICS: [&str; 4] = ["decode_tokens_per_s", "ttft_p50_ms", "itl_p50_ms", "itl_p99_ms"];
+const COMPARE_METRICS: [MetricId; 4] =
+    [MetricId::DecodeTokensPerS, MetricId::TtftP50Ms, MetricId::ItlP50Ms, MetricId::ItlP99Ms];
 
 /// Relative change per cell and metric with its interval, colored by verdict.
 pub fn compare_chart(c: &Comparison) -> Option<Chart> {

@@ -5,6 +5,7 @@ use crate::decide::comparison::{describe, Comparison};
 use crate::decide::qualify::{Qualification, Severity};
 use crate::decide::recommend::Recommendation;
 use crate::decide::verdict::PerfVerdict;
+use crate::metrics::MetricId;
 
 fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))
@@ -156,23 +157,30 @@ fn effective_differences_markdown(c: &Comparison) -> String {
 /// What two separately taken runs could see: per cell, the minimum detectable effect of the
 /// headline metrics, and why an interleaved run sees finer.
 fn resolution_markdown(c: &Comparison) -> String {
-    let mut s = String::from(
+    let mut s = format!(
         "\n## What these two runs could see\n\nThe smallest change each cell's interval could have flagged at its \
          threshold (threshold + half the interval's width). Two runs taken one after the other also differ by the \
          machine's drift between them, which no interval of either run sees: on a shared 2-vCPU VM that drift \
          reached 25-50% within minutes. `bakeoff ab` (`make qualify`) runs both stacks interleaved, pair by pair, \
          in one run, so the drift cancels; it resolves changes of 2-3% there.\n\n\
-         | cell | decode_tokens_per_s | ttft_p50_ms |\n|---|---:|---:|\n",
+         | cell | {} | {} |\n|---|---:|---:|\n",
+        MetricId::DecodeTokensPerS,
+        MetricId::TtftP50Ms
     );
-    let mde = |cell: &crate::decide::comparison::CellComparison, name: &str| {
+    let mde = |cell: &crate::decide::comparison::CellComparison, id: MetricId| {
         cell.metrics
             .iter()
-            .find(|m| m.metric == name)
+            .find(|m| m.metric == id)
             .and_then(|m| m.minimum_detectable_effect)
             .map_or("-".to_string(), |v| format!("{:.1}%", 100.0 * v))
     };
     for cell in &c.cells {
-        s += &format!("| `{}` | {} | {} |\n", cell.cell, mde(cell, "decode_tokens_per_s"), mde(cell, "ttft_p50_ms"));
+        s += &format!(
+            "| `{}` | {} | {} |\n",
+            cell.cell,
+            mde(cell, MetricId::DecodeTokensPerS),
+            mde(cell, MetricId::TtftP50Ms)
+        );
     }
     s
 }

@@ -6,7 +6,7 @@
 
 use super::ReportError;
 use crate::io::FileError;
-use crate::metrics::{Direction, Metric, Statistic, METRICS};
+use crate::metrics::{Direction, Metric, MetricId, Statistic, METRICS};
 use crate::results::folder::RunFolder;
 use crate::results::summary::{summarize, CellSummary};
 use crate::results::{Attempt, CellStatus};
@@ -94,9 +94,9 @@ pub fn bmf(cells: &[CellSummary]) -> Vec<u8> {
     for c in cells.iter().filter(|c| c.status == CellStatus::Completed) {
         let mut measures = serde_json::Map::new();
         for m in tracked() {
-            let Some(&value) = c.metrics.get(m.name) else { continue };
+            let Some(&value) = c.metrics.get(&m.id) else { continue };
             let mut metric = serde_json::json!({ "value": value });
-            if let Some(&(lo, hi)) = c.spread.get(m.name) {
+            if let Some(&(lo, hi)) = c.spread.get(&m.id) {
                 metric["lower_value"] = lo.into();
                 metric["upper_value"] = hi.into();
             }
@@ -114,14 +114,14 @@ pub fn gab(cells: &[CellSummary]) -> (Vec<u8>, Vec<u8>) {
     let (mut bigger, mut smaller) = (Vec::new(), Vec::new());
     for c in cells.iter().filter(|c| c.status == CellStatus::Completed) {
         for m in tracked() {
-            let Some(&value) = c.metrics.get(m.name) else { continue };
+            let Some(&value) = c.metrics.get(&m.id) else { continue };
             let mut entry = serde_json::json!({
                 "name": format!("{} {}", c.cell, m.name),
                 "unit": m.unit,
                 "value": value,
                 "extra": format!("{} measured samples; {}", c.measured_samples, m.description),
             });
-            if let Some(&(lo, hi)) = c.spread.get(m.name) {
+            if let Some(&(lo, hi)) = c.spread.get(&m.id) {
                 entry["range"] = format!("± {:.3}", (hi - lo) / 2.0).into();
             }
             match m.direction {
@@ -195,7 +195,7 @@ pub fn llm_bench_csv(
         let model = format!("{}/{}/{}/{}", key.model, key.pipeline, key.profile, key.cache.name());
         let pretrain_s = (a.cell.load_ms.unwrap_or(0.0) + a.cell.compile_ms.unwrap_or(0.0)) / 1000.0;
         let rows = bench_rows(a);
-        let rss = c.metrics.get("peak_rss_mb").map_or(String::new(), |v| fmt(*v));
+        let rss = c.metrics.get(&MetricId::PeakRssMb).map_or(String::new(), |v| fmt(*v));
         let write = |w: &mut csv::Writer<Vec<u8>>, r: &BenchRow, pretrain: String| {
             let fields: [String; 26] = [
                 r.iteration.clone(),
@@ -265,7 +265,7 @@ fn bench_rows(a: &Attempt) -> Vec<BenchRow> {
                 output_size: out,
                 ms_per_token: if out > 0.0 { m.e2e_ms / out } else { m.e2e_ms },
                 first_ms: m.ttft_ms,
-                other_ms: (!m.itl_ms.is_empty()).then(|| m.itl_ms.iter().sum::<f64>() / m.itl_ms.len() as f64),
+                other_ms: stats::mean(m.itl_ms.iter().copied()),
             }
         })
         .collect()

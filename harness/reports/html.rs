@@ -41,7 +41,7 @@ fn table(head: &[String], rows: &[(String, Vec<String>)], numeric_from: usize) -
 }
 
 fn summary_table(run: &RunReport) -> String {
-    let metrics: Vec<_> = METRICS.iter().filter(|m| MD_METRICS.contains(&m.name)).collect();
+    let metrics: Vec<_> = METRICS.iter().filter(|m| MD_METRICS.contains(&m.id)).collect();
     let mut head: Vec<String> = ["model", "pipeline", "device", "profile", "cache", "status", "samples"]
         .iter()
         .map(|s| s.to_string())

@@ -15,7 +15,7 @@ pub mod search;
 
 use crate::correctness::{CheckKind, Correctness};
 use crate::io::FileError;
-use crate::results::metrics::{Direction, METRICS};
+use crate::results::metrics::{Direction, MetricId, METRICS};
 use crate::results::summary::CellSummary;
 use std::path::Path;
 
@@ -62,8 +62,8 @@ pub fn key_values(c: &CellSummary) -> [String; 9] {
     ]
 }
 
-fn metric_value(c: &CellSummary, name: &str) -> String {
-    c.metrics.get(name).map(|v| format!("{v:.3}")).unwrap_or_default()
+fn metric_value(c: &CellSummary, id: MetricId) -> String {
+    c.metrics.get(&id).map(|v| format!("{v:.3}")).unwrap_or_default()
 }
 
 /// summary.csv: one row per cell, the key columns then every registry metric.
@@ -80,7 +80,7 @@ impl Exporter for Csv {
         w.write_record(&header).map_err(|e| ReportError::Render(e.to_string()))?;
         for c in run.cells {
             let row: Vec<String> =
-                key_values(c).into_iter().chain(METRICS.iter().map(|m| metric_value(c, m.name))).collect();
+                key_values(c).into_iter().chain(METRICS.iter().map(|m| metric_value(c, m.id))).collect();
             w.write_record(&row).map_err(|e| ReportError::Render(e.to_string()))?;
         }
         w.into_inner().map_err(|e| ReportError::Render(e.to_string()))
@@ -114,7 +114,7 @@ impl Exporter for Json {
 pub fn table_value(c: &CellSummary, m: &crate::metrics::Metric) -> String {
     // Joules per token are small numbers: four decimals keep them readable.
     let digits = if m.unit == "J" { 4 } else { 1 };
-    match (c.metrics.get(m.name), c.spread.get(m.name)) {
+    match (c.metrics.get(&m.id), c.spread.get(&m.id)) {
         (Some(v), Some((lo, hi))) => format!("{v:.digits$} ({lo:.digits$}-{hi:.digits$})"),
         (Some(v), None) => format!("{v:.digits$}"),
         (None, _) => "-".into(),
@@ -150,16 +150,16 @@ pub const PROPERTY_CHANGES_NOTE: &str = "Read back from each compiled model: a v
 pub struct Markdown;
 
 /// The metrics the markdown and HTML tables show (the CSV and JSON carry all of them).
-pub const MD_METRICS: [&str; 9] = [
-    "compile_ms",
-    "ttft_p50_ms",
-    "itl_p50_ms",
-    "itl_p99_ms",
-    "decode_tokens_per_s",
-    "cpu_ms_per_token",
-    "joules_per_token",
-    "overhead_share_pct",
-    "peak_rss_mb",
+pub const MD_METRICS: [MetricId; 9] = [
+    MetricId::CompileMs,
+    MetricId::TtftP50Ms,
+    MetricId::ItlP50Ms,
+    MetricId::ItlP99Ms,
+    MetricId::DecodeTokensPerS,
+    MetricId::CpuMsPerToken,
+    MetricId::JoulesPerToken,
+    MetricId::OverheadSharePct,
+    MetricId::PeakRssMb,
 ];
 
 impl Exporter for Markdown {
@@ -178,7 +178,7 @@ impl Exporter for Markdown {
             counts(Skipped),
             counts(Unsupported)
         );
-        let metrics: Vec<_> = METRICS.iter().filter(|m| MD_METRICS.contains(&m.name)).collect();
+        let metrics: Vec<_> = METRICS.iter().filter(|m| MD_METRICS.contains(&m.id)).collect();
         s += "| model | pipeline | device | profile | cache | status | samples |";
         for m in &metrics {
             let arrow = match m.direction {

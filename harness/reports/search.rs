@@ -4,8 +4,9 @@
 use super::charts::{write_chart, Chart, Figure, Scatter, Series};
 use super::html::{esc, STYLE};
 use super::ReportError;
-use crate::decide::pareto::OBJECTIVES;
+use crate::decide::pareto::{ProfileFigure, OBJECTIVES};
 use crate::decide::search::{Measured, SearchReport};
+use crate::metrics::MetricId;
 use crate::results::folder::file;
 use std::path::Path;
 
@@ -25,7 +26,10 @@ pub fn write_search_reports(dir: &Path, r: &SearchReport) -> Result<String, Repo
 /// The candidates as a scatter of TTFT against decode speed: the front filled, the
 /// dominated hollow and grey.
 pub fn front_chart(r: &SearchReport) -> Chart {
-    let point = |m: &Measured| Some((*m.figures.get("ttft_p50_ms")?, *m.figures.get("decode_tokens_per_s")?));
+    let point = |m: &Measured| {
+        let figure = |id: MetricId| m.figures.get(&ProfileFigure::Metric(id)).copied();
+        figure(MetricId::TtftP50Ms).zip(figure(MetricId::DecodeTokensPerS))
+    };
     let series = |name: &str, color: usize, filled: bool, on: bool| Series {
         name: name.into(),
         color,
@@ -48,8 +52,8 @@ pub fn front_chart(r: &SearchReport) -> Chart {
     })
 }
 
-fn figure(m: &Measured, name: &str) -> String {
-    m.figures.get(name).map_or_else(|| "-".into(), |v| format!("{v:.1}"))
+fn figure(m: &Measured, which: ProfileFigure) -> String {
+    m.figures.get(&which).map_or_else(|| "-".into(), |v| format!("{v:.1}"))
 }
 
 /// search.md.
@@ -101,7 +105,7 @@ fn candidates_table(r: &SearchReport) -> String {
     let mut s =
         "## Candidates (each at its latest, most-sampled stage)\n\n| profile | front | stage | reps |".to_string();
     for o in OBJECTIVES {
-        s += &format!(" {} ({}) |", o.name, o.unit);
+        s += &format!(" {} ({}) |", o.figure, o.unit);
     }
     s += " status |\n|---|---|---|---:|";
     s += &"---:|".repeat(OBJECTIVES.len());
@@ -111,7 +115,7 @@ fn candidates_table(r: &SearchReport) -> String {
     for (m, on) in rows {
         s += &format!("| {} | {} | {} | {} |", m.profile, if *on { "yes" } else { "" }, m.stage, m.repetitions);
         for o in OBJECTIVES {
-            s += &format!(" {} |", figure(m, o.name));
+            s += &format!(" {} |", figure(m, o.figure));
         }
         s += &format!(" {} |\n", m.candidate.lost.as_deref().unwrap_or("ok"));
     }

@@ -55,7 +55,6 @@ pub struct SampleMetrics {
 
 impl From<&Transcript> for SampleMetrics {
     fn from(t: &Transcript) -> SampleMetrics {
-        let n = t.steps.len().max(1) as f64;
         SampleMetrics {
             prompt_tokens: t.prompt_ids.len(),
             output_tokens: t.output_ids.len(),
@@ -64,7 +63,7 @@ impl From<&Transcript> for SampleMetrics {
             e2e_ms: t.e2e_ms(),
             decode_tokens_per_s: t.decode_tokens_per_s(),
             overhead_ms_per_token: t.overhead_ms_per_token().unwrap_or(0.0),
-            infer_ms_per_token: t.steps.iter().map(|s| s.infer_ms).sum::<f64>() / n,
+            infer_ms_per_token: crate::stats::mean(t.steps.iter().map(|s| s.infer_ms)).unwrap_or(0.0),
             truncated: t.truncated,
             stop_reason: t.stop_reason,
             output_ids: t.output_ids.clone(),

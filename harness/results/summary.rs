@@ -3,7 +3,7 @@
 //! the same code compare, qualify and recommend use, so a figure is the same number in
 //! every output.
 
-use super::metrics::{Statistic, METRICS};
+use super::metrics::{MetricId, Statistic, METRICS};
 use super::{final_attempts, CellRecord, CellStatus, Record, SampleMetrics, SampleRecord};
 use crate::plan::CellKey;
 use crate::stats;
@@ -28,14 +28,14 @@ pub struct CellSummary {
     /// The cell's wall time in seconds, compile and warm-up included (0 for a skipped cell).
     pub wall_s: f64,
     /// Metric values by registry name (absent when not measurable).
-    pub metrics: BTreeMap<&'static str, f64>,
+    pub metrics: BTreeMap<MetricId, f64>,
     /// For each median: the 25th and 75th percentile of the same quantity, so a reader sees
     /// how far the figures behind it spread (absent below 4 values).
-    pub spread: BTreeMap<&'static str, (f64, f64)>,
+    pub spread: BTreeMap<MetricId, (f64, f64)>,
     /// For each median: the 10th and 90th percentile of the same quantity (a chart's
     /// whiskers). Held for the charts, not written: the summary files show the spread.
     #[serde(skip)]
-    pub whiskers: BTreeMap<&'static str, (f64, f64)>,
+    pub whiskers: BTreeMap<MetricId, (f64, f64)>,
     /// Why this cell's figures are unstable, one line each (empty: stable).
     pub unstable: Vec<String>,
     /// Every setting the compiled model reported (empty for a run made before bakeoff read
@@ -97,14 +97,14 @@ fn far_outliers(what: &str, values: &[f64]) -> Option<String> {
 pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
     let measured: Vec<&SampleMetrics> = samples.iter().filter(|s| !s.warmup).map(|s| &s.metrics).collect();
     let mut m = BTreeMap::new();
-    let mut put = |name: &'static str, v: Option<f64>| {
+    let mut put = |id: MetricId, v: Option<f64>| {
         if let Some(v) = v {
-            m.insert(name, v);
+            m.insert(id, v);
         }
     };
     for metric in METRICS {
         if let Statistic::Cell { field } = metric.statistic {
-            put(metric.name, field.of(cell));
+            put(metric.id, field.of(cell));
         }
     }
     let (mut spread, mut whiskers) = (BTreeMap::new(), BTreeMap::new());
@@ -112,19 +112,19 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
         // Every per-sample metric (quantiles of per-sample values or of every decode step,
         // the overhead share) from the registry's statistic.
         if !matches!(metric.statistic, Statistic::Cell { .. } | Statistic::Descriptive) {
-            put(metric.name, metric.statistic.compute(&measured));
+            put(metric.id, metric.statistic.compute(&measured));
         }
         if let Some(iqr) = metric.statistic.spread(&measured) {
-            spread.insert(metric.name, iqr);
+            spread.insert(metric.id, iqr);
         }
         if let Some(range) = metric.statistic.whiskers(&measured) {
-            whiskers.insert(metric.name, range);
+            whiskers.insert(metric.id, range);
         }
     }
-    put("prompt_tokens", stats::mean(measured.iter().map(|s| s.prompt_tokens as f64)));
-    put("output_tokens", stats::mean(measured.iter().map(|s| s.output_tokens as f64)));
+    put(MetricId::PromptTokens, stats::mean(measured.iter().map(|s| s.prompt_tokens as f64)));
+    put(MetricId::OutputTokens, stats::mean(measured.iter().map(|s| s.output_tokens as f64)));
     if !measured.is_empty() {
-        m.insert("truncated_samples", measured.iter().filter(|s| s.truncated).count() as f64);
+        m.insert(MetricId::TruncatedSamples, measured.iter().filter(|s| s.truncated).count() as f64);
     }
     CellSummary {
         cell: cell.cell.clone(),

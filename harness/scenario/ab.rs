@@ -4,6 +4,7 @@
 //! shared. The rest of the table says how the sides take turns, how a change is judged and
 //! how long each cell runs.
 
+use crate::metrics::MetricId;
 use crate::profiles::Profile;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -73,7 +74,7 @@ impl Default for AbLength {
             max_pairs: 400,
             max_minutes: 2.5,
             pairs_per_round: 10,
-            metrics: vec!["decode_tokens_per_s".into(), "ttft_p50_ms".into()],
+            metrics: vec![MetricId::DecodeTokensPerS.name().into(), MetricId::TtftP50Ms.name().into()],
         }
     }
 }
@@ -126,13 +127,13 @@ pub const RESERVED_ENV_PREFIX: &str = "BAKEOFF_TEST_";
 /// harness's own time outside `infer()` (under 1% of a token's time), a check of bakeoff
 /// rather than of either side; a relative change of it (0.42% to 0.45% is +7%) says nothing
 /// about the stack, so, as in `compare`, only a doubling counts. `[ab.noise]` overrides.
-pub const BUILT_IN_NOISE: &[(&str, f64)] = &[("overhead_share_pct", 1.0)];
+pub const BUILT_IN_NOISE: &[(MetricId, f64)] = &[(MetricId::OverheadSharePct, 1.0)];
 
 impl AbSettings {
     /// The threshold of `metric`: `[ab.noise]`, else the built-in one, else `threshold`.
-    pub fn threshold_of(&self, metric: &str) -> f64 {
-        let built_in = || BUILT_IN_NOISE.iter().find(|(name, _)| *name == metric).map(|(_, v)| *v);
-        self.noise.get(metric).copied().or_else(built_in).unwrap_or(self.threshold)
+    pub fn threshold_of(&self, metric: MetricId) -> f64 {
+        let built_in = || BUILT_IN_NOISE.iter().find(|(id, _)| *id == metric).map(|(_, v)| *v);
+        self.noise.get(metric.name()).copied().or_else(built_in).unwrap_or(self.threshold)
     }
 
     /// Check every field; the message names it and what is allowed.
@@ -221,11 +222,11 @@ mod tests {
     #[test]
     fn a_metric_takes_its_noise_entry_then_the_built_in_then_the_threshold() {
         let mut s = AbSettings::default();
-        assert_eq!(s.threshold_of("decode_tokens_per_s"), DEFAULT_THRESHOLD);
-        assert_eq!(s.threshold_of("overhead_share_pct"), 1.0);
+        assert_eq!(s.threshold_of(MetricId::DecodeTokensPerS), DEFAULT_THRESHOLD);
+        assert_eq!(s.threshold_of(MetricId::OverheadSharePct), 1.0);
         s.noise.insert("overhead_share_pct".into(), 0.1);
         s.noise.insert("ttft_p50_ms".into(), 0.05);
-        assert_eq!(s.threshold_of("overhead_share_pct"), 0.1);
-        assert_eq!(s.threshold_of("ttft_p50_ms"), 0.05);
+        assert_eq!(s.threshold_of(MetricId::OverheadSharePct), 0.1);
+        assert_eq!(s.threshold_of(MetricId::TtftP50Ms), 0.05);
     }
 }
