@@ -1,7 +1,7 @@
 //! The command line, parsed once into typed options (clap derive).
 
+use crate::pipeline_kind::PipelineKind;
 use crate::pipelines::window::{Overflow, Padding};
-use crate::pipelines::PipelineKind;
 use crate::runtime::Device;
 use clap::{Args, Parser, Subcommand, ValueEnum};
 use std::path::PathBuf;

@@ -5,7 +5,7 @@
 
 use crate::golden::divergence::{compare, Side, Verdict};
 use crate::golden::GoldenFile;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::plan::CellKey;
 use crate::results::{Attempt, CellStatus, SampleRecord};
 use crate::scenario::CellFilter;
@@ -284,11 +284,10 @@ fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceC
         let twin = CellKey { device: crate::runtime::Device::Cpu, ..a.cell.cell.clone() };
         let Some(cpu) = done.iter().find(|c| c.cell.cell == twin) else { continue };
         for (s, c) in paired_samples(a, cpu) {
-            let verdict = match a.cell.cell.pipeline {
-                PipelineKind::Static128 => {
-                    compare_pipelines(sample_side(c), sample_side(s), s.metrics.prompt_tokens, window, near_tie)
-                }
-                PipelineKind::Kvcache | PipelineKind::Genai => compare(sample_side(c), sample_side(s), near_tie),
+            let verdict = if a.cell.cell.pipeline.traits().window_limited {
+                compare_pipelines(sample_side(c), sample_side(s), s.metrics.prompt_tokens, window, near_tie)
+            } else {
+                compare(sample_side(c), sample_side(s), near_tie)
             };
             out.push(DeviceCheck { cell: a.cell.cell.clone(), prompt_id: s.prompt_id.clone(), verdict });
         }

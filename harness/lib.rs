@@ -21,6 +21,7 @@ pub mod io;
 pub mod lint;
 pub mod metrics;
 pub mod model;
+pub mod pipeline_kind;
 pub mod pipelines;
 pub mod plan;
 pub mod platform;

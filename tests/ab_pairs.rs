@@ -22,7 +22,7 @@ use std::time::Duration;
 fn key() -> CellKey {
     CellKey {
         model: "m".into(),
-        pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
+        pipeline: bakeoff::pipeline_kind::PipelineKind::Kvcache,
         device: bakeoff::runtime::Device::Cpu,
         profile: "reference".into(),
         cache: Default::default(),

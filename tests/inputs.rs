@@ -124,7 +124,7 @@ fn a_cell_spec_with_an_id_outside_the_vocabulary_fails_as_input_before_compiling
     let model = common::smollm2().root;
     let key = bakeoff::plan::CellKey {
         model: "smollm2-135m".into(),
-        pipeline: bakeoff::pipelines::PipelineKind::Kvcache,
+        pipeline: bakeoff::pipeline_kind::PipelineKind::Kvcache,
         device: bakeoff::runtime::Device::Cpu,
         profile: "reference".into(),
         cache: Default::default(),

@@ -5,7 +5,8 @@
 
 mod common;
 
-use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind, StopReason};
+use bakeoff::pipeline_kind::PipelineKind;
+use bakeoff::pipelines::{GenerationConfig, NoObserver, StopReason};
 use bakeoff::runtime::Device;
 use serde_json::Value;
 

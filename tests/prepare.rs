@@ -7,7 +7,8 @@
 mod common;
 
 use bakeoff::model::ModelDir;
-use bakeoff::pipelines::{GenerationConfig, NoObserver, PipelineKind};
+use bakeoff::pipeline_kind::PipelineKind;
+use bakeoff::pipelines::{GenerationConfig, NoObserver};
 use bakeoff::runtime::Device;
 use std::path::Path;
 

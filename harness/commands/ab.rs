@@ -9,7 +9,7 @@ use crate::decide::ab::{judge_cell, length_decided, AbReport};
 use crate::executor::paired::{run_ab_cell, PairOptions, ProcessLauncher};
 use crate::executor::process::{Launch, ProcessExecutor};
 use crate::exit::Failure;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::plan::select::select;
 use crate::plan::{expand, PlannedCell};
 use crate::results::folder::{file, RunDir, WriterLock};
@@ -46,12 +46,17 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
     ];
     let npu_present = sides.iter().all(|s| s.fingerprint["npu_present"].as_bool() == Some(true));
     let plan = select(expand(&scenario, npu_present), &args.filters).map_err(Failure::input)?;
-    if let Some(cell) = plan.iter().find(|c| c.key.pipeline == PipelineKind::Genai) {
+    if let Some(cell) = plan.iter().find(|c| !c.key.pipeline.traits().ab_drivable) {
+        let drivable: Vec<&str> =
+            PipelineKind::ALL.iter().filter(|k| k.traits().ab_drivable).map(|k| k.name()).collect();
         return Err(Failure::input(format!(
-            "{}: cell {}: ab runs kvcache and static128 cells (a genai worker cannot be driven pair by pair); \
-             drop genai from matrix.pipelines or --filter it out",
+            "{}: cell {}: ab runs {} cells (a {} cell cannot be driven pair by pair); drop {} from \
+             matrix.pipelines or --filter it out",
             scenario.path.display(),
-            cell.key
+            cell.key,
+            drivable.join(" and "),
+            cell.key.pipeline,
+            cell.key.pipeline
         )));
     }
     let dir = run_dir(args, &scenario)?;

@@ -4,8 +4,9 @@ use super::{compile_in_process, generate_failure, load_profiles, open_runtime, p
 use crate::cli::{Format, GenerateArgs};
 use crate::exit::{Failure, SUCCESS};
 use crate::model::ModelDir;
+use crate::pipeline_kind::PipelineKind;
 use crate::pipelines::static128::WindowOptions;
-use crate::pipelines::{GenerationConfig, NoObserver, Observer, PipelineKind, Step};
+use crate::pipelines::{GenerationConfig, NoObserver, Observer, Step};
 use crate::profiles::{needs_kv_layout, ResolvedProfile};
 use crate::results::SampleMetrics;
 use crate::runtime::Device;

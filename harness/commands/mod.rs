@@ -66,7 +66,7 @@ pub fn open_runtime(args: &crate::cli::RuntimeArgs) -> Result<crate::runtime::Ru
 pub fn compile_in_process(
     rt: &crate::runtime::Runtime,
     model: &crate::model::ModelDir,
-    kind: crate::pipelines::PipelineKind,
+    kind: crate::pipeline_kind::PipelineKind,
     device: crate::runtime::Device,
     properties: &[(String, String)],
     window: crate::pipelines::static128::WindowOptions,

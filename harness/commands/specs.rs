@@ -4,7 +4,7 @@
 
 use crate::executor::{CellPrompt, CellSpec};
 use crate::model::ModelDir;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::plan::PlannedCell;
 use crate::profiles::needs_kv_layout;
 use crate::results::folder::RunDir;

@@ -5,7 +5,7 @@
 //! lost.
 
 use crate::metrics::MetricId;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::plan::CellKey;
 use crate::results::folder::RunFolder;
 use crate::results::summary::CellSummary;
@@ -87,10 +87,10 @@ pub struct Recommendation {
     pub candidates: Vec<Candidate>,
 }
 
-/// The longest prompt a cell accepts: NPUW's MAX_PROMPT_LEN for NPU kvcache, the window for
-/// static128, no limit for CPU kvcache (dynamic shapes).
+/// The longest prompt a cell accepts: the window for a window-limited kind (static128),
+/// NPUW's MAX_PROMPT_LEN for NPU kvcache, no limit for CPU kvcache (dynamic shapes).
 fn prompt_limit(key: &CellKey, run: &RunFolder, attempts: &[crate::results::Attempt]) -> Option<u64> {
-    if key.pipeline == PipelineKind::Static128 {
+    if key.pipeline.traits().window_limited {
         return Some(run.scenario.generation.window as u64);
     }
     let attempt = attempts.iter().find(|a| a.cell.cell == *key)?;

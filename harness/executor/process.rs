@@ -67,7 +67,7 @@ pub struct CellProcess {
 impl ProcessExecutor {
     /// The command of a cell's process.
     fn command(&self, spec: &CellSpec) -> Result<Command, String> {
-        if spec.key.pipeline != crate::pipelines::PipelineKind::Genai {
+        if spec.key.pipeline.in_process() {
             let mut command = Command::new(&self.exe);
             command.arg("cell");
             return Ok(command);

@@ -8,7 +8,8 @@
 pub mod divergence;
 
 use crate::model::ModelFingerprint;
-use crate::pipelines::{PipelineKind, StopReason, Transcript};
+use crate::pipeline_kind::PipelineKind;
+use crate::pipelines::{StopReason, Transcript};
 use crate::profiles::ResolvedProfile;
 use crate::runtime::Device;
 use crate::scenario::{LoadedScenario, PromptEntry};

@@ -8,9 +8,9 @@
 
 use super::names::{ATTENTION_MASK, BEAM_IDX, INPUT_IDS, POSITION_IDS};
 use super::{
-    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason,
-    Transcript,
+    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, StepClock, StopReason, Transcript,
 };
+use crate::pipeline_kind::PipelineKind;
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 
 /// The kvcache pipeline over a compiled stateful IR.

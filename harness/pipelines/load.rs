@@ -3,8 +3,9 @@
 
 use super::kvcache::KvCache;
 use super::static128::{Static128, WindowOptions};
-use super::{GenerateError, Pipeline, PipelineKind};
+use super::{GenerateError, Pipeline};
 use crate::model::{bin_for, ModelDir};
+use crate::pipeline_kind::{IrInput, PipelineKind};
 use crate::runtime::{OvError, Runtime};
 use std::time::Instant;
 
@@ -77,10 +78,12 @@ pub fn load(
     properties: &[(String, String)],
     window: WindowOptions,
 ) -> Result<Loaded, LoadError> {
-    let xml = match kind {
-        PipelineKind::Kvcache => model.stateful_xml(),
-        PipelineKind::Static128 => static_xml_for(model, &window),
-        PipelineKind::Genai => return Err(LoadError::NotInProcess(kind)),
+    if !kind.in_process() {
+        return Err(LoadError::NotInProcess(kind));
+    }
+    let xml = match kind.traits().ir {
+        IrInput::Stateful => model.stateful_xml(),
+        IrInput::StatelessWindow => static_xml_for(model, &window),
     };
     if !xml.exists() {
         return Err(LoadError::MissingIr(xml.display().to_string()));

@@ -9,65 +9,12 @@ pub mod load;
 pub mod static128;
 pub mod window;
 
+use crate::pipeline_kind::PipelineKind;
 use crate::runtime::InferRequest;
 use serde::{Deserialize, Serialize};
 use std::time::{Duration, Instant};
 
 pub use argmax::{top2, Top2};
-
-/// Which pipeline.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash, Serialize, Deserialize, PartialOrd, Ord)]
-#[serde(rename_all = "lowercase")]
-pub enum PipelineKind {
-    /// Stateful IR, prefill once, one token per step.
-    Kvcache,
-    /// Stateless IR on a static `[1, 128]` window, the whole context every step.
-    Static128,
-    /// openvino-genai's `LLMPipeline` on the stateful IR: what teams deploy. It runs in a
-    /// worker on the project's venv (a cell process like the others), compiled with the
-    /// profile's kvcache properties, and is measured with bakeoff's clock around GenAI's
-    /// streamer; it cannot run in-process (`generate`, `golden`).
-    Genai,
-}
-
-impl PipelineKind {
-    /// Every pipeline, in report order.
-    pub const ALL: [PipelineKind; 3] = [PipelineKind::Kvcache, PipelineKind::Static128, PipelineKind::Genai];
-
-    /// The name used in scenarios, profiles and reports.
-    pub fn name(self) -> &'static str {
-        match self {
-            PipelineKind::Kvcache => "kvcache",
-            PipelineKind::Static128 => "static128",
-            PipelineKind::Genai => "genai",
-        }
-    }
-
-    /// The profile table it compiles with: genai runs the same stateful IR as kvcache, with
-    /// the same properties, so a profile means the same thing to both.
-    pub fn profile_table(self) -> PipelineKind {
-        match self {
-            PipelineKind::Genai => PipelineKind::Kvcache,
-            other => other,
-        }
-    }
-}
-
-impl std::fmt::Display for PipelineKind {
-    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
-        f.write_str(self.name())
-    }
-}
-
-impl std::str::FromStr for PipelineKind {
-    type Err = String;
-    fn from_str(s: &str) -> Result<Self, String> {
-        PipelineKind::ALL
-            .into_iter()
-            .find(|p| p.name() == s)
-            .ok_or_else(|| format!("unknown pipeline `{s}`; allowed: kvcache, static128, genai"))
-    }
-}
 
 /// Settings of one generation.
 #[derive(Debug, Clone)]

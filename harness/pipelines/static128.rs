@@ -5,9 +5,9 @@
 use super::names::{ATTENTION_MASK, INPUT_IDS, LOGITS, POSITION_IDS};
 use super::window::{fill_window, Overflow, Padding};
 use super::{
-    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, PipelineKind, StepClock, StopReason,
-    Transcript,
+    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, StepClock, StopReason, Transcript,
 };
+use crate::pipeline_kind::PipelineKind;
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
 
 /// How the window is built (and which static IR runs it).

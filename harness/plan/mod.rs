@@ -5,7 +5,7 @@
 
 pub mod select;
 
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::runtime::Device;
 use crate::scenario::{CacheMode, LoadedScenario};
 use serde::{Deserialize, Serialize};

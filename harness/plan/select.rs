@@ -109,7 +109,7 @@ pub fn select(cells: Vec<PlannedCell>, filters: &[Filter]) -> Result<Vec<Planned
 #[cfg(test)]
 mod tests {
     use super::*;
-    use crate::pipelines::PipelineKind;
+    use crate::pipeline_kind::PipelineKind;
     use crate::runtime::Device;
     use crate::scenario::CacheMode;
 

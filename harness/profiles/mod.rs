@@ -7,7 +7,7 @@ pub mod keys;
 pub mod sweep;
 
 use crate::model::ir::KvLayout;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::runtime::Device;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -246,7 +246,7 @@ impl ProfileSet {
                 }
             }
         }
-        if device == "NPU" && pipeline == PipelineKind::Kvcache && out.get("NPUW_LLM") == Some("YES") {
+        if device == "NPU" && pipeline.traits().npuw_kv_layout && out.get("NPUW_LLM") == Some("YES") {
             derive_kv_dims(&mut out, kv)?;
         }
         keys::check_combination(&out.pairs()).map_err(|message| ProfileError {
@@ -298,9 +298,9 @@ pub fn import_llm_bench_config(json: &str, source: &str, name: &str, device: Dev
 }
 
 /// Whether resolving properties for (device, pipeline) needs the model's KV layout: NPU
-/// kvcache cells, whose NPUW_LLM dims are derived from it.
+/// cells of a kind whose NPUW_LLM dims bakeoff derives from it.
 pub fn needs_kv_layout(device: Device, pipeline: PipelineKind) -> bool {
-    device != Device::Cpu && pipeline == PipelineKind::Kvcache
+    device != Device::Cpu && pipeline.traits().npuw_kv_layout
 }
 
 impl ProfileSet {

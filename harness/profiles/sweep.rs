@@ -22,7 +22,7 @@
 
 use super::keys;
 use super::{DeviceProps, Profile, ProfileSet, RawProps};
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
 
@@ -77,12 +77,10 @@ pub type Generated = (String, Profile);
 type Setting = (String, String, toml::Value);
 
 impl Sweep {
-    /// The pipeline whose properties the section's keys reach (for resolving the base).
+    /// The pipeline whose properties the section's keys reach (for resolving the base): the
+    /// kind whose profile table the section is, kvcache for `all`.
     fn pipeline(&self) -> PipelineKind {
-        match self.section.as_str() {
-            "static128" => PipelineKind::Static128,
-            _ => PipelineKind::Kvcache,
-        }
+        self.section.parse::<PipelineKind>().map_or(PipelineKind::Kvcache, PipelineKind::profile_table)
     }
 
     /// The profiles this sweep generates, in a stable order (the base first in one factor at

@@ -10,7 +10,7 @@
 use crate::decide::comparison::Comparison;
 use crate::decide::verdict::PerfVerdict;
 use crate::metrics::MetricId;
-use crate::pipelines::PipelineKind;
+use crate::pipeline_kind::PipelineKind;
 use crate::results::folder::RunFolder;
 use crate::results::summary::CellSummary;
 use crate::results::{CellStatus, SampleMetrics};
@@ -598,7 +598,7 @@ pub fn efficiency_chart(run: &RunFolder, cells: &[CellSummary]) -> Chart {
         let color = profiles.iter().position(|p| *p == key.profile).unwrap_or(0);
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {} {}{star}", key.profile, key.pipeline, key.device);
-        add_point(&mut series, name, color, key.pipeline == PipelineKind::Kvcache, (x, y));
+        add_point(&mut series, name, color, key.pipeline.traits().chart_filled, (x, y));
     }
     let (what, unit) = if has_energy { ("package energy", "J") } else { ("host CPU time", "ms") };
     let base = match (has_energy, crate::fingerprint::energy_absence(&run.fingerprint)) {
@@ -643,7 +643,7 @@ fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &s
         let star = if key.device.disclaimer().is_some() { "*" } else { "" };
         let name = format!("{} {}{star} {}", key.pipeline, key.device, key.profile);
         let color = series.len();
-        add_point(&mut series, name, color, key.pipeline == PipelineKind::Kvcache, (p / 1e6, median));
+        add_point(&mut series, name, color, key.pipeline.traits().chart_filled, (p / 1e6, median));
     }
     for s in &mut series {
         s.points.sort_by(|a, b| a.0.total_cmp(&b.0));

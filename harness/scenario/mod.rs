@@ -9,9 +9,10 @@ pub mod search;
 
 use crate::model::ir::KvLayout;
 use crate::model::ModelDir;
+use crate::pipeline_kind::PipelineKind;
 use crate::pipelines::static128::WindowOptions;
 use crate::pipelines::window::Overflow;
-use crate::pipelines::{GenerationConfig, PipelineKind};
+use crate::pipelines::GenerationConfig;
 use crate::profiles::{Profile, ProfileSet};
 use crate::runtime::Device;
 use crate::text::chat::Message;

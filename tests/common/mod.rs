@@ -3,9 +3,9 @@
 #![allow(dead_code)]
 
 use bakeoff::model::ModelDir;
+use bakeoff::pipeline_kind::PipelineKind;
 use bakeoff::pipelines::load::{load, Loaded};
 use bakeoff::pipelines::static128::WindowOptions;
-use bakeoff::pipelines::PipelineKind;
 use bakeoff::profiles::ProfileSet;
 use bakeoff::runtime::{Device, Runtime};
 use serde::Deserialize;
