@@ -1,0 +1,107 @@
+//! The layer table of docs/architecture.md against the code: every module of the library
+//! is in exactly one layer, and no `crate::` path reaches a layer above its own. The table
+//! is the newcomer's map; this test keeps it true.
+
+use std::collections::BTreeMap;
+use std::path::{Path, PathBuf};
+
+fn root() -> PathBuf {
+    PathBuf::from(env!("CARGO_MANIFEST_DIR"))
+}
+
+/// The library's top-level modules, from `harness/lib.rs`.
+fn modules() -> Vec<String> {
+    let lib = std::fs::read_to_string(root().join("harness/lib.rs")).unwrap();
+    lib.lines().filter_map(|l| l.strip_prefix("pub mod ")?.strip_suffix(';').map(str::to_string)).collect()
+}
+
+/// Module -> (layer index, layer name), from the table under `## Layers` (the first row is
+/// the bottom of the stack). `main.rs` is the binary, not a module, and is left out.
+fn layer_table() -> BTreeMap<String, (usize, String)> {
+    let doc = std::fs::read_to_string(root().join("docs/architecture.md")).unwrap();
+    let section = doc.split("## Layers").nth(1).expect("docs/architecture.md has a `## Layers` section");
+    let section = section.split("\n## ").next().unwrap();
+    let rows: Vec<&str> = section
+        .lines()
+        .filter(|l| l.starts_with("| ") && !l.starts_with("| layer |") && !l.starts_with("|---"))
+        .collect();
+    assert!(rows.len() >= 5, "the layer table has its rows: {rows:?}");
+    let mut out = BTreeMap::new();
+    for (index, row) in rows.iter().enumerate() {
+        let cells: Vec<&str> = row.split('|').map(str::trim).collect();
+        let (name, folders) = (cells[1], cells[2]);
+        for entry in folders.split('`').skip(1).step_by(2) {
+            let module = entry.trim_end_matches('/').trim_end_matches(".rs").to_string();
+            if module == "main" {
+                continue;
+            }
+            let previous = out.insert(module.clone(), (index, name.to_string()));
+            assert!(previous.is_none(), "`{entry}` is in two layers of docs/architecture.md");
+        }
+    }
+    out
+}
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// The modules a line names through `crate::` (comments left out: a doc link is not a use).
+fn crate_paths<'a>(line: &'a str, modules: &'a [String]) -> impl Iterator<Item = &'a str> + 'a {
+    let code = if line.trim_start().starts_with("//") { "" } else { line };
+    code.split("crate::").skip(1).filter_map(move |rest| {
+        let name: &str = rest.split(|c: char| !(c.is_alphanumeric() || c == '_')).next()?;
+        modules.iter().any(|m| m == name).then_some(name)
+    })
+}
+
+#[test]
+fn every_module_is_in_exactly_one_layer_of_the_table() {
+    let table = layer_table();
+    for module in modules() {
+        assert!(table.contains_key(&module), "module `{module}` is in no layer of docs/architecture.md");
+    }
+    for module in table.keys() {
+        assert!(modules().contains(module), "docs/architecture.md names `{module}`, which is no module of harness/lib.rs");
+    }
+}
+
+#[test]
+fn no_use_reaches_a_layer_above_its_own() {
+    let (table, modules) = (layer_table(), modules());
+    let mut files = Vec::new();
+    rust_files(&root().join("harness"), &mut files);
+    let mut upward = Vec::new();
+    for file in files {
+        let rel = file.strip_prefix(root().join("harness")).unwrap().to_string_lossy().into_owned();
+        let module = rel.split('/').next().unwrap().trim_end_matches(".rs").to_string();
+        let Some((own, own_name)) = table.get(&module) else { continue };
+        let text = std::fs::read_to_string(&file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            for target in crate_paths(line, &modules) {
+                let Some((layer, name)) = table.get(target) else { continue };
+                if layer > own {
+                    upward.push(format!("harness/{rel}:{}: {module} ({own_name}) uses {target} ({name})", n + 1));
+                }
+            }
+        }
+    }
+    assert!(upward.is_empty(), "uses that reach up the layer table:\n{}", upward.join("\n"));
+}
+
+#[test]
+fn the_path_reader_sees_uses_and_skips_comments() {
+    let modules: Vec<String> = ["results", "stats"].map(String::from).to_vec();
+    let found: Vec<&str> =
+        crate_paths("use crate::results::{CellRecord}; let q = crate::stats::median(&v);", &modules).collect();
+    assert_eq!(found, ["results", "stats"]);
+    assert_eq!(crate_paths("/// see [`crate::results`]", &modules).count(), 0);
+    assert_eq!(crate_paths("use crate::named_identifier;", &modules).count(), 0);
+}
