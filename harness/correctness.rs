@@ -183,6 +183,28 @@ pub fn steps_within_window(window: usize, prompt_tokens: usize) -> usize {
     (window + 1).saturating_sub(prompt_tokens)
 }
 
+impl PipelineCheck {
+    /// Judge static128's transcript of a prompt against kvcache's over the steps inside the
+    /// window: the one pipeline check of a run (`run_correctness`) and of `golden check`.
+    pub fn judge(
+        cell: CellKey,
+        prompt_id: String,
+        [kvcache, static128]: [Side; 2],
+        prompt_tokens: usize,
+        window: usize,
+        near_tie: f32,
+        enforced: bool,
+    ) -> PipelineCheck {
+        PipelineCheck {
+            cell,
+            prompt_id,
+            within_window: steps_within_window(window, prompt_tokens),
+            verdict: compare_pipelines(kvcache, static128, prompt_tokens, window, near_tie),
+            enforced,
+        }
+    }
+}
+
 /// static128 against kvcache over the steps inside the window.
 pub fn compare_pipelines(
     kvcache: Side,
@@ -246,14 +268,15 @@ pub fn check_attempts(
         let twin = CellKey { pipeline: PipelineKind::Static128, ..kv.cell.cell.clone() };
         let Some(st) = done.iter().find(|a| a.cell.cell == twin) else { continue };
         for (s, other) in paired_samples(kv, st) {
-            let prompt_tokens = s.metrics.prompt_tokens;
-            out.pipelines.push(PipelineCheck {
-                cell: kv.cell.cell.clone(),
-                prompt_id: s.prompt_id.clone(),
-                within_window: steps_within_window(window, prompt_tokens),
-                verdict: compare_pipelines(sample_side(s), sample_side(other), prompt_tokens, window, near_tie),
-                enforced: kv.cell.cell.is_in(enforce) && st.cell.cell.is_in(enforce),
-            });
+            out.pipelines.push(PipelineCheck::judge(
+                kv.cell.cell.clone(),
+                s.prompt_id.clone(),
+                [sample_side(s), sample_side(other)],
+                s.metrics.prompt_tokens,
+                window,
+                near_tie,
+                kv.cell.cell.is_in(enforce) && st.cell.cell.is_in(enforce),
+            ));
         }
     }
     out

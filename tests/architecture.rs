@@ -69,7 +69,10 @@ fn every_module_is_in_exactly_one_layer_of_the_table() {
         assert!(table.contains_key(&module), "module `{module}` is in no layer of docs/architecture.md");
     }
     for module in table.keys() {
-        assert!(modules().contains(module), "docs/architecture.md names `{module}`, which is no module of harness/lib.rs");
+        assert!(
+            modules().contains(module),
+            "docs/architecture.md names `{module}`, which is no module of harness/lib.rs"
+        );
     }
 }
 
@@ -104,4 +107,62 @@ fn the_path_reader_sees_uses_and_skips_comments() {
     assert_eq!(found, ["results", "stats"]);
     assert_eq!(crate_paths("/// see [`crate::results`]", &modules).count(), 0);
     assert_eq!(crate_paths("use crate::named_identifier;", &modules).count(), 0);
+}
+
+/// The longest a function of the library may be without saying why.
+const MAX_FUNCTION_LINES: usize = 70;
+
+/// Functions of `text` (name, first line, lines), found by their `fn` line and the closing
+/// brace at its indentation (rustfmt's layout). Declarations without a body are skipped.
+fn functions(text: &str) -> Vec<(String, usize, usize)> {
+    let lines: Vec<&str> = text.lines().collect();
+    let mut out = Vec::new();
+    for (i, line) in lines.iter().enumerate() {
+        let trimmed = line.trim_start();
+        let after_vis = trimmed.strip_prefix("pub ").or_else(|| trimmed.strip_prefix("pub(crate) ")).unwrap_or(trimmed);
+        let after_const = after_vis.strip_prefix("const ").unwrap_or(after_vis);
+        let Some(rest) = after_const.strip_prefix("fn ") else { continue };
+        let name: String = rest.chars().take_while(|c| c.is_alphanumeric() || *c == '_').collect();
+        let indent = line.len() - trimmed.len();
+        let Some(open) = (i..lines.len()).find(|&j| lines[j].contains('{') || lines[j].trim_end().ends_with(';'))
+        else {
+            continue;
+        };
+        if !lines[open].contains('{') {
+            continue;
+        }
+        let close = (open..lines.len()).find(|&j| {
+            let l = lines[j];
+            l.len() - l.trim_start().len() == indent && l.trim_start().starts_with('}')
+        });
+        if let Some(close) = close {
+            out.push((name, i + 1, close - i + 1));
+        }
+    }
+    out
+}
+
+#[test]
+fn no_function_is_longer_than_the_limit_without_saying_why() {
+    let mut files = Vec::new();
+    rust_files(&root().join("harness"), &mut files);
+    let mut long = Vec::new();
+    for file in files {
+        let text = std::fs::read_to_string(&file).unwrap();
+        let lines: Vec<&str> = text.lines().collect();
+        for (name, first, n) in functions(&text) {
+            let doc = lines[..first - 1].iter().rev().take_while(|l| l.trim_start().starts_with("///")).count();
+            let says_why = lines[first - 1 - doc..first - 1].iter().any(|l| l.contains("must be one function"));
+            if n > MAX_FUNCTION_LINES && !says_why {
+                long.push(format!("{}:{first}: {name} is {n} lines", file.display()));
+            }
+        }
+    }
+    assert!(long.is_empty(), "functions over {MAX_FUNCTION_LINES} lines (split them, or say in the doc comment why it must be one function):\n{}", long.join("\n"));
+}
+
+#[test]
+fn the_function_reader_measures_bodies() {
+    let text = "/// doc\npub fn a() {\n    let x = 1;\n}\n\nfn b(\n    y: u8,\n) -> u8 {\n    y\n}\nfn c();\n";
+    assert_eq!(functions(text), [("a".to_string(), 2, 3), ("b".to_string(), 6, 5)]);
 }

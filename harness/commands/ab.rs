@@ -13,7 +13,7 @@ use crate::pipeline_kind::PipelineKind;
 use crate::plan::select::select;
 use crate::plan::{expand, PlannedCell};
 use crate::results::folder::{file, RunDir, WriterLock};
-use crate::results::pairs::{ab_outcomes, pairs_by_cell, AbCellRecord, AbTag, LengthEnd, Side};
+use crate::results::pairs::{ab_outcomes, pairs_by_cell, AbCellRecord, AbTag, LengthEnd, Pair, Side};
 use crate::results::{cut_torn_tail, read_results, CellRecord, CellStatus, Record, ResultsWriter, StartRecord};
 use crate::scenario::ab::{AbSettings, SideSpec};
 use crate::scenario::{LoadedScenario, Scenario};
@@ -46,19 +46,7 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
     ];
     let npu_present = sides.iter().all(|s| s.fingerprint["npu_present"].as_bool() == Some(true));
     let plan = select(expand(&scenario, npu_present), &args.filters).map_err(Failure::input)?;
-    if let Some(cell) = plan.iter().find(|c| !c.key.pipeline.traits().ab_drivable) {
-        let drivable: Vec<&str> =
-            PipelineKind::ALL.iter().filter(|k| k.traits().ab_drivable).map(|k| k.name()).collect();
-        return Err(Failure::input(format!(
-            "{}: cell {}: ab runs {} cells (a {} cell cannot be driven pair by pair); drop {} from \
-             matrix.pipelines or --filter it out",
-            scenario.path.display(),
-            cell.key,
-            drivable.join(" and "),
-            cell.key.pipeline,
-            cell.key.pipeline
-        )));
-    }
+    refuse_undrivable(&scenario, &plan)?;
     let dir = run_dir(args, &scenario)?;
     let _lock = WriterLock::acquire(&dir).map_err(Failure::input)?;
     let run = RunDir::create(&dir).map_err(Failure::input)?;
@@ -79,26 +67,23 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
         shown.display()
     ));
     let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
-    let mut writer =
+    let writer =
         ResultsWriter::append(&results_path).map_err(|e| Failure::input(format!("{}: {e}", results_path.display())))?;
-    let genai_python = None;
-    let mut launcher = ProcessLauncher {
-        executor: ProcessExecutor { exe, log_dir, genai_python },
+    let launcher = ProcessLauncher {
+        executor: ProcessExecutor { exe, log_dir, genai_python: None },
         launches: [sides[0].launch.clone(), sides[1].launch.clone()],
     };
-    let mut models: [ModelCache; 2] = Default::default();
+    let mut session =
+        AbSession { sides: &sides, settings: &settings, run: &run, launcher, writer, models: Default::default() };
     let todo: Vec<&PlannedCell> = plan.iter().filter(|c| !done.contains(&c.key)).collect();
     for (n, cell) in todo.iter().enumerate() {
-        let pairs = earlier.remove(&cell.key).unwrap_or_default();
-        let outcome =
-            run_cell(cell, &sides, &mut models, &run, &settings, &mut launcher, &mut writer, pairs).map_err(|e| {
-                Failure::harness(format!(
-                    "{}: writing results failed: {e}. Every pair before it is kept; `bakeoff ab ... --resume {}` \
-                     continues",
-                    results_path.display(),
-                    dir.display()
-                ))
-            })?;
+        let outcome = session.run_cell(cell, earlier.remove(&cell.key).unwrap_or_default()).map_err(|e| {
+            Failure::harness(format!(
+                "{}: writing results failed: {e}. Every pair before it is kept; `bakeoff ab ... --resume {}` continues",
+                results_path.display(),
+                dir.display()
+            ))
+        })?;
         crate::ui::note(format!(
             "[{}/{}] {}: {} ({} pairs, {})",
             n + 1,
@@ -109,8 +94,23 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
             outcome.end.describe()
         ));
     }
-    drop(writer);
+    drop(session);
     report(&dir, &scenario, &settings, [&sides[0].label, &sides[1].label], &fingerprints, args.format)
+}
+
+/// A plan with a kind `ab` cannot drive pair by pair is refused before anything runs.
+fn refuse_undrivable(scenario: &LoadedScenario, plan: &[PlannedCell]) -> Result<(), Failure> {
+    let Some(cell) = plan.iter().find(|c| !c.key.pipeline.traits().ab_drivable) else { return Ok(()) };
+    let drivable: Vec<&str> = PipelineKind::ALL.iter().filter(|k| k.traits().ab_drivable).map(|k| k.name()).collect();
+    Err(Failure::input(format!(
+        "{}: cell {}: ab runs {} cells (a {} cell cannot be driven pair by pair); drop {} from matrix.pipelines or \
+         --filter it out",
+        scenario.path.display(),
+        cell.key,
+        drivable.join(" and "),
+        cell.key.pipeline,
+        cell.key.pipeline
+    )))
 }
 
 /// The scenario of this run with its effective `[ab]` table: the file's (or the one-cell
@@ -369,91 +369,108 @@ fn prepare_results(
     Ok((pairs_by_cell(&read.records), done))
 }
 
-/// Run one cell's pairs (continuing `pairs` from an earlier attempt) and record its outcome.
-#[allow(clippy::too_many_arguments)]
-fn run_cell(
-    cell: &PlannedCell,
-    sides: &[SideRun; 2],
-    models: &mut [ModelCache; 2],
-    run: &RunDir,
-    settings: &AbSettings,
-    launcher: &mut ProcessLauncher,
-    writer: &mut ResultsWriter,
-    mut pairs: Vec<crate::results::pairs::Pair>,
-) -> std::io::Result<AbCellRecord> {
-    let not_run = |status: CellStatus, reason: String| AbCellRecord {
-        cell: cell.key.clone(),
-        status,
-        baseline: CellRecord::not_run(&cell.key, status, reason.clone()),
-        candidate: CellRecord::not_run(&cell.key, status, reason),
-        pairs: pairs.len(),
-        end: LengthEnd::Failed,
-        schedule: settings.schedule,
-        seed: settings.seed,
-    };
-    if let Some(why) = &cell.skip {
-        let outcome = not_run(CellStatus::Skipped, why.clone());
-        writer.write(&Record::Ab(Box::new(outcome.clone())))?;
-        return Ok(outcome);
+/// What every cell of an A/B run shares: both sides, the `[ab]` table, the run folder, the
+/// pair launcher, the results writer, and each side's prepared models.
+struct AbSession<'a> {
+    sides: &'a [SideRun; 2],
+    settings: &'a AbSettings,
+    run: &'a RunDir,
+    launcher: ProcessLauncher,
+    writer: ResultsWriter,
+    models: [ModelCache; 2],
+}
+
+impl AbSession<'_> {
+    /// Run one cell's pairs (continuing `pairs` from an earlier attempt) and record its
+    /// outcome.
+    fn run_cell(&mut self, cell: &PlannedCell, mut pairs: Vec<Pair>) -> std::io::Result<AbCellRecord> {
+        if let Some(why) = &cell.skip {
+            return self.record(self.not_run(cell, pairs.len(), CellStatus::Skipped, why.clone()));
+        }
+        let specs = match self.side_specs(cell) {
+            Ok(specs) => specs,
+            Err(why) => {
+                let mut outcome = self.not_run(cell, pairs.len(), CellStatus::Failed, why);
+                outcome.baseline.failure = Some(crate::results::FailureClass::InputError);
+                outcome.candidate.failure = Some(crate::results::FailureClass::InputError);
+                return self.record(outcome);
+            }
+        };
+        self.writer.write(&Record::Start(StartRecord { cell: cell.key.clone() }))?;
+        let options = self.pair_options(cell);
+        let (settings, writer) = (self.settings, std::cell::RefCell::new(&mut self.writer));
+        let mut on_warmup = |side: Side, mut s: crate::results::SampleRecord| {
+            s.ab = Some(AbTag { side, pair: None, position: None, round: None });
+            writer.borrow_mut().write(&Record::Sample(s))
+        };
+        let mut on_pair = |p: &Pair| {
+            // Both halves in one go, so an interruption never records half a pair.
+            p.tagged().into_iter().try_for_each(|s| writer.borrow_mut().write(&Record::Sample(s)))
+        };
+        let mut decided = |pairs: &[Pair]| length_decided(pairs, settings);
+        let outcome = run_ab_cell(
+            [&specs[0], &specs[1]],
+            &mut self.launcher,
+            &options,
+            &mut pairs,
+            &mut on_warmup,
+            &mut on_pair,
+            &mut decided,
+        )?;
+        self.record(outcome)
     }
-    let [m0, m1] = models;
-    let specs: Vec<Result<crate::executor::CellSpec, String>> = [(&sides[0], m0), (&sides[1], m1)]
-        .into_iter()
-        .map(|(s, cache)| {
+
+    /// Each side's cell spec (its scenario's models and profiles), or why one cannot be made.
+    fn side_specs(&mut self, cell: &PlannedCell) -> Result<[crate::executor::CellSpec; 2], String> {
+        let [m0, m1] = &mut self.models;
+        let spec = |s: &SideRun, cache: &mut ModelCache| {
             let mut maker = SpecMaker {
                 scenario: &s.scenario,
                 models: cache,
-                run_dir: run,
+                run_dir: self.run,
                 openvino_lib: s.openvino_lib.clone(),
                 driven: true,
                 cache_tag: Some(s.side.name()),
                 own_warm_cache: false,
             };
             maker.make(cell).map_err(|e| format!("{}: {e}", s.side))
-        })
-        .collect();
-    let specs = match specs.into_iter().collect::<Result<Vec<_>, String>>() {
-        Ok(s) => s,
-        Err(why) => {
-            let mut outcome = not_run(CellStatus::Failed, why);
-            outcome.baseline.failure = Some(crate::results::FailureClass::InputError);
-            outcome.candidate.failure = Some(crate::results::FailureClass::InputError);
-            writer.write(&Record::Ab(Box::new(outcome.clone())))?;
-            return Ok(outcome);
+        };
+        Ok([spec(&self.sides[0], m0)?, spec(&self.sides[1], m1)?])
+    }
+
+    /// How the pair runner takes this cell's pairs: the `[ab]` table's schedule and length.
+    fn pair_options(&self, cell: &PlannedCell) -> PairOptions {
+        let (settings, l) = (self.settings, &self.settings.length);
+        PairOptions {
+            schedule: settings.schedule,
+            seed: settings.seed,
+            cell_index: cell.index,
+            min_pairs: l.min_pairs,
+            max_pairs: l.max_pairs,
+            max_time: Duration::from_secs_f64(l.max_minutes * 60.0),
+            pairs_per_round: l.pairs_per_round,
         }
-    };
-    writer.write(&Record::Start(StartRecord { cell: cell.key.clone() }))?;
-    let l = &settings.length;
-    let options = PairOptions {
-        schedule: settings.schedule,
-        seed: settings.seed,
-        cell_index: cell.index,
-        min_pairs: l.min_pairs,
-        max_pairs: l.max_pairs,
-        max_time: Duration::from_secs_f64(l.max_minutes * 60.0),
-        pairs_per_round: l.pairs_per_round,
-    };
-    let writer = std::cell::RefCell::new(writer);
-    let mut on_warmup = |side: Side, mut s: crate::results::SampleRecord| {
-        s.ab = Some(AbTag { side, pair: None, position: None, round: None });
-        writer.borrow_mut().write(&Record::Sample(s))
-    };
-    let mut on_pair = |p: &crate::results::pairs::Pair| {
-        // Both halves in one go, so an interruption never records half a pair.
-        p.tagged().into_iter().try_for_each(|s| writer.borrow_mut().write(&Record::Sample(s)))
-    };
-    let mut decided = |pairs: &[crate::results::pairs::Pair]| length_decided(pairs, settings);
-    let outcome = run_ab_cell(
-        [&specs[0], &specs[1]],
-        launcher,
-        &options,
-        &mut pairs,
-        &mut on_warmup,
-        &mut on_pair,
-        &mut decided,
-    )?;
-    writer.borrow_mut().write(&Record::Ab(Box::new(outcome.clone())))?;
-    Ok(outcome)
+    }
+
+    /// The outcome of a cell that took no pairs now (`pairs` from an earlier attempt).
+    fn not_run(&self, cell: &PlannedCell, pairs: usize, status: CellStatus, reason: String) -> AbCellRecord {
+        AbCellRecord {
+            cell: cell.key.clone(),
+            status,
+            baseline: CellRecord::not_run(&cell.key, status, reason.clone()),
+            candidate: CellRecord::not_run(&cell.key, status, reason),
+            pairs,
+            end: LengthEnd::Failed,
+            schedule: self.settings.schedule,
+            seed: self.settings.seed,
+        }
+    }
+
+    /// Append a cell's outcome to results.jsonl.
+    fn record(&mut self, outcome: AbCellRecord) -> std::io::Result<AbCellRecord> {
+        self.writer.write(&Record::Ab(Box::new(outcome.clone())))?;
+        Ok(outcome)
+    }
 }
 
 /// Judge the folder's pairs, write ab.json, ab.md, the charts and report.html, print the

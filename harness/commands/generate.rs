@@ -13,7 +13,7 @@ use crate::runtime::Device;
 use crate::telemetry::{Probes, UsageMeter};
 use crate::text::chat::Message;
 use crate::text::stream::{starts_in_reasoning, Event, Shown, SpecialTokens, StreamFilter};
-use crate::text::{PromptInput, TextLayer};
+use crate::text::{PreparedPrompt, PromptInput, TextLayer};
 use serde::Serialize;
 use std::io::Write;
 
@@ -85,55 +85,32 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     check_sizes(args).map_err(Failure::input)?;
     let model = ModelDir::open(&args.model).map_err(Failure::input)?;
     let mut text = TextLayer::open(&model).map_err(Failure::input)?;
-    let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
-    let source = if args.prompt_ids.is_some() { "--prompt-ids" } else { "the tokenized prompt" };
-    if let Some(vocab) = model.vocab_size() {
-        crate::model::check_token_ids(&prompt.ids, vocab).map_err(|e| Failure::input(format!("{source}: {e}")))?;
-    }
-    let profiles = load_profiles(args.profiles_file.as_deref())?;
-    let kv =
-        needs_kv_layout(args.device, args.pipeline).then(|| model.kv_layout()).transpose().map_err(Failure::input)?;
-    let mut resolved = profiles.resolve_for(&args.profile, args.device, args.pipeline, kv).map_err(Failure::input)?;
-    if let Some(dir) = &args.cache_dir {
-        resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
-    }
+    let prompt = prepared_prompt(args, &model, &mut text)?;
+    let resolved = resolved_properties(args, &model)?;
     let rt = open_runtime(&args.runtime)?;
     let key = format!("{}/{}/{}", args.pipeline, args.device, args.profile);
     crate::pipelines::apply_slowdown_env(&key).map_err(Failure::input)?;
-    let window = WindowOptions {
-        window: args.window,
-        pad_id: model.pad_id(),
-        padding: args.padding,
-        overflow: args.overflow,
-        full_lm_head: args.full_lm_head,
-    };
     let resolved_pairs = resolved.pairs();
+    let window = window_options(args, &model);
     let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved_pairs, window)?;
     let config =
         GenerationConfig { max_new_tokens: args.max_new_tokens, eos_ids: model.eos_ids(), ignore_eos: args.ignore_eos };
+    let pipeline = loaded.pipeline.as_mut();
     for _ in 0..args.warmup {
-        loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
+        pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(generate_failure)?;
     }
     let specials = SpecialTokens::from_tokenizer(&text.tokenizer);
     let in_reasoning = starts_in_reasoning(&specials, &prompt.ids);
     let filter = StreamFilter::new(&text.tokenizer, &specials, args.reasoning, in_reasoning);
     let mut printer = StreamPrinter { filter: Some(filter), shown: Shown::default(), print: args.stream, error: None };
     let probes = Probes::open(args.device);
-    let mut meter = UsageMeter::start(&probes, &mut printer);
-    let transcript = loaded.pipeline.generate(&prompt.ids, &config, &mut meter).map_err(generate_failure)?;
-    let mut metrics = SampleMetrics::from(&transcript);
-    metrics.usage = meter.finish(transcript.steps.len().saturating_sub(1));
+    let (transcript, metrics) = measured(pipeline, &prompt.ids, &config, &probes, &mut printer)?;
     let shown = printer.finish().map_err(Failure::harness)?;
     let mut repeats = Vec::new();
     if args.repeat > 1 {
         repeats.push(metrics.clone());
         for _ in 1..args.repeat {
-            let mut quiet = NoObserver;
-            let mut meter = UsageMeter::start(&probes, &mut quiet);
-            let t = loaded.pipeline.generate(&prompt.ids, &config, &mut meter).map_err(generate_failure)?;
-            let mut m = SampleMetrics::from(&t);
-            m.usage = meter.finish(t.steps.len().saturating_sub(1));
-            repeats.push(m);
+            repeats.push(measured(pipeline, &prompt.ids, &config, &probes, &mut NoObserver)?.1);
         }
     }
     let output = GenerateOutput {
@@ -159,6 +136,53 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
         Format::Text => print_text(&output, args.stream),
     }
     Ok(SUCCESS)
+}
+
+/// The prompt as the flags give it, its ids checked against the model's vocabulary.
+fn prepared_prompt(args: &GenerateArgs, model: &ModelDir, text: &mut TextLayer) -> Result<PreparedPrompt, Failure> {
+    let prompt = text.prepare(&prompt_input(args)).map_err(Failure::input)?;
+    let source = if args.prompt_ids.is_some() { "--prompt-ids" } else { "the tokenized prompt" };
+    if let Some(vocab) = model.vocab_size() {
+        crate::model::check_token_ids(&prompt.ids, vocab).map_err(|e| Failure::input(format!("{source}: {e}")))?;
+    }
+    Ok(prompt)
+}
+
+/// The profile's properties for the device and pipeline, with `--cache-dir`.
+fn resolved_properties(args: &GenerateArgs, model: &ModelDir) -> Result<ResolvedProfile, Failure> {
+    let profiles = load_profiles(args.profiles_file.as_deref())?;
+    let kv =
+        needs_kv_layout(args.device, args.pipeline).then(|| model.kv_layout()).transpose().map_err(Failure::input)?;
+    let mut resolved = profiles.resolve_for(&args.profile, args.device, args.pipeline, kv).map_err(Failure::input)?;
+    if let Some(dir) = &args.cache_dir {
+        resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
+    }
+    Ok(resolved)
+}
+
+fn window_options(args: &GenerateArgs, model: &ModelDir) -> WindowOptions {
+    WindowOptions {
+        window: args.window,
+        pad_id: model.pad_id(),
+        padding: args.padding,
+        overflow: args.overflow,
+        full_lm_head: args.full_lm_head,
+    }
+}
+
+/// One measured generation: its transcript and its metrics with the usage around it.
+fn measured(
+    pipeline: &mut dyn crate::pipelines::Pipeline,
+    ids: &[i64],
+    config: &GenerationConfig,
+    probes: &Probes,
+    observer: &mut dyn Observer,
+) -> Result<(crate::pipelines::Transcript, SampleMetrics), Failure> {
+    let mut meter = UsageMeter::start(probes, observer);
+    let transcript = pipeline.generate(ids, config, &mut meter).map_err(generate_failure)?;
+    let mut metrics = SampleMetrics::from(&transcript);
+    metrics.usage = meter.finish(transcript.steps.len().saturating_sub(1));
+    Ok((transcript, metrics))
 }
 
 /// Feeds every generated token to the special-token filter, printing visible text as it

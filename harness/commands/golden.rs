@@ -3,7 +3,7 @@
 
 use super::{compile_in_process, generate_failure, open_runtime, print_json, unusable_golden};
 use crate::cli::{Format, GoldenAction, GoldenArgs, GoldenSource};
-use crate::correctness::{compare_pipelines, Correctness, GoldenCheck, PipelineCheck};
+use crate::correctness::{Correctness, GoldenCheck, PipelineCheck};
 use crate::exit::{Failure, CORRECTNESS_FAILURE, SUCCESS};
 use crate::golden::divergence::{compare, Side};
 use crate::golden::{self, golden_path, GoldenFile, GoldenTranscript, Recorded, GOLDEN_FORMAT};
@@ -205,7 +205,6 @@ fn check(
     let rt = open_runtime(&source.runtime)?;
     let mut out = Correctness { near_tie, ..Default::default() };
     for model in prepare_models(&scenario)? {
-        let golden = &goldens[model.name];
         let key = |pipeline| CellKey {
             model: model.name.to_string(),
             pipeline,
@@ -217,11 +216,12 @@ fn check(
         for &kind in &pipelines {
             let (_, ts) = transcripts(&rt, &scenario, source, &model, kind)?;
             for ((entry, _), t) in model.prompts.iter().zip(&ts) {
-                let expected = golden.transcript(&entry.id).expect("usable_for checked every prompt");
+                let expected = goldens[model.name].transcript(&entry.id).expect("usable_for checked every prompt");
                 let verdict = expected.check(t, near_tie);
                 let differing = usize::from(verdict.severity() > 0);
+                let cell = key(kind);
                 out.golden.push(GoldenCheck {
-                    cell: key(kind),
+                    cell,
                     prompt_id: entry.id.clone(),
                     samples: 1,
                     differing,
@@ -235,26 +235,26 @@ fn check(
         if let (Some(kv), Some(st)) = (find(PipelineKind::Kvcache), find(PipelineKind::Static128)) {
             for (((entry, prompt), a), b) in model.prompts.iter().zip(kv).zip(st) {
                 let (ma, mb) = (margins(a), margins(b));
-                let window = scenario.scenario.generation.window;
-                out.pipelines.push(PipelineCheck {
-                    cell: key(PipelineKind::Kvcache),
-                    prompt_id: entry.id.clone(),
-                    within_window: crate::correctness::steps_within_window(window, prompt.ids.len()),
-                    verdict: compare_pipelines(
-                        Side { ids: &a.output_ids, margins: &ma },
-                        Side { ids: &b.output_ids, margins: &mb },
-                        prompt.ids.len(),
-                        window,
-                        near_tie,
-                    ),
-                    enforced: true,
-                });
+                out.pipelines.push(PipelineCheck::judge(
+                    key(PipelineKind::Kvcache),
+                    entry.id.clone(),
+                    [Side { ids: &a.output_ids, margins: &ma }, Side { ids: &b.output_ids, margins: &mb }],
+                    prompt.ids.len(),
+                    scenario.scenario.generation.window,
+                    near_tie,
+                    true,
+                ));
             }
         }
     }
+    report_checks(&out, format)
+}
+
+/// Print the checks; a failing one is exit 4 naming every failure.
+fn report_checks(out: &Correctness, format: Format) -> Result<i32, Failure> {
     match format {
-        Format::Json => print_json(&out)?,
-        Format::Text => print_checks(&out),
+        Format::Json => print_json(out)?,
+        Format::Text => print_checks(out),
     }
     let failures = out.failures();
     if failures.is_empty() {

@@ -104,10 +104,12 @@ fn pair_value(statistic: Statistic) -> Option<PairValue> {
     }
 }
 
-/// Judge one metric over `pairs` (`outcome`: the cell's record, for single values).
+/// Judge one metric over `pairs` (`outcome`: the cell's record, for single values). Each
+/// side's figure is the registry's statistic over its samples (for an inter-token latency,
+/// the quantile over every step pooled, as in a run's summary): one name, one definition.
+/// The change is judged from the pairs.
 pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, settings: &AbSettings) -> AbMetric {
     let threshold = settings.threshold_of(m.id);
-    let lower = m.direction == Direction::Lower;
     let mut out = AbMetric {
         metric: m.id,
         unit: m.unit,
@@ -122,7 +124,9 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
         decided: false,
         pair_ratio_sd: None,
     };
-    let side = |s: Side| pairs.iter().map(move |p| &p.side(s).metrics);
+    let (b, c): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
+        pairs.iter().map(|p| (&p.baseline.metrics, &p.candidate.metrics)).unzip();
+    (out.baseline, out.candidate) = (m.statistic.compute(&b), m.statistic.compute(&c));
     match (m.statistic, pair_value(m.statistic)) {
         (Statistic::Cell { field }, _) => {
             out.method = "single value";
@@ -135,47 +139,40 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
             // samples, which is one): resamples never exceed the observed extreme, so the
             // interval is too narrow on one side and a verdict would be noise.
             out.method = "extreme (no interval)";
-            let (b, c): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
-                side(Side::Baseline).zip(side(Side::Candidate)).unzip();
-            out.baseline = m.statistic.compute(&b);
-            out.candidate = m.statistic.compute(&c);
             return out;
         }
         (_, Some(value)) => {
-            let mut rounds = Vec::new();
-            let (b, c): (Vec<f64>, Vec<f64>) = pairs
-                .iter()
-                .filter_map(|p| Some((value(&p.baseline.metrics)?, value(&p.candidate.metrics)?, p.round)))
-                .filter(|&(b, c, _)| b > 0.0 && c > 0.0)
-                .map(|(b, c, r)| {
-                    rounds.push(r);
-                    (b, c)
-                })
-                .unzip();
-            // Each side's figure is the registry's statistic over its samples (for an
-            // inter-token latency, the quantile over every step pooled, as in a run's
-            // summary): one name, one definition. The change is judged from the pairs.
-            let (bs, cs): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
-                side(Side::Baseline).zip(side(Side::Candidate)).unzip();
-            out.baseline = m.statistic.compute(&bs);
-            out.candidate = m.statistic.compute(&cs);
+            let (b, c, rounds) = pair_values(pairs, &value);
             out.change = paired_ratio_change(&b, &c, &rounds);
             out.pair_ratio_sd = log_ratio_sd(&b, &c);
         }
         (statistic, None) => {
             out.method = "paired resample";
-            let (b, c): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
-                side(Side::Baseline).zip(side(Side::Candidate)).unzip();
-            out.baseline = statistic.compute(&b);
-            out.candidate = statistic.compute(&c);
             let rounds: Vec<usize> = pairs.iter().map(|p| p.round).collect();
             out.change = paired_statistic_change(&b, &c, &rounds, |s: &[&SampleMetrics]| statistic.compute(s));
         }
     }
     if let Some(change) = &out.change {
+        let lower = m.direction == Direction::Lower;
         out.verdict = decide(change, lower, threshold);
         out.minimum_detectable_effect = Some(minimum_detectable_effect(change, threshold));
         out.decided = decided(change, lower, threshold);
+    }
+    out
+}
+
+/// Each pair's two values of a metric judged by pair ratios (pairs where a side lacks it or
+/// is not positive are left out), with each pair's round.
+fn pair_values(pairs: &[Pair], value: &PairValue) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for p in pairs {
+        if let (Some(b), Some(c)) = (value(&p.baseline.metrics), value(&p.candidate.metrics)) {
+            if b > 0.0 && c > 0.0 {
+                out.0.push(b);
+                out.1.push(c);
+                out.2.push(p.round);
+            }
+        }
     }
     out
 }

@@ -5,7 +5,7 @@
 //! (cold or warm cache) and peak memory beyond their thresholds (single values per cell:
 //! reported, not tested).
 
-use super::comparison::{compare_runs, describe, Comparison};
+use super::comparison::{compare_runs, describe, CellComparison, Comparison};
 use crate::correctness::{run_correctness, Correctness};
 use crate::exit;
 use crate::golden::divergence::Verdict;
@@ -112,50 +112,12 @@ pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, super:
     let mut reasons = Vec::new();
     let mut cells = Vec::new();
     for c in &comparison.cells {
+        let (og, ng) = (worst_golden(&old_c, &c.cell), worst_golden(&new_c, &c.cell));
         let mut add =
             |severity, aspect, what: String| reasons.push(Reason { severity, aspect, cell: c.cell.clone(), what });
-        if c.status_regressed() {
-            add(
-                Severity::Fail,
-                Aspect::Status,
-                format!(
-                    "worked before, {} now: {}",
-                    c.candidate_status.name(),
-                    c.candidate_reason.as_deref().unwrap_or("no reason recorded")
-                ),
-            );
-        } else if c.candidate_status == CellStatus::Completed && c.baseline_status != CellStatus::Completed {
-            add(Severity::Note, Aspect::Status, format!("{} before, works now", c.baseline_status.name()));
-        }
-        let (og, ng) = (worst_golden(&old_c, &c.cell), worst_golden(&new_c, &c.cell));
-        if let (Some(o), Some(n)) = (og, ng) {
-            if n.severity() > o.severity() {
-                let severity = if n.is_failure() { Severity::Fail } else { Severity::Warn };
-                add(severity, Aspect::Golden, format!("outputs: {} before, now {n}", o.name()));
-            } else if n.severity() < o.severity() {
-                add(Severity::Note, Aspect::Golden, format!("outputs: {} before, {} now", o.name(), n.name()));
-            }
-        }
-        for m in c.regressions() {
-            add(Severity::Fail, Aspect::Speed, format!("{} regressed {}", m.metric, describe(m)));
-        }
-        for m in &c.metrics {
-            let Some(r) = m.single_value_change() else { continue };
-            if r > m.threshold {
-                let aspect = if m.metric == MetricId::PeakRssMb { Aspect::Memory } else { Aspect::CompileTime };
-                add(
-                    Severity::Warn,
-                    aspect,
-                    format!(
-                        "{} ({} cache) {} beyond {:.0}%",
-                        m.metric,
-                        c.cell.cache.name(),
-                        describe(m),
-                        100.0 * m.threshold
-                    ),
-                );
-            }
-        }
+        status_reasons(c, &mut add);
+        golden_reasons(og, ng, &mut add);
+        metric_reasons(c, &mut add);
         cells.push(CellVerdict {
             cell: c.cell.clone(),
             worst: None,
@@ -184,6 +146,52 @@ pub fn qualify(old: &RunFolder, new: &RunFolder) -> Result<Qualification, super:
         fingerprints: side_by_side(&old.fingerprint, &new.fingerprint),
         comparison,
     })
+}
+
+/// How a reason of one cell is added: its severity, aspect and what happened.
+type AddReason<'a> = dyn FnMut(Severity, Aspect, String) + 'a;
+
+/// A cell that stopped working fails; one that works now and did not before is a note.
+fn status_reasons(c: &CellComparison, add: &mut AddReason) {
+    if c.status_regressed() {
+        let why = c.candidate_reason.as_deref().unwrap_or("no reason recorded");
+        add(Severity::Fail, Aspect::Status, format!("worked before, {} now: {why}", c.candidate_status.name()));
+    } else if c.candidate_status == CellStatus::Completed && c.baseline_status != CellStatus::Completed {
+        add(Severity::Note, Aspect::Status, format!("{} before, works now", c.baseline_status.name()));
+    }
+}
+
+/// Outputs that got worse against the goldens fail (a hard mismatch) or warn (a near tie);
+/// better ones are a note.
+fn golden_reasons(old: Option<&Verdict>, new: Option<&Verdict>, add: &mut AddReason) {
+    let (Some(o), Some(n)) = (old, new) else { return };
+    if n.severity() > o.severity() {
+        let severity = if n.is_failure() { Severity::Fail } else { Severity::Warn };
+        add(severity, Aspect::Golden, format!("outputs: {} before, now {n}", o.name()));
+    } else if n.severity() < o.severity() {
+        add(Severity::Note, Aspect::Golden, format!("outputs: {} before, {} now", o.name(), n.name()));
+    }
+}
+
+/// A speed regression fails; a single value (compile time, memory) beyond its threshold warns.
+fn metric_reasons(c: &CellComparison, add: &mut AddReason) {
+    for m in c.regressions() {
+        add(Severity::Fail, Aspect::Speed, format!("{} regressed {}", m.metric, describe(m)));
+    }
+    for m in &c.metrics {
+        let Some(r) = m.single_value_change() else { continue };
+        if r > m.threshold {
+            let aspect = if m.metric == MetricId::PeakRssMb { Aspect::Memory } else { Aspect::CompileTime };
+            let what = format!(
+                "{} ({} cache) {} beyond {:.0}%",
+                m.metric,
+                c.cell.cache.name(),
+                describe(m),
+                100.0 * m.threshold
+            );
+            add(Severity::Warn, aspect, what);
+        }
+    }
 }
 
 /// Every fingerprint field of both stacks, old beside new.

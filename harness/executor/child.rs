@@ -4,7 +4,7 @@
 
 use super::{CellPrompt, CellSpec, ChildEvent, DriveCommand};
 use crate::model::ModelDir;
-use crate::pipelines::load::{load, LoadError};
+use crate::pipelines::load::{load, LoadError, Loaded};
 use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
 use crate::results::{FailureClass, SampleRecord};
 use crate::runtime::{Device, Runtime};
@@ -83,49 +83,19 @@ pub fn run_from_stdin() -> i32 {
 
 /// Run one cell in this process, reporting events on stdout. A driven cell takes its
 /// measured generations from `commands` ([`DriveCommand`] lines) once its warm-ups ran.
+/// Returns the process exit code (0 also when the cell failed: the failure is an event).
 pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
-    let rt = match Runtime::open(spec.openvino_lib.as_deref()) {
-        Ok(rt) => rt,
-        Err(e) => return fail(FailureClass::InputError, e),
-    };
-    let model = match ModelDir::open(&spec.model_dir) {
-        Ok(m) => m,
-        Err(e) => return fail(FailureClass::InputError, e),
-    };
-    // The spec's ids come from the parent's tokenizer, or from a driver speaking the cell
-    // protocol: either way the runtime would embed an id past the table without a word.
-    if let Some(vocab) = model.vocab_size() {
-        for prompt in &spec.prompts {
-            if let Err(e) = crate::model::check_token_ids(&prompt.ids, vocab) {
-                return fail(FailureClass::InputError, format!("cell spec, prompt `{}`: {e}", prompt.id));
-            }
-        }
-    }
-    let mut props = spec.properties.pairs();
-    if let Some(dir) = &spec.cache_dir {
-        props.push(("CACHE_DIR".into(), dir.display().to_string()));
-    }
-    if let Err(e) = crate::pipelines::apply_slowdown_env(&spec.key.to_string()) {
-        return fail(FailureClass::InputError, e);
-    }
-    fault(spec, "compile");
-    let load_once = || load(&rt, &model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window);
-    // A warm cell primes the shared cache so the measured compile is a cache load; the
-    // priming compile, when it did not itself come from the cache, is the cold compile.
-    let mut cold_compile_ms = None;
-    if spec.cache_mode == CacheMode::Warm {
-        match load_once() {
-            Ok(primed) => cold_compile_ms = (primed.from_cache != Some(true)).then_some(primed.compile_ms),
-            Err(e) => return load_failure(e),
-        }
-    }
-    let mut loaded = match load_once() {
-        Ok(l) => l,
-        Err(e) => return load_failure(e),
-    };
+    run_stages(spec, commands).err().unwrap_or(0)
+}
+
+/// A stage's early end: the exit code, its event already emitted.
+type Stage<T> = Result<T, i32>;
+
+fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> Stage<()> {
+    let (rt, model) = open(spec)?;
+    let (mut loaded, cold_compile_ms) = compile(spec, &rt, &model)?;
     let npu_property = |key: &str| rt.core.device_property("NPU", key).ok();
-    let silicon = spec.key.device == Device::Npu;
-    let mut npu_memory = silicon.then(|| NpuMemory::after_compile(&npu_property));
+    let mut npu_memory = (spec.key.device == Device::Npu).then(|| NpuMemory::after_compile(&npu_property));
     emit(&ChildEvent::Compiled {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
@@ -135,54 +105,111 @@ pub fn run(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> i32 {
         npu_memory: npu_memory.clone(),
         effective_properties: std::mem::take(&mut loaded.effective_properties),
     });
-    let probes = Probes::open(spec.key.device);
-    let config = GenerationConfig {
-        max_new_tokens: spec.max_new_tokens,
-        eos_ids: spec.eos_ids.clone(),
-        ignore_eos: spec.ignore_eos,
+    let mut generator = Generator {
+        spec,
+        probes: Probes::open(spec.key.device),
+        config: GenerationConfig {
+            max_new_tokens: spec.max_new_tokens,
+            eos_ids: spec.eos_ids.clone(),
+            ignore_eos: spec.ignore_eos,
+        },
+        pipeline: loaded.pipeline.as_mut(),
     };
-    let mut generate = |prompt: &CellPrompt, rep: usize, warmup: bool| -> Result<(), i32> {
-        fault(spec, "generate");
-        let mut quiet = NoObserver;
-        let mut meter = UsageMeter::start(&probes, &mut quiet);
-        match loaded.pipeline.generate(&prompt.ids, &config, &mut meter) {
-            Ok(t) => {
-                let mut sample = SampleRecord::from_transcript(&spec.key, &prompt.id, rep, warmup, &t);
-                sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
-                emit(&ChildEvent::Sample(Box::new(sample)));
-                Ok(())
-            }
-            Err(e) => Err(generate_failure(&prompt.id, e)),
-        }
-    };
-    let own_reps = if spec.driven { spec.measure.warmup } else { spec.measure.warmup + spec.measure.repetitions };
-    for rep in 0..own_reps {
-        for prompt in &spec.prompts {
-            if let Err(code) = generate(prompt, rep, rep < spec.measure.warmup) {
-                return code;
-            }
-        }
-    }
+    generator.own_repetitions()?;
     if spec.driven {
         emit(&ChildEvent::Ready);
-        for line in commands {
-            let command: DriveCommand = match serde_json::from_str(&line) {
-                Ok(c) => c,
-                Err(e) => return fail(FailureClass::InputError, format!("drive command `{line}`: {e}")),
-            };
-            let Some(prompt) = spec.prompts.get(command.prompt) else {
-                return fail(FailureClass::InputError, format!("drive command: no prompt {}", command.prompt));
-            };
-            if let Err(code) = generate(prompt, command.pair, false) {
-                return code;
-            }
-        }
+        generator.driven(commands)?;
     }
     if let Some(memory) = npu_memory.as_mut() {
         memory.after_generate(&npu_property);
         emit(&ChildEvent::NpuMemory(memory.clone()));
     }
-    0
+    Ok(())
+}
+
+/// The runtime and the model folder, the spec's prompt ids checked against the vocabulary:
+/// they come from the parent's tokenizer, or from a driver speaking the cell protocol, and
+/// either way the runtime would embed an id past the table without a word.
+fn open(spec: &CellSpec) -> Stage<(Runtime, ModelDir)> {
+    let rt = Runtime::open(spec.openvino_lib.as_deref()).map_err(|e| fail(FailureClass::InputError, e))?;
+    let model = ModelDir::open(&spec.model_dir).map_err(|e| fail(FailureClass::InputError, e))?;
+    if let Some(vocab) = model.vocab_size() {
+        for prompt in &spec.prompts {
+            crate::model::check_token_ids(&prompt.ids, vocab)
+                .map_err(|e| fail(FailureClass::InputError, format!("cell spec, prompt `{}`: {e}", prompt.id)))?;
+        }
+    }
+    Ok((rt, model))
+}
+
+/// Compile the cell's pipeline; with the cold compile's time when the cell is warm. A warm
+/// cell primes the shared cache so the measured compile is a cache load; the priming
+/// compile, when it did not itself come from the cache, is the cold compile.
+fn compile(spec: &CellSpec, rt: &Runtime, model: &ModelDir) -> Stage<(Loaded, Option<f64>)> {
+    let mut props = spec.properties.pairs();
+    if let Some(dir) = &spec.cache_dir {
+        props.push(("CACHE_DIR".into(), dir.display().to_string()));
+    }
+    crate::pipelines::apply_slowdown_env(&spec.key.to_string()).map_err(|e| fail(FailureClass::InputError, e))?;
+    fault(spec, "compile");
+    let load_once = || load(rt, model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window);
+    let mut cold_compile_ms = None;
+    if spec.cache_mode == CacheMode::Warm {
+        let primed = load_once().map_err(load_failure)?;
+        cold_compile_ms = (primed.from_cache != Some(true)).then_some(primed.compile_ms);
+    }
+    Ok((load_once().map_err(load_failure)?, cold_compile_ms))
+}
+
+/// What generates the cell's samples and reports each one.
+struct Generator<'a> {
+    spec: &'a CellSpec,
+    probes: Probes,
+    config: GenerationConfig,
+    pipeline: &'a mut dyn crate::pipelines::Pipeline,
+}
+
+impl Generator<'_> {
+    /// One generation of `prompt`, reported as a sample.
+    fn generate(&mut self, prompt: &CellPrompt, rep: usize, warmup: bool) -> Stage<()> {
+        fault(self.spec, "generate");
+        let mut quiet = NoObserver;
+        let mut meter = UsageMeter::start(&self.probes, &mut quiet);
+        let t = self
+            .pipeline
+            .generate(&prompt.ids, &self.config, &mut meter)
+            .map_err(|e| generate_failure(&prompt.id, e))?;
+        let mut sample = SampleRecord::from_transcript(&self.spec.key, &prompt.id, rep, warmup, &t);
+        sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
+        emit(&ChildEvent::Sample(Box::new(sample)));
+        Ok(())
+    }
+
+    /// The repetitions the cell takes on its own: the warm-ups, and for a cell that is not
+    /// driven its measured repetitions too.
+    fn own_repetitions(&mut self) -> Stage<()> {
+        let measure = self.spec.measure;
+        let reps = if self.spec.driven { measure.warmup } else { measure.warmup + measure.repetitions };
+        for rep in 0..reps {
+            for prompt in &self.spec.prompts {
+                self.generate(prompt, rep, rep < measure.warmup)?;
+            }
+        }
+        Ok(())
+    }
+
+    /// A driven cell's measured generations, one per [`DriveCommand`] line.
+    fn driven(&mut self, commands: &mut dyn Iterator<Item = String>) -> Stage<()> {
+        for line in commands {
+            let command: DriveCommand = serde_json::from_str(&line)
+                .map_err(|e| fail(FailureClass::InputError, format!("drive command `{line}`: {e}")))?;
+            let prompt = self.spec.prompts.get(command.prompt).ok_or_else(|| {
+                fail(FailureClass::InputError, format!("drive command: no prompt {}", command.prompt))
+            })?;
+            self.generate(prompt, command.pair, false)?;
+        }
+        Ok(())
+    }
 }
 
 fn load_failure(e: LoadError) -> i32 {

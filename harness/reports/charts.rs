@@ -283,15 +283,25 @@ fn title_and_note<DB: DrawingBackend>(
     Ok(root.margin(40, 30, 10, 20).shrink((0, 0), (w - 30, h - 70)))
 }
 
-fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> DrawResult {
-    let area = title_and_note(root, &b.title, &b.note)?;
+/// The x range of a bar chart: from zero (or below the lowest value) to past the highest,
+/// whiskers included, with 8% room.
+fn bars_x_range(b: &Bars) -> (f64, f64) {
     let values = b.rows.iter().flat_map(|r| r.bars.iter()).flat_map(|x| {
         let (lo, hi) = x.interval.unwrap_or((x.value, x.value));
         [x.value, lo, hi]
     });
     let (min, max) = values.fold((0.0f64, 0.0f64), |(a, z), v| (a.min(v), z.max(v)));
     let pad = (max - min).abs().max(1e-9) * 0.08;
-    let (x0, x1) = (if min < 0.0 { min - pad } else { 0.0 }, max + pad);
+    (if min < 0.0 { min - pad } else { 0.0 }, max + pad)
+}
+
+/// The cartesian chart a bar chart and its legend are drawn on.
+type BarChart<'a, DB> =
+    ChartContext<'a, DB, Cartesian2d<plotters::coord::types::RangedCoordf64, plotters::coord::types::RangedCoordf64>>;
+
+fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> DrawResult {
+    let area = title_and_note(root, &b.title, &b.note)?;
+    let (x0, x1) = bars_x_range(b);
     let n = b.rows.len().max(1);
     let labels: Vec<String> = b.rows.iter().map(|r| r.label.clone()).collect();
     let label_width = labels.iter().map(|l| l.chars().count()).max().unwrap_or(10).clamp(10, 60) as u32 * 7 + 10;
@@ -320,30 +330,39 @@ fn draw_bars<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, b: &Bars) -> Dra
         .map_err(err)?;
     for (i, row) in b.rows.iter().enumerate() {
         let center = (n - 1 - i) as f64;
-        let k = row.bars.len().max(1) as f64;
-        let slot = 0.8 / k;
+        let slot = 0.8 / row.bars.len().max(1) as f64;
         for (j, bar) in row.bars.iter().enumerate() {
             let top = center + 0.4 - slot * j as f64;
-            let (lo_y, hi_y) = (top - slot * 0.9, top);
-            let color = b.color(bar.series);
-            chart
-                .draw_series(std::iter::once(Rectangle::new([(0.0, lo_y), (bar.value, hi_y)], color.filled())))
-                .map_err(err)?;
-            if let Some((lo, hi)) = bar.interval {
-                let mid = (lo_y + hi_y) / 2.0;
-                let tick = slot * 0.3;
-                let lines = [
-                    vec![(lo, mid), (hi, mid)],
-                    vec![(lo, mid - tick), (lo, mid + tick)],
-                    vec![(hi, mid - tick), (hi, mid + tick)],
-                ];
-                chart
-                    .draw_series(lines.into_iter().map(|l| PathElement::new(l, BLACK.stroke_width(2))))
-                    .map_err(err)?;
-            }
+            draw_bar(&mut chart, bar, (top - slot * 0.9, top), slot, b.color(bar.series))?;
         }
     }
-    // A legend entry for each series with a bar (a run without genai cells shows no genai).
+    draw_bar_legend(&mut chart, b)
+}
+
+/// One bar between the heights `y`, with its whiskers when it has an interval.
+fn draw_bar<DB: DrawingBackend>(
+    chart: &mut BarChart<'_, DB>,
+    bar: &Bar,
+    (lo_y, hi_y): (f64, f64),
+    slot: f64,
+    color: RGBColor,
+) -> DrawResult {
+    chart
+        .draw_series(std::iter::once(Rectangle::new([(0.0, lo_y), (bar.value, hi_y)], color.filled())))
+        .map_err(err)?;
+    let Some((lo, hi)) = bar.interval else { return Ok(()) };
+    let (mid, tick) = ((lo_y + hi_y) / 2.0, slot * 0.3);
+    let lines = [
+        vec![(lo, mid), (hi, mid)],
+        vec![(lo, mid - tick), (lo, mid + tick)],
+        vec![(hi, mid - tick), (hi, mid + tick)],
+    ];
+    chart.draw_series(lines.into_iter().map(|l| PathElement::new(l, BLACK.stroke_width(2)))).map_err(err)?;
+    Ok(())
+}
+
+/// A legend entry for each series with a bar (a run without genai cells shows no genai).
+fn draw_bar_legend<'a, DB: DrawingBackend + 'a>(chart: &mut BarChart<'a, DB>, b: &Bars) -> DrawResult {
     let drawn = |s: usize| b.rows.iter().flat_map(|r| &r.bars).any(|bar| bar.series == s);
     for (s, name) in b.series.iter().enumerate().filter(|(s, _)| drawn(*s)) {
         let color = b.color(s);
