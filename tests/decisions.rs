@@ -690,3 +690,256 @@ fn effective_properties_the_plugin_changed_and_that_differ_between_stacks_are_sh
     let md = std::fs::read_to_string(out.path().join("qualify.md")).unwrap();
     assert!(md.contains("## Effective properties that differ"), "{md}");
 }
+
+// Every document's formats, rendered in memory from fixed synthetic results and held
+// against their snapshots (`tests/snapshots/`, made with `INSTA_UPDATE=always` and read
+// before they were committed): a change to any document's text is a visible diff in review.
+mod documents {
+    use super::*;
+    use bakeoff::decide::ab::{judge_cell, AbReport};
+    use bakeoff::decide::comparison::compare_runs;
+    use bakeoff::decide::pareto::ProfileFigure;
+    use bakeoff::decide::recommend::{Candidate, RecommendDocument};
+    use bakeoff::decide::search::{pick, FinalistPair, KeyGain, Measured, SearchReport, Stage};
+    use bakeoff::metrics::MetricId;
+    use bakeoff::reports::ab::{ab_exporters, AbDocument};
+    use bakeoff::reports::charts::Figure;
+    use bakeoff::reports::decisions::{COMPARE, QUALIFY, RECOMMEND};
+    use bakeoff::reports::exports::{Bmf, GabBigger, GabSmaller, LlmBenchCsv, TrackerRun};
+    use bakeoff::reports::search::{search_exporters, SearchDocument};
+    use bakeoff::reports::{run_exporters, Exporter, RunReport};
+    use bakeoff::results::pairs::{AbCellRecord, LengthEnd, Pair, Side};
+    use bakeoff::results::soak::{SoakReport, SoakRound, StepLatencies, StepQuantiles};
+    use bakeoff::scenario::ab::AbSettings;
+    use std::collections::BTreeMap;
+
+    /// Each format of `doc` as text, every folder of the fixture named by its role instead
+    /// of its temporary path.
+    fn snapshot<D: ?Sized>(what: &str, doc: &D, exporters: &[&dyn Exporter<D>], dirs: &[(&Path, &str)]) {
+        for e in exporters {
+            let mut text = String::from_utf8(e.render(doc).unwrap()).unwrap();
+            for (dir, role) in dirs {
+                text = text.replace(&dir.display().to_string(), role);
+            }
+            insta::assert_snapshot!(format!("{what}-{}", e.file_name()), text);
+        }
+    }
+
+    fn runs(tmp: &Path) -> (RunFolder, RunFolder) {
+        let itl = [10.0, 12.0, 11.0, 9.0];
+        let mut failed = cell("conservative", &[]);
+        failed.status = CellStatus::Failed;
+        failed.reason = Some("the plugin said <b>\"no\"</b> & stopped");
+        let mut npu = cell("balanced", &[]);
+        npu.device = Device::Npu;
+        npu.status = CellStatus::Skipped;
+        npu.reason = Some("NPU not present");
+        let mut slower = cell("balanced", &[15.0, 15.5, 14.8, 15.2]);
+        slower.compile_ms = 180.0;
+        let mut aggressive = cell("aggressive", &[9.0, 9.5, 9.2, 8.8]);
+        aggressive.peak_rss_mb = 900.0;
+        let old =
+            write_run(&tmp.join("old"), &[cell("balanced", &itl), failed.clone(), npu.clone(), aggressive.clone()]);
+        let new = write_run(&tmp.join("new"), &[slower, failed, npu, aggressive]);
+        (old, new)
+    }
+
+    #[test]
+    fn a_run_in_every_format() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (run, _) = runs(tmp.path());
+        let cells = run.summaries();
+        let correctness = bakeoff::correctness::run_correctness(&run).unwrap();
+        let by_length = bakeoff::results::summary::cost_by_length(&run.attempts());
+        let figures = [Figure { stem: "chart".into(), title: "synthetic: a chart".into(), svg: "<svg/>".into() }];
+        let report = RunReport {
+            scenario: &run.scenario.name,
+            cells: &cells,
+            fingerprint: &run.fingerprint,
+            correctness: &correctness,
+            figures: &figures,
+            by_length: &by_length,
+        };
+        snapshot("run", &report, &run_exporters(), &[(&run.dir, "<run>")]);
+        let attempts = run.attempts();
+        let trackers = TrackerRun { cells: &cells, attempts: &attempts, max_new_tokens: 6 };
+        snapshot("export", &trackers, &[&Bmf, &GabBigger, &GabSmaller, &LlmBenchCsv], &[]);
+    }
+
+    #[test]
+    fn the_decisions_in_every_format() {
+        let tmp = tempfile::tempdir().unwrap();
+        let (old, new) = runs(tmp.path());
+        let dirs = [(old.dir.as_path(), "<old>"), (new.dir.as_path(), "<new>")];
+        snapshot("compare", &compare_runs(&old, &new).unwrap(), &COMPARE, &dirs);
+        snapshot("qualify", &qualify(&old, &new).unwrap(), &QUALIFY, &dirs);
+        let constraints = Constraints { max_rss_mb: Some(800.0), ..Default::default() };
+        let recommendations = recommend(&old, &constraints).unwrap();
+        snapshot("recommend", &RecommendDocument { constraints, recommendations }, &RECOMMEND, &dirs);
+    }
+
+    /// Pairs whose candidate is `factor` times slower per step, 5 per round.
+    fn pairs(n: usize, factor: f64) -> Vec<Pair> {
+        let k = key(&cell("balanced", &[]));
+        (0..n)
+            .map(|i| {
+                let itl = 10.0 + (i % 3) as f64 * 0.2;
+                // The candidate's own noise, +-0.8%, deterministic.
+                let jitter = 1.0 + ((i * 7) % 11) as f64 * 0.0016 - 0.008;
+                let sample = |itl: f64| SampleRecord::from_transcript(&k, "p", i, false, &transcript(&IDS, itl));
+                Pair {
+                    index: i,
+                    round: i / 5,
+                    first: Some(if i % 2 == 0 { Side::Baseline } else { Side::Candidate }),
+                    baseline: sample(itl),
+                    candidate: sample(itl * factor * jitter),
+                }
+            })
+            .collect()
+    }
+
+    #[test]
+    fn an_ab_run_in_every_format() {
+        let k = key(&cell("balanced", &[]));
+        let settings = AbSettings::default();
+        let record = |n: usize| {
+            let mut r = CellRecord::new(&k, CellStatus::Completed);
+            r.compile_ms = Some(100.0 + n as f64);
+            r.peak_rss_mb = Some(400.0);
+            r
+        };
+        let outcome = AbCellRecord {
+            cell: k.clone(),
+            status: CellStatus::Completed,
+            baseline: record(0),
+            candidate: record(20),
+            pairs: 30,
+            end: LengthEnd::MaxPairs,
+            schedule: settings.schedule,
+            seed: settings.seed,
+        };
+        let report = AbReport {
+            scenario: "synthetic".into(),
+            baseline: "baseline (OpenVINO 2026.3.1)".into(),
+            candidate: "candidate (OpenVINO 2026.4.1)".into(),
+            threshold: settings.threshold,
+            warnings: vec!["the two sides ran on different hosts".into()],
+            fingerprint: Vec::new(),
+            cells: vec![judge_cell(&outcome, &pairs(30, 1.06), &settings)],
+        };
+        let figures =
+            vec![Figure { stem: "ab-1-raw".into(), title: format!("{k}: decode tokens/s"), svg: "<svg/>".into() }];
+        snapshot("ab", &AbDocument { report: &report, figures }, &ab_exporters(), &[]);
+    }
+
+    fn round(n: usize, recorded: usize, peak: f64) -> SoakRound {
+        let mut steps = StepLatencies::default();
+        (1..=50).for_each(|i| steps.record(10.0 + i as f64 / 10.0));
+        SoakRound {
+            round: n,
+            completed: 2,
+            failed: 0,
+            samples_recorded: recorded,
+            samples_expected: 6,
+            torn_lines: 0,
+            harness_rss_range_mb: Some((peak - 3.0, peak - 2.0)),
+            harness_rss_mb: Some(peak - 2.0),
+            harness_peak_rss_mb: Some(peak),
+            decode_steps: StepQuantiles::of(&steps),
+        }
+    }
+
+    #[test]
+    fn soaks_that_pass_and_fail_in_every_format() {
+        let mut steps = StepLatencies::default();
+        (1..=150).for_each(|i| steps.record(10.0 + (i % 50) as f64 / 10.0));
+        let pass = SoakReport::new(vec![round(1, 6, 40.0), round(2, 6, 41.0), round(3, 6, 41.5)], &steps, 8.0, false);
+        snapshot("soak-pass", &pass, &bakeoff::reports::soak::SOAK, &[]);
+        let fail = SoakReport::new(vec![round(1, 6, 40.0), round(2, 5, 45.0), round(3, 6, 50.5)], &steps, 8.0, true);
+        snapshot("soak-fail", &fail, &bakeoff::reports::soak::SOAK, &[]);
+    }
+
+    fn measured(profile: &str, settings: &[(&str, &str)], tps: f64, ttft: f64, stage: &str) -> Measured {
+        let figures = BTreeMap::from([
+            (ProfileFigure::Metric(MetricId::DecodeTokensPerS), tps),
+            (ProfileFigure::Metric(MetricId::TtftP50Ms), ttft),
+            (ProfileFigure::CompileCold, 900.0),
+            (ProfileFigure::Metric(MetricId::PeakRssMb), 410.0),
+        ]);
+        Measured {
+            profile: profile.into(),
+            stage: stage.into(),
+            repetitions: 2,
+            settings: settings.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect(),
+            figures,
+            candidate: Candidate {
+                profile: profile.into(),
+                tokens_per_s: Some(tps),
+                ttft_ms: Some(ttft),
+                peak_rss_mb: Some(410.0),
+                cpu_ms_per_token: None,
+                joules_per_token: None,
+                max_prompt_len: None,
+                golden: None,
+                lost: None,
+            },
+            wall_s: 12.0,
+        }
+    }
+
+    #[test]
+    fn a_search_in_every_format() {
+        let base = measured("balanced", &[], 40.0, 120.0, "1-screen");
+        let shared = measured("balanced+shared_head=NO", &[("NPUW_LLM_SHARED_HEAD", "NO")], 54.0, 118.0, "2-grid");
+        let chunk = measured("balanced+chunk=256", &[("NPUW_LLM_PREFILL_CHUNK_SIZE", "256")], 41.0, 95.0, "2-grid");
+        let k = key(&cell("balanced", &[]));
+        let settings = AbSettings::default();
+        let outcome = AbCellRecord {
+            cell: k.clone(),
+            status: CellStatus::Completed,
+            baseline: CellRecord::new(&k, CellStatus::Completed),
+            candidate: CellRecord::new(&k, CellStatus::Completed),
+            pairs: 30,
+            end: LengthEnd::Decided,
+            schedule: settings.schedule,
+            seed: settings.seed,
+        };
+        let judged = judge_cell(&outcome, &pairs(30, 1.0 / 1.3), &settings).metric(MetricId::DecodeTokensPerS).cloned();
+        let finalist = FinalistPair {
+            leader: shared.profile.clone(),
+            challenger: base.profile.clone(),
+            folder: "4-final-1".into(),
+            pairs: 30,
+            judged,
+            reason: None,
+        };
+        let report = SearchReport {
+            scenario: "synthetic".into(),
+            cell: "m/kvcache/NPU:host".into(),
+            note: Device::NpuHost.disclaimer().map(str::to_string),
+            budget_minutes: 6.0,
+            used_minutes: 3.7,
+            stages: vec![Stage {
+                folder: "1-screen".into(),
+                what: "one key at a time".into(),
+                profiles: 3,
+                repetitions: 1,
+                wall_s: 80.0,
+            }],
+            stopped: "the next halving round would not fit the budget".into(),
+            keys_that_helped: vec![KeyGain {
+                key: "NPUW_LLM_SHARED_HEAD".into(),
+                values: vec!["NO".into()],
+                gain: 0.35,
+                metric: ProfileFigure::Metric(MetricId::DecodeTokensPerS),
+            }],
+            candidates: vec![(shared.clone(), true), (chunk, true), (base, false)],
+            constraints: Constraints::default(),
+            finalists: vec![shared.profile.clone(), "balanced".into()],
+            pick: Some(pick(&shared.profile, std::slice::from_ref(&finalist))),
+            pairs: vec![finalist],
+        };
+        let front = Figure { stem: "front".into(), title: "synthetic: search front".into(), svg: "<svg/>".into() };
+        snapshot("search", &SearchDocument { report: &report, front }, &search_exporters(), &[]);
+    }
+}

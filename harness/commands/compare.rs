@@ -4,9 +4,9 @@ use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format};
 use crate::decide::comparison::compare_runs;
 use crate::exit::{Failure, REGRESSION, SUCCESS};
-use crate::reports::decisions::compare_markdown;
+use crate::reports::decisions::COMPARE;
 use crate::reports::github::{annotate, Level};
-use crate::reports::write_decision;
+use crate::reports::{write_decision, ToMarkdown};
 use std::path::Path;
 
 /// Compare two run folders; exit 3 on a regression.
@@ -14,9 +14,9 @@ pub fn run(baseline: &Path, candidate: &Path, out: &DecisionOutput) -> Result<i3
     let (b, c) = (open(baseline)?, open(candidate)?);
     let comparison = compare_runs(&b, &c).map_err(Failure::input)?;
     let dir = out.dir.as_deref().unwrap_or(candidate);
-    let md = compare_markdown(&comparison);
-    write_decision(dir, "compare", &comparison, &md, crate::reports::charts::compare_chart(&comparison))
-        .map_err(Failure::harness)?;
+    let md = comparison.markdown();
+    let chart = crate::reports::charts::compare_chart(&comparison).map(|c| ("compare", c));
+    write_decision(dir, &comparison, &COMPARE, chart).map_err(Failure::harness)?;
     match out.format {
         Format::Json => print_json(&comparison)?,
         Format::Text => println!("{md}"),

@@ -5,18 +5,18 @@ use crate::cli::{DecisionOutput, Format};
 use crate::decide::qualify::qualify;
 use crate::decide::qualify::Severity;
 use crate::exit::Failure;
-use crate::reports::decisions::qualify_markdown;
+use crate::reports::decisions::QUALIFY;
 use crate::reports::github::{annotate, Level};
-use crate::reports::write_decision;
+use crate::reports::{write_decision, ToMarkdown};
 use std::path::Path;
 
 /// Qualify the new stack's run against the old one's.
 pub fn run(old: &Path, new: &Path, out: &DecisionOutput) -> Result<i32, Failure> {
     let q = qualify(&open(old)?, &open(new)?).map_err(Failure::input)?;
     let dir = out.dir.as_deref().unwrap_or(new);
-    let md = qualify_markdown(&q);
-    write_decision(dir, "qualify", &q, &md, crate::reports::charts::compare_chart(&q.comparison))
-        .map_err(Failure::harness)?;
+    let md = q.markdown();
+    let chart = crate::reports::charts::compare_chart(&q.comparison).map(|c| ("qualify", c));
+    write_decision(dir, &q, &QUALIFY, chart).map_err(Failure::harness)?;
     match out.format {
         Format::Json => print_json(&q)?,
         Format::Text => println!("{md}"),

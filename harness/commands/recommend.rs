@@ -3,10 +3,10 @@
 
 use super::{open_run as open, print_json};
 use crate::cli::{DecisionOutput, Format, RecommendArgs};
-use crate::decide::recommend::{recommend, Constraints, Recommendation};
+use crate::decide::recommend::{recommend, Constraints, RecommendDocument, Recommendation};
 use crate::exit::{Failure, SUCCESS};
-use crate::reports::decisions::recommend_markdown;
-use crate::reports::write_decision;
+use crate::reports::decisions::RECOMMEND;
+use crate::reports::{write_decision, ToMarkdown};
 
 /// A search folder's recommendation: chosen from its front (see
 /// [`crate::decide::search::recommend_from_front`]).
@@ -44,12 +44,11 @@ pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
     };
     let out = DecisionOutput { dir: args.out.dir.clone(), format: args.out.format };
     let dir = out.dir.as_deref().unwrap_or(&args.run);
-    let md = recommend_markdown(&recs);
-    let value = serde_json::json!({ "constraints": constraints, "recommendations": recs });
-    write_decision(dir, "recommend", &value, &md, None).map_err(Failure::harness)?;
+    let doc = RecommendDocument { constraints, recommendations: recs };
+    write_decision(dir, &doc, &RECOMMEND, None).map_err(Failure::harness)?;
     match out.format {
-        Format::Json => print_json(&value)?,
-        Format::Text => println!("{md}"),
+        Format::Json => print_json(&doc)?,
+        Format::Text => println!("{}", doc.markdown()),
     }
     Ok(SUCCESS)
 }

@@ -151,8 +151,7 @@ fn run_soak(setup: &RunSetup, dir: &Path, soak: Soak) -> Result<i32, Failure> {
         rounds.push(SoakRound::of(round, &folder, setup.scenario.prompts.len(), memory, &mut steps));
     }
     let report = SoakReport::new(rounds, &steps, soak.max_harness_growth_mb, setup.resume);
-    soak_dir.write_json(file::SOAK_JSON, &crate::results::Versioned::new(&report)).map_err(Failure::harness)?;
-    soak_dir.write(file::SOAK_MD, report.markdown().as_bytes()).map_err(Failure::harness)?;
+    crate::reports::write_document(&soak_dir.dir, &report, &crate::reports::soak::SOAK).map_err(Failure::harness)?;
     println!("{}", soak_dir.path(file::SOAK_MD).display());
     for problem in report.problems() {
         eprintln!("soak: {problem}");

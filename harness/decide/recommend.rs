@@ -13,6 +13,15 @@ use crate::results::CellStatus;
 use crate::runtime::Device;
 use serde::Serialize;
 
+/// What `recommend` decided: the constraints and a recommendation per group of cells.
+#[derive(Debug, Clone, Serialize)]
+pub struct RecommendDocument {
+    /// What the deployment needs.
+    pub constraints: Constraints,
+    /// One per (model, device, pipeline, cache), best first within each.
+    pub recommendations: Vec<Recommendation>,
+}
+
 /// What the deployment needs.
 #[derive(Debug, Clone, Copy, Default, Serialize)]
 pub struct Constraints {

@@ -4,6 +4,7 @@
 //! `report.html` with all of it inline.
 
 use super::charts::{write_chart, Chart, Figure, Level, Series, Trend};
+use super::document::{write_document, Exporter, Json, Markdown, ToMarkdown};
 use super::html::esc;
 use super::ReportError;
 use crate::decide::ab::{AbCell, AbMetric, AbReport};
@@ -195,13 +196,42 @@ pub fn ratio_chart(cell: &CellKey, pairs: &[Pair], metric: Option<&AbMetric>) ->
     })
 }
 
-/// Write ab.json, ab.md, the charts and report.html into `dir`; returns the markdown.
+/// An A/B run's document: its verdicts and the charts drawn for them.
+#[derive(serde::Serialize)]
+pub struct AbDocument<'a> {
+    /// The verdicts (what ab.json holds).
+    #[serde(flatten)]
+    pub report: &'a AbReport,
+    /// The charts, drawn before (report.html inlines them).
+    #[serde(skip)]
+    pub figures: Vec<Figure>,
+}
+
+impl ToMarkdown for AbDocument<'_> {
+    fn markdown(&self) -> String {
+        ab_markdown(self.report)
+    }
+}
+
+/// report.html of an A/B run.
+pub struct AbHtml;
+
+impl Exporter<AbDocument<'_>> for AbHtml {
+    fn file_name(&self) -> &'static str {
+        file::REPORT_HTML
+    }
+    fn render(&self, doc: &AbDocument<'_>) -> Result<Vec<u8>, ReportError> {
+        Ok(ab_html(doc.report, &doc.figures).into_bytes())
+    }
+}
+
+/// Every format of an A/B run: ab.json, ab.md, report.html.
+pub fn ab_exporters<'a>() -> [&'a dyn Exporter<AbDocument<'a>>; 3] {
+    [&Json(file::AB_JSON), &Markdown(file::AB_MD), &AbHtml]
+}
+
+/// Draw the charts and write every format of the A/B run into `dir`; returns the markdown.
 pub fn write_ab_reports(dir: &Path, r: &AbReport, pairs: &BTreeMap<CellKey, Vec<Pair>>) -> Result<String, ReportError> {
-    let markdown = ab_markdown(r);
-    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(r))
-        .map_err(|e| ReportError::Render(e.to_string()))?;
-    crate::io::write_named(dir, file::AB_JSON, json.as_bytes())?;
-    crate::io::write_named(dir, file::AB_MD, markdown.as_bytes())?;
     let empty = Vec::new();
     let mut figures: Vec<Figure> = Vec::new();
     for (n, cell) in r.cells.iter().enumerate() {
@@ -214,12 +244,13 @@ pub fn write_ab_reports(dir: &Path, r: &AbReport, pairs: &BTreeMap<CellKey, Vec<
         let metric = cell.metric(MetricId::DecodeTokensPerS);
         figures.push(write_chart(dir, &ratio, &ratio_chart(&cell.cell, cell_pairs, metric))?);
     }
-    crate::io::write_named(dir, file::REPORT_HTML, ab_html(r, &markdown, &figures).as_bytes())?;
-    Ok(markdown)
+    let doc = AbDocument { report: r, figures };
+    write_document(dir, &doc, &ab_exporters())?;
+    Ok(doc.markdown())
 }
 
 /// report.html of an A/B run: the verdict table per cell and its charts, self-contained.
-fn ab_html(r: &AbReport, _markdown: &str, figures: &[Figure]) -> String {
+fn ab_html(r: &AbReport, figures: &[Figure]) -> String {
     let mut s = format!(
         "<!doctype html><html><head><meta charset=\"utf-8\"><title>bakeoff ab {}</title><style>{}</style></head><body>",
         esc(&r.scenario),

@@ -1,11 +1,37 @@
-//! Markdown for the decisions (compare, qualify, recommend): what they print and write as
-//! `compare.md`, `qualify.md` and `recommend.md`.
+//! The decisions' documents (compare, qualify, recommend): their formats, `<stem>.json` and
+//! `<stem>.md`, and the markdown they print.
 
+use super::document::{Exporter, Json, Markdown, ToMarkdown};
 use crate::decide::comparison::{describe, Comparison};
 use crate::decide::qualify::{Qualification, Severity};
-use crate::decide::recommend::Recommendation;
+use crate::decide::recommend::{RecommendDocument, Recommendation};
 use crate::decide::verdict::PerfVerdict;
 use crate::metrics::MetricId;
+
+/// compare.json and compare.md.
+pub const COMPARE: [&dyn Exporter<Comparison>; 2] = [&Json("compare.json"), &Markdown("compare.md")];
+/// qualify.json and qualify.md.
+pub const QUALIFY: [&dyn Exporter<Qualification>; 2] = [&Json("qualify.json"), &Markdown("qualify.md")];
+/// recommend.json and recommend.md.
+pub const RECOMMEND: [&dyn Exporter<RecommendDocument>; 2] = [&Json("recommend.json"), &Markdown("recommend.md")];
+
+impl ToMarkdown for Comparison {
+    fn markdown(&self) -> String {
+        compare_markdown(self)
+    }
+}
+
+impl ToMarkdown for Qualification {
+    fn markdown(&self) -> String {
+        qualify_markdown(self)
+    }
+}
+
+impl ToMarkdown for RecommendDocument {
+    fn markdown(&self) -> String {
+        recommend_markdown(&self.recommendations)
+    }
+}
 
 fn opt(v: Option<f64>) -> String {
     v.map_or("-".into(), |v| format!("{v:.2}"))

@@ -4,11 +4,12 @@
 //! `tools/llm_bench`, its `-r` report), so a run can sit beside history those tools made.
 //! Every figure comes from the run's summaries and samples (the registry's statistics).
 
+use super::document::{write_document, Exporter};
 use super::ReportError;
 use crate::io::FileError;
 use crate::metrics::{Direction, Metric, MetricId, Statistic, METRICS};
 use crate::results::folder::RunFolder;
-use crate::results::summary::{summarize, CellSummary};
+use crate::results::summary::CellSummary;
 use crate::results::{Attempt, CellStatus};
 use crate::stats;
 use std::path::{Path, PathBuf};
@@ -51,23 +52,72 @@ fn tracked() -> impl Iterator<Item = &'static Metric> {
     METRICS.iter().filter(|m| m.direction != Direction::Neither && !matches!(m.statistic, Statistic::Descriptive))
 }
 
+/// What the tracker exports render from: a run's summaries (computed once, as every other
+/// document reads them) and its final attempts (llm_bench's CSV has a row per sample).
+pub struct TrackerRun<'a> {
+    /// The cells' summaries, in record order.
+    pub cells: &'a [CellSummary],
+    /// The final attempts, in the same order.
+    pub attempts: &'a [Attempt<'a>],
+    /// The scenario's `max_new_tokens`.
+    pub max_new_tokens: usize,
+}
+
+/// Bencher Metric Format JSON.
+pub struct Bmf;
+/// github-action-benchmark's `customBiggerIsBetter` file.
+pub struct GabBigger;
+/// github-action-benchmark's `customSmallerIsBetter` file.
+pub struct GabSmaller;
+/// llm_bench's CSV report.
+pub struct LlmBenchCsv;
+
+impl Exporter<TrackerRun<'_>> for Bmf {
+    fn file_name(&self) -> &'static str {
+        "bmf.json"
+    }
+    fn render(&self, run: &TrackerRun<'_>) -> Result<Vec<u8>, ReportError> {
+        Ok(bmf(run.cells))
+    }
+}
+
+impl Exporter<TrackerRun<'_>> for GabBigger {
+    fn file_name(&self) -> &'static str {
+        "bigger_is_better.json"
+    }
+    fn render(&self, run: &TrackerRun<'_>) -> Result<Vec<u8>, ReportError> {
+        Ok(gab(run.cells).0)
+    }
+}
+
+impl Exporter<TrackerRun<'_>> for GabSmaller {
+    fn file_name(&self) -> &'static str {
+        "smaller_is_better.json"
+    }
+    fn render(&self, run: &TrackerRun<'_>) -> Result<Vec<u8>, ReportError> {
+        Ok(gab(run.cells).1)
+    }
+}
+
+impl Exporter<TrackerRun<'_>> for LlmBenchCsv {
+    fn file_name(&self) -> &'static str {
+        "llm_bench.csv"
+    }
+    fn render(&self, run: &TrackerRun<'_>) -> Result<Vec<u8>, ReportError> {
+        llm_bench_csv(run.cells, run.attempts, run.max_new_tokens)
+    }
+}
+
 /// Write one export of a run folder.
 pub fn write_export(export: &Export, folder: &RunFolder) -> Result<(), ReportError> {
     let attempts = folder.attempts();
-    let cells: Vec<CellSummary> = attempts.iter().map(|a| summarize(a.cell, &a.samples)).collect();
-    let cells = &cells[..];
+    let cells = folder.summaries();
+    let run =
+        TrackerRun { cells: &cells, attempts: &attempts, max_new_tokens: folder.scenario.generation.max_new_tokens };
     match export {
-        Export::Bmf(path) => write_file(path, &bmf(cells)),
-        Export::Gab(dir) => {
-            std::fs::create_dir_all(dir)
-                .map_err(|source| FileError::Write { path: dir.display().to_string(), source })?;
-            let (bigger, smaller) = gab(cells);
-            write_file(&dir.join("bigger_is_better.json"), &bigger)?;
-            write_file(&dir.join("smaller_is_better.json"), &smaller)
-        }
-        Export::LlmBenchCsv(path) => {
-            write_file(path, &llm_bench_csv(cells, &attempts, folder.scenario.generation.max_new_tokens)?)
-        }
+        Export::Bmf(path) => write_file(path, &Bmf.render(&run)?),
+        Export::Gab(dir) => write_document(dir, &run, &[&GabBigger, &GabSmaller]),
+        Export::LlmBenchCsv(path) => write_file(path, &LlmBenchCsv.render(&run)?),
     }
 }
 

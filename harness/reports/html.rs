@@ -150,7 +150,7 @@ fn fingerprint_table(run: &RunReport) -> String {
     table(&["field".into(), "value".into()], &rows, usize::MAX)
 }
 
-impl Exporter for Html {
+impl Exporter<RunReport<'_>> for Html {
     fn file_name(&self) -> &'static str {
         "report.html"
     }

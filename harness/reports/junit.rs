@@ -58,7 +58,7 @@ fn cases(run: &RunReport) -> Vec<TestCase> {
     out
 }
 
-impl Exporter for Junit {
+impl Exporter<RunReport<'_>> for Junit {
     fn file_name(&self) -> &'static str {
         "junit.xml"
     }

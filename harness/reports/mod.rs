@@ -7,11 +7,13 @@
 pub mod ab;
 pub mod charts;
 pub mod decisions;
+pub mod document;
 pub mod exports;
 pub mod github;
 pub mod html;
 pub mod junit;
 pub mod search;
+pub mod soak;
 
 use crate::correctness::{CheckKind, Correctness};
 use crate::io::FileError;
@@ -19,15 +21,9 @@ use crate::results::metrics::{Direction, MetricId, METRICS};
 use crate::results::summary::CellSummary;
 use std::path::Path;
 
-/// Something a run's summaries can be written as.
-pub trait Exporter {
-    /// File name inside the run folder.
-    fn file_name(&self) -> &'static str;
-    /// The file's contents.
-    fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError>;
-}
+pub use document::{write_document, Exporter, ToMarkdown};
 
-/// What every exporter renders from.
+/// A run's summaries, the document every run exporter renders.
 pub struct RunReport<'a> {
     /// Scenario name.
     pub scenario: &'a str,
@@ -67,9 +63,9 @@ fn metric_value(c: &CellSummary, id: MetricId) -> String {
 }
 
 /// summary.csv: one row per cell, the key columns then every registry metric.
-pub struct Csv;
+pub struct SummaryCsv;
 
-impl Exporter for Csv {
+impl Exporter<RunReport<'_>> for SummaryCsv {
     fn file_name(&self) -> &'static str {
         "summary.csv"
     }
@@ -88,9 +84,9 @@ impl Exporter for Csv {
 }
 
 /// summary.json: the metric registry, the fingerprint and every cell.
-pub struct Json;
+pub struct SummaryJson;
 
-impl Exporter for Json {
+impl Exporter<RunReport<'_>> for SummaryJson {
     fn file_name(&self) -> &'static str {
         "summary.json"
     }
@@ -147,7 +143,7 @@ pub fn property_change_lines(cells: &[CellSummary]) -> Vec<String> {
 pub const PROPERTY_CHANGES_NOTE: &str = "Read back from each compiled model: a value the plugin adjusted, or a key it does not report (ignored, or taken only at compile). Every setting it reports is in summary.json (`effective_properties`).";
 
 /// summary.md: a table for a CI step summary or a PR comment.
-pub struct Markdown;
+pub struct SummaryMarkdown;
 
 /// The metrics the markdown and HTML tables show (the CSV and JSON carry all of them).
 pub const MD_METRICS: [MetricId; 9] = [
@@ -162,7 +158,7 @@ pub const MD_METRICS: [MetricId; 9] = [
     MetricId::PeakRssMb,
 ];
 
-impl Exporter for Markdown {
+impl Exporter<RunReport<'_>> for SummaryMarkdown {
     fn file_name(&self) -> &'static str {
         "summary.md"
     }
@@ -307,38 +303,29 @@ fn correctness_markdown(c: &Correctness) -> String {
     s
 }
 
-/// Every summary exporter.
-pub fn exporters() -> Vec<Box<dyn Exporter>> {
-    vec![Box::new(Csv), Box::new(Json), Box::new(Markdown), Box::new(html::Html), Box::new(junit::Junit)]
+/// Every format of a run's summaries.
+pub fn run_exporters<'a>() -> [&'a dyn Exporter<RunReport<'a>>; 5] {
+    [&SummaryCsv, &SummaryJson, &SummaryMarkdown, &html::Html, &junit::Junit]
 }
 
-/// Write a decision's files into `dir`: `<stem>.json`, `<stem>.md` and its chart.
-pub fn write_decision(
+/// Write a decision's files into `dir`: each of its formats (`<stem>.json`, `<stem>.md`)
+/// and its chart (`<stem>_chart`).
+pub fn write_decision<D>(
     dir: &Path,
-    stem: &str,
-    value: &impl serde::Serialize,
-    markdown: &str,
-    chart: Option<charts::Chart>,
+    doc: &D,
+    exporters: &[&dyn Exporter<D>],
+    chart: Option<(&str, charts::Chart)>,
 ) -> Result<(), ReportError> {
-    std::fs::create_dir_all(dir).map_err(|source| FileError::Write { path: dir.display().to_string(), source })?;
-    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(value))
-        .map_err(|e| ReportError::Render(e.to_string()))?;
-    for (name, bytes) in [(format!("{stem}.json"), json.as_bytes()), (format!("{stem}.md"), markdown.as_bytes())] {
-        crate::io::write_named(dir, &name, bytes)?;
-    }
-    if let Some(chart) = chart {
+    write_document(dir, doc, exporters)?;
+    if let Some((stem, chart)) = chart {
         charts::write_chart(dir, &format!("{stem}_chart"), &chart)?;
     }
     Ok(())
 }
 
-/// Write every export into `dir`, each atomically.
+/// Write every format of a run's summaries into `dir`, each atomically.
 pub fn write_all(dir: &Path, run: &RunReport) -> Result<(), ReportError> {
-    for e in exporters() {
-        let bytes = e.render(run)?;
-        crate::io::write_named(dir, e.file_name(), &bytes)?;
-    }
-    Ok(())
+    write_document(dir, run, &run_exporters())
 }
 
 /// Why a run folder's reports could not be written.

@@ -2,6 +2,7 @@
 //! `report.html`, all from the [`SearchReport`] the search decided (nothing recomputed).
 
 use super::charts::{write_chart, Chart, Figure, Scatter, Series};
+use super::document::{write_document, Exporter, Json, Markdown, ToMarkdown};
 use super::html::{esc, STYLE};
 use super::ReportError;
 use crate::decide::pareto::{ProfileFigure, OBJECTIVES};
@@ -10,17 +11,47 @@ use crate::metrics::MetricId;
 use crate::results::folder::file;
 use std::path::Path;
 
-/// Write search.json, search.md, the front chart and report.html into `dir`; returns the
+/// A search's document: what it decided and the front chart drawn for it.
+#[derive(serde::Serialize)]
+pub struct SearchDocument<'a> {
+    /// The decisions (what search.json holds).
+    #[serde(flatten)]
+    pub report: &'a SearchReport,
+    /// The front chart, drawn before (report.html inlines it).
+    #[serde(skip)]
+    pub front: Figure,
+}
+
+impl ToMarkdown for SearchDocument<'_> {
+    fn markdown(&self) -> String {
+        search_markdown(self.report)
+    }
+}
+
+/// report.html of a search.
+pub struct SearchHtml;
+
+impl Exporter<SearchDocument<'_>> for SearchHtml {
+    fn file_name(&self) -> &'static str {
+        file::REPORT_HTML
+    }
+    fn render(&self, doc: &SearchDocument<'_>) -> Result<Vec<u8>, ReportError> {
+        Ok(search_html(doc.report, &doc.front).into_bytes())
+    }
+}
+
+/// Every format of a search: search.json, search.md, report.html.
+pub fn search_exporters<'a>() -> [&'a dyn Exporter<SearchDocument<'a>>; 3] {
+    [&Json(file::SEARCH_JSON), &Markdown(file::SEARCH_MD), &SearchHtml]
+}
+
+/// Draw the front chart and write every format of the search into `dir`; returns the
 /// markdown.
 pub fn write_search_reports(dir: &Path, r: &SearchReport) -> Result<String, ReportError> {
-    let markdown = search_markdown(r);
-    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(r))
-        .map_err(|e| ReportError::Render(e.to_string()))?;
-    crate::io::write_named(dir, file::SEARCH_JSON, json.as_bytes())?;
-    crate::io::write_named(dir, file::SEARCH_MD, markdown.as_bytes())?;
-    let figure = write_chart(dir, file::FRONT_CHART, &front_chart(r))?;
-    crate::io::write_named(dir, file::REPORT_HTML, search_html(r, &figure).as_bytes())?;
-    Ok(markdown)
+    let front = write_chart(dir, file::FRONT_CHART, &front_chart(r))?;
+    let doc = SearchDocument { report: r, front };
+    write_document(dir, &doc, &search_exporters())?;
+    Ok(doc.markdown())
 }
 
 /// The candidates as a scatter of TTFT against decode speed: the front filled, the
