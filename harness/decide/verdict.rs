@@ -63,16 +63,11 @@ pub fn decided(change: &Change, lower_is_better: bool, threshold: f64) -> bool {
 mod tests {
     use super::*;
     use crate::stats::bootstrap::bootstrap;
+    use crate::stats::bootstrap::tests::noisy;
     use crate::stats::median;
     use crate::stats::paired::{minimum_detectable_effect, paired_ratio_change};
     use rand::rngs::SmallRng;
     use rand::{Rng, SeedableRng};
-
-    /// Deterministic noisy samples around `center` (a fixed pseudo-random jitter of +-2%).
-    fn noisy(center: f64, n: usize, seed: u64) -> Vec<f64> {
-        let mut rng = SmallRng::seed_from_u64(seed);
-        (0..n).map(|_| center * (1.0 + rng.random_range(-0.02..0.02))).collect()
-    }
 
     #[test]
     fn equal_distributions_give_no_change() {

@@ -56,13 +56,35 @@ pub fn bootstrap<T: Copy>(baseline: &[T], candidate: &[T], statistic: impl Fn(&[
     if b == 0.0 || !b.is_finite() || !c.is_finite() {
         return None;
     }
+    let changes = resampled_changes(
+        |rng, rb, rc| {
+            resample(rng, baseline, rb);
+            resample(rng, candidate, rc);
+        },
+        statistic,
+    )?;
+    Some(Change {
+        baseline: b,
+        candidate: c,
+        relative: c / b - 1.0,
+        ci_low: quantile_sorted(&changes, 0.025),
+        ci_high: quantile_sorted(&changes, 0.975),
+    })
+}
+
+/// The relative changes `y / x - 1` of `statistic` over [`RESAMPLES`] resamples, sorted:
+/// `draw` fills the baseline's and the candidate's resample from the seeded generator (the
+/// unpaired and the paired bootstrap differ only there). None when fewer than half the
+/// resamples define the statistic.
+pub(crate) fn resampled_changes<T: Copy>(
+    mut draw: impl FnMut(&mut SmallRng, &mut Vec<T>, &mut Vec<T>),
+    statistic: impl Fn(&[T]) -> Option<f64>,
+) -> Option<Vec<f64>> {
     let mut rng = SmallRng::seed_from_u64(SEED);
-    let mut rb = Vec::with_capacity(baseline.len());
-    let mut rc = Vec::with_capacity(candidate.len());
+    let (mut rb, mut rc) = (Vec::new(), Vec::new());
     let mut changes = Vec::with_capacity(RESAMPLES);
     for _ in 0..RESAMPLES {
-        resample(&mut rng, baseline, &mut rb);
-        resample(&mut rng, candidate, &mut rc);
+        draw(&mut rng, &mut rb, &mut rc);
         if let (Some(x), Some(y)) = (statistic(&rb), statistic(&rc)) {
             if x != 0.0 {
                 changes.push(y / x - 1.0);
@@ -73,13 +95,7 @@ pub fn bootstrap<T: Copy>(baseline: &[T], candidate: &[T], statistic: impl Fn(&[
         return None;
     }
     changes.sort_by(f64::total_cmp);
-    Some(Change {
-        baseline: b,
-        candidate: c,
-        relative: c / b - 1.0,
-        ci_low: quantile_sorted(&changes, 0.025),
-        ci_high: quantile_sorted(&changes, 0.975),
-    })
+    Some(changes)
 }
 
 fn resample<T: Copy>(rng: &mut SmallRng, from: &[T], into: &mut Vec<T>) {
@@ -88,12 +104,12 @@ fn resample<T: Copy>(rng: &mut SmallRng, from: &[T], into: &mut Vec<T>) {
 }
 
 #[cfg(test)]
-mod tests {
+pub(crate) mod tests {
     use super::super::median;
     use super::*;
 
     /// Deterministic noisy values around `center` (a fixed pseudo-random jitter of +-2%).
-    fn noisy(center: f64, n: usize, seed: u64) -> Vec<f64> {
+    pub(crate) fn noisy(center: f64, n: usize, seed: u64) -> Vec<f64> {
         let mut rng = SmallRng::seed_from_u64(seed);
         (0..n).map(|_| center * (1.0 + rng.random_range(-0.02..0.02))).collect()
     }

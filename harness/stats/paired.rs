@@ -25,7 +25,7 @@
 //! change whose interval would have cleared a threshold: `threshold + half the interval's
 //! width`.
 
-use super::bootstrap::{Change, RESAMPLES, SEED};
+use super::bootstrap::{resampled_changes, Change, RESAMPLES, SEED};
 use super::{median, median_in_place, quantile_sorted};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -148,25 +148,17 @@ pub fn paired_statistic_change<T: Copy>(
         return None;
     }
     let groups = clusters(&rounds[..n]);
-    let mut rng = SmallRng::seed_from_u64(SEED);
-    let (mut picked, mut rb, mut rc) = (Vec::new(), Vec::with_capacity(2 * n), Vec::with_capacity(2 * n));
-    let mut changes = Vec::with_capacity(RESAMPLES);
-    for _ in 0..RESAMPLES {
-        resample_clusters(&mut rng, &groups, &mut picked);
-        rb.clear();
-        rc.clear();
-        rb.extend(picked.iter().map(|&i| baseline[i]));
-        rc.extend(picked.iter().map(|&i| candidate[i]));
-        if let (Some(x), Some(y)) = (statistic(&rb), statistic(&rc)) {
-            if x != 0.0 {
-                changes.push(y / x - 1.0);
-            }
-        }
-    }
-    if changes.len() < RESAMPLES / 2 {
-        return None;
-    }
-    changes.sort_by(f64::total_cmp);
+    let mut picked = Vec::new();
+    let changes = resampled_changes(
+        |rng, rb, rc| {
+            resample_clusters(rng, &groups, &mut picked);
+            rb.clear();
+            rc.clear();
+            rb.extend(picked.iter().map(|&i| baseline[i]));
+            rc.extend(picked.iter().map(|&i| candidate[i]));
+        },
+        statistic,
+    )?;
     let (ci_low, ci_high) = widened_interval(c / b - 1.0, &changes, groups.len());
     Some(Change { baseline: b, candidate: c, relative: c / b - 1.0, ci_low, ci_high })
 }
