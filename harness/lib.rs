@@ -30,6 +30,7 @@ pub mod reports;
 pub mod results;
 pub mod runtime;
 pub mod scenario;
+pub mod session;
 pub mod stats;
 pub mod telemetry;
 pub mod text;

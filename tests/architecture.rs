@@ -109,6 +109,50 @@ fn the_path_reader_sees_uses_and_skips_comments() {
     assert_eq!(crate_paths("use crate::named_identifier;", &modules).count(), 0);
 }
 
+/// The subcommands of `harness/commands/`, by file stem (`mod.rs`, the dispatcher, left out).
+fn subcommands() -> Vec<String> {
+    let mut files = Vec::new();
+    rust_files(&root().join("harness/commands"), &mut files);
+    files.iter().filter_map(|f| f.file_stem()?.to_str().map(str::to_string)).filter(|s| s != "mod").collect()
+}
+
+/// The sibling subcommands a line of a subcommand's code names (`super::x::` or
+/// `crate::commands::x::`); comments are left out.
+fn sibling_uses<'a>(line: &'a str, commands: &'a [String]) -> impl Iterator<Item = &'a str> + 'a {
+    let code = if line.trim_start().starts_with("//") { "" } else { line };
+    ["super::", "crate::commands::"].into_iter().flat_map(move |prefix| {
+        code.split(prefix).skip(1).filter_map(move |rest| {
+            let (name, after) = rest.split_at(rest.find(|c: char| !(c.is_alphanumeric() || c == '_'))?);
+            (after.starts_with("::") && commands.iter().any(|c| c == name)).then_some(name)
+        })
+    })
+}
+
+#[test]
+fn no_subcommand_uses_another() {
+    let commands = subcommands();
+    assert!(commands.len() >= 10, "the subcommands are found: {commands:?}");
+    let mut found = Vec::new();
+    for command in &commands {
+        let path = root().join(format!("harness/commands/{command}.rs"));
+        for (n, line) in std::fs::read_to_string(&path).unwrap().lines().enumerate() {
+            for other in sibling_uses(line, &commands).filter(|o| o != command) {
+                found.push(format!("harness/commands/{command}.rs:{}: uses commands::{other}", n + 1));
+            }
+        }
+    }
+    assert!(found.is_empty(), "what two commands share belongs in a session or commands/mod.rs:\n{}", found.join("\n"));
+}
+
+#[test]
+fn the_sibling_reader_sees_super_and_crate_paths() {
+    let commands: Vec<String> = ["ab", "run"].map(String::from).to_vec();
+    let line = "let x = super::ab::run(); crate::commands::run::go(); super::print_json(&v);";
+    assert_eq!(sibling_uses(line, &commands).collect::<Vec<_>>(), ["ab", "run"]);
+    assert_eq!(sibling_uses("// super::ab::run()", &commands).count(), 0);
+    assert_eq!(sibling_uses("use super::abc::x;", &commands).count(), 0);
+}
+
 /// The longest a function of the library may be without saying why.
 const MAX_FUNCTION_LINES: usize = 70;
 

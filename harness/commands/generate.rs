@@ -7,7 +7,7 @@ use crate::model::ModelDir;
 use crate::pipeline_kind::PipelineKind;
 use crate::pipelines::static128::WindowOptions;
 use crate::pipelines::{GenerationConfig, NoObserver, Observer, Step};
-use crate::profiles::{needs_kv_layout, ResolvedProfile};
+use crate::profiles::ResolvedProfile;
 use crate::results::SampleMetrics;
 use crate::runtime::Device;
 use crate::telemetry::{Probes, UsageMeter};
@@ -90,7 +90,7 @@ pub fn run(args: &GenerateArgs) -> Result<i32, Failure> {
     let rt = open_runtime(&args.runtime)?;
     let key = format!("{}/{}/{}", args.pipeline, args.device, args.profile);
     crate::pipelines::apply_slowdown_env(&key).map_err(Failure::input)?;
-    let resolved_pairs = resolved.pairs();
+    let resolved_pairs = resolved.compile_pairs(args.cache_dir.as_deref());
     let window = window_options(args, &model);
     let mut loaded = compile_in_process(&rt, &model, args.pipeline, args.device, &resolved_pairs, window)?;
     let config =
@@ -148,16 +148,10 @@ fn prepared_prompt(args: &GenerateArgs, model: &ModelDir, text: &mut TextLayer) 
     Ok(prompt)
 }
 
-/// The profile's properties for the device and pipeline, with `--cache-dir`.
+/// The profile's properties for the device and pipeline.
 fn resolved_properties(args: &GenerateArgs, model: &ModelDir) -> Result<ResolvedProfile, Failure> {
     let profiles = load_profiles(args.profiles_file.as_deref())?;
-    let kv =
-        needs_kv_layout(args.device, args.pipeline).then(|| model.kv_layout()).transpose().map_err(Failure::input)?;
-    let mut resolved = profiles.resolve_for(&args.profile, args.device, args.pipeline, kv).map_err(Failure::input)?;
-    if let Some(dir) = &args.cache_dir {
-        resolved.set("CACHE_DIR", dir.display().to_string(), "--cache-dir".into());
-    }
-    Ok(resolved)
+    profiles.resolve_for_model(&args.profile, args.device, args.pipeline, || model.kv_layout()).map_err(Failure::input)
 }
 
 fn window_options(args: &GenerateArgs, model: &ModelDir) -> WindowOptions {

@@ -11,7 +11,7 @@ use crate::model::ModelDir;
 use crate::pipeline_kind::PipelineKind;
 use crate::pipelines::{NoObserver, Transcript};
 use crate::plan::CellKey;
-use crate::profiles::{needs_kv_layout, ResolvedProfile};
+use crate::profiles::ResolvedProfile;
 use crate::runtime::Runtime;
 use crate::scenario::{default_near_tie, CacheMode, LoadedScenario, PromptEntry};
 use crate::text::{PreparedPrompt, TextLayer};
@@ -53,8 +53,10 @@ fn transcripts(
     model: &PreparedModel,
     kind: PipelineKind,
 ) -> Result<(ResolvedProfile, Vec<Transcript>), Failure> {
-    let kv = needs_kv_layout(source.device, kind).then(|| model.dir.kv_layout()).transpose().map_err(Failure::input)?;
-    let properties = scenario.profiles.resolve_for(&source.profile, source.device, kind, kv).map_err(Failure::input)?;
+    let properties = scenario
+        .profiles
+        .resolve_for_model(&source.profile, source.device, kind, || model.dir.kv_layout())
+        .map_err(Failure::input)?;
     let window = scenario.window_options(model.name, model.dir.pad_id());
     let mut loaded = compile_in_process(rt, &model.dir, kind, source.device, &properties.pairs(), window)?;
     let config = scenario.generation_config(model.dir.eos_ids());

@@ -14,12 +14,9 @@ pub mod qualify;
 pub mod recommend;
 pub mod run;
 pub mod search;
-pub mod specs;
 
 use crate::cli::{Cli, Command};
-use crate::exit::{Failure, CORRECTNESS_FAILURE, INCOMPLETE};
-use crate::reports::github::Level;
-use crate::results::CellStatus;
+use crate::exit::Failure;
 use std::path::Path;
 
 /// Run the parsed command line.
@@ -34,7 +31,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Qualify { old, new, out } => qualify::run(&old, &new, &out),
         Command::Recommend(args) => recommend::run(&args),
         Command::Profiles(args) => profiles::run(&args),
-        Command::Run(args) => run::run(&args),
+        Command::Run(args) => run_scenario(&args),
         Command::Ab(args) => ab::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
         Command::Export { run, exports } => export::run(&run, &exports),
@@ -51,13 +48,31 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
     }
 }
 
-/// Open the runtime, mapping "not found" to an input error (the message says how to fix it).
+/// `bakeoff run`: the scenario loaded and the stack taken once, then a plain run or, for a
+/// scenario with `[search]`, a profile search.
+fn run_scenario(args: &crate::cli::RunArgs) -> Result<i32, Failure> {
+    let scenario = crate::scenario::LoadedScenario::load(&args.scenario).map_err(Failure::input)?;
+    let options = crate::session::run::RunOptions {
+        openvino_lib: args.runtime.openvino_lib.clone(),
+        shard: args.shard,
+        filters: args.filters.clone(),
+        exports: args.exports.clone(),
+    };
+    let context = crate::session::run::RunContext::open(&scenario, options)?;
+    match scenario.scenario.search.is_some() {
+        true => search::run(&context, &scenario, args),
+        false => run::run(&context, &scenario, args),
+    }
+}
+
+/// `--out` / `--resume` of `bakeoff run`.
+pub fn folder_args(args: &crate::cli::RunArgs) -> crate::session::folder::FolderArgs<'_> {
+    crate::session::folder::FolderArgs { resume: args.resume.as_deref(), out: args.out.as_deref() }
+}
+
+/// Open the runtime `--openvino-lib` names (or the one found).
 pub fn open_runtime(args: &crate::cli::RuntimeArgs) -> Result<crate::runtime::Runtime, Failure> {
-    use crate::runtime::{Runtime, RuntimeError};
-    Runtime::open(args.openvino_lib.as_deref()).map_err(|e| match e {
-        RuntimeError::NotFound(_) | RuntimeError::Load { .. } | RuntimeError::Conflict { .. } => Failure::input(e),
-        RuntimeError::Ov(_) => Failure::harness(e),
-    })
+    crate::session::run::open_runtime(args.openvino_lib.as_deref())
 }
 
 /// Compile `kind` of `model` on `device` with `properties` for an in-process command
@@ -94,26 +109,7 @@ pub fn generate_failure(e: crate::pipelines::GenerateError) -> Failure {
     }
 }
 
-/// Append a command's markdown to the GitHub Actions step summary when there is one. A
-/// failed append is a warning: the run's own files are already written.
-pub fn to_step_summary(markdown: &str) {
-    if let Err(e) = crate::reports::github::append_step_summary(markdown) {
-        crate::ui::warn(format!("WARNING: GITHUB_STEP_SUMMARY not written: {e}"));
-    }
-}
-
-/// Write every export of the run folder `dir` (run --export, export); nothing when none is
-/// asked for.
-pub fn write_exports(dir: &Path, exports: &[crate::reports::exports::Export]) -> Result<(), Failure> {
-    if exports.is_empty() {
-        return Ok(());
-    }
-    let folder = crate::results::folder::RunFolder::open(dir).map_err(Failure::input)?;
-    for e in exports {
-        crate::reports::exports::write_export(e, &folder).map_err(Failure::harness)?;
-    }
-    Ok(())
-}
+pub use crate::session::run::{summarize, to_step_summary, unusable_golden, write_exports};
 
 /// Lint a model folder and print its findings as text (lint, prepare); true when nothing
 /// is an error.
@@ -143,63 +139,6 @@ pub fn print_json<T: serde::Serialize>(value: &T) -> Result<(), Failure> {
     Ok(())
 }
 
-/// Write the summaries and the correctness verdicts of a run folder (run, merge) and say
-/// what they hold. The exit code: a correctness failure first, then an incomplete run, else
-/// success.
-pub fn summarize(dir: &Path) -> Result<i32, Failure> {
-    let run_dir = crate::results::folder::RunDir { dir: dir.to_path_buf() };
-    use crate::reports::ReportError;
-    let written = crate::reports::write_run_reports(&run_dir).map_err(|e| match e {
-        ReportError::Read(_) | ReportError::Golden(_) => Failure::input(e),
-        // A write that fails (a full disk) leaves the previous file whole; the records are
-        // untouched, so resuming writes everything again.
-        ReportError::Write(_) | ReportError::Render(_) => Failure::harness(format!(
-            "{e}. results.jsonl is whole; make room, then `bakeoff run SCENARIO --resume {}` writes the \
-             summaries again",
-            dir.display()
-        )),
-    })?;
-    let cells = &written.cells;
-    let count = |status| cells.iter().filter(|c| c.status == status).count();
-    for line in crate::reports::unstable_lines(cells) {
-        crate::ui::warn(format!("unstable: {line}"));
-        crate::reports::github::annotate(Level::Warning, "bakeoff: unstable cell", &line);
-    }
-    if let Ok(md) = std::fs::read_to_string(dir.join("summary.md")) {
-        to_step_summary(&md);
-    }
-    for c in cells.iter().filter(|c| c.status == CellStatus::Failed) {
-        let reason = c.reason.as_deref().unwrap_or("failed");
-        crate::reports::github::annotate(Level::Error, &c.cell.to_string(), &format!("cell failed: {reason}"));
-    }
-    println!("{}", dir.join("summary.md").display());
-    eprintln!(
-        "{} cells: {} completed, {} failed, {} skipped, {} unsupported",
-        cells.len(),
-        count(CellStatus::Completed),
-        count(CellStatus::Failed),
-        count(CellStatus::Skipped),
-        count(CellStatus::Unsupported)
-    );
-    let wrong = written.correctness.failures();
-    for line in &wrong {
-        crate::reports::github::annotate(Level::Error, "bakeoff correctness", line);
-        eprintln!("{}: {line}", crate::ui::paint(crate::ui::Tone::Bad, "correctness"));
-    }
-    let correctness_code = (!wrong.is_empty()).then_some(CORRECTNESS_FAILURE);
-    let incomplete_code = (count(CellStatus::Failed) > 0).then_some(INCOMPLETE);
-    Ok(crate::exit::worst(correctness_code.into_iter().chain(incomplete_code)))
-}
-
-/// A golden that cannot check this scenario: bad input, or (same prompt and settings, other
-/// ids) a text layer that changed, which is a correctness failure.
-pub fn unusable_golden(u: crate::golden::Unusable) -> Failure {
-    match u {
-        crate::golden::Unusable::Input(e) => Failure::input(e),
-        crate::golden::Unusable::Prompt(e) => Failure { code: CORRECTNESS_FAILURE, message: e.to_string() },
-    }
-}
-
 /// The built-in profiles plus an optional user file.
 pub fn load_profiles(file: Option<&Path>) -> Result<crate::profiles::ProfileSet, Failure> {
     let mut set = crate::profiles::ProfileSet::builtin();
@@ -212,21 +151,4 @@ pub fn load_profiles(file: Option<&Path>) -> Result<crate::profiles::ProfileSet,
 /// Open a run folder for a decision command (bad folders are input errors).
 pub fn open_run(dir: &Path) -> Result<crate::results::folder::RunFolder, Failure> {
     crate::results::folder::RunFolder::open(dir).map_err(Failure::input)
-}
-
-/// UTC `YYYYmmdd-HHMMSS` for run folder names.
-pub fn timestamp() -> String {
-    let secs = std::time::SystemTime::now().duration_since(std::time::UNIX_EPOCH).map_or(0, |d| d.as_secs()) as i64;
-    let (days, rem) = (secs.div_euclid(86_400), secs.rem_euclid(86_400));
-    // Civil date from days since 1970-01-01 (Howard Hinnant's algorithm).
-    let z = days + 719_468;
-    let era = z.div_euclid(146_097);
-    let doe = z - era * 146_097;
-    let yoe = (doe - doe / 1460 + doe / 36_524 - doe / 146_096) / 365;
-    let doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    let mp = (5 * doy + 2) / 153;
-    let d = doy - (153 * mp + 2) / 5 + 1;
-    let m = if mp < 10 { mp + 3 } else { mp - 9 };
-    let y = yoe + era * 400 + i64::from(m <= 2);
-    format!("{y:04}{m:02}{d:02}-{:02}{:02}{:02}", rem / 3600, rem % 3600 / 60, rem % 60)
 }

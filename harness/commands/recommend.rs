@@ -38,7 +38,7 @@ pub fn run(args: &RecommendArgs) -> Result<i32, Failure> {
         max_joules_per_token: args.max_joules_per_token,
         prefer: args.prefer.into(),
     };
-    let recs = match super::search::read_latest(&args.run)? {
+    let recs = match crate::decide::search_folder::read_latest(&args.run)? {
         Some((key, latest)) => vec![from_front(key, &latest, &constraints)],
         None => recommend(&open(&args.run)?, &constraints).map_err(Failure::input)?,
     };

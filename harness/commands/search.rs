@@ -14,9 +14,7 @@
 //! openvino-genai and llm_bench `-lc` take). `--resume DIR` continues where it stopped:
 //! finished stages are read back, an interrupted one continues.
 
-use super::run::RunContext;
-use crate::decide::pareto::{ProfileFigure, OBJECTIVES};
-use crate::decide::recommend::{run_candidates, Constraints, Prefer};
+use crate::decide::recommend::{Constraints, Prefer};
 use crate::decide::search::{self as decide, FinalistPair, KeyGain, Measured, SearchReport, Stage};
 use crate::exit::Failure;
 use crate::profiles::sweep::SweepMode;
@@ -24,12 +22,14 @@ use crate::profiles::{Profile, RawProps};
 use crate::results::folder::{file, RunFolder, WriterLock};
 use crate::scenario::search::{PreferName, Search, SearchConstraints};
 use crate::scenario::LoadedScenario;
+use crate::session::ab::AbRequest;
+use crate::session::folder::FolderArgs;
+use crate::session::run::RunContext;
 use std::collections::BTreeMap;
 use std::path::{Path, PathBuf};
 
 /// Run the search of `scenario` (which has a `[search]` table).
-pub fn run(context: &RunContext, scenario: &LoadedScenario) -> Result<i32, Failure> {
-    let args = context.args;
+pub fn run(context: &RunContext, scenario: &LoadedScenario, args: &crate::cli::RunArgs) -> Result<i32, Failure> {
     if !args.filters.is_empty() || args.shard.is_some() || !args.exports.is_empty() {
         return Err(Failure::input(format!(
             "{}: --filter, --shard and --export do not apply to a search (it runs one cell, its own stages)",
@@ -46,7 +46,7 @@ pub fn run(context: &RunContext, scenario: &LoadedScenario) -> Result<i32, Failu
         crate::ui::note("the screening stage's profiles; later stages depend on what it measures");
         return Ok(crate::exit::SUCCESS);
     }
-    let dir = super::run::run_dir(args, scenario)?;
+    let dir = crate::session::folder::choose(super::folder_args(args), crate::session::folder::RUN, scenario)?;
     let _lock = WriterLock::acquire(&dir).map_err(Failure::input)?;
     crate::io::write_named(&dir, file::SCENARIO, scenario.text.as_bytes()).map_err(Failure::input)?;
     runner.dir = dir;
@@ -55,7 +55,7 @@ pub fn run(context: &RunContext, scenario: &LoadedScenario) -> Result<i32, Failu
 
 /// A search in progress.
 struct SearchRun<'a> {
-    context: &'a RunContext<'a>,
+    context: &'a RunContext,
     scenario: &'a LoadedScenario,
     search: Search,
     constraints: Constraints,
@@ -71,7 +71,7 @@ struct SearchRun<'a> {
 }
 
 impl<'a> SearchRun<'a> {
-    fn new(context: &'a RunContext<'a>, scenario: &'a LoadedScenario, search: Search) -> Self {
+    fn new(context: &'a RunContext, scenario: &'a LoadedScenario, search: Search) -> Self {
         let constraints = constraints_of(&search.constraints);
         SearchRun {
             context,
@@ -235,7 +235,7 @@ impl<'a> SearchRun<'a> {
     fn read_stage(&self, dir: &Path, folder: &str, reps: usize) -> Result<Vec<Measured>, Failure> {
         let run = RunFolder::open(dir).map_err(Failure::input)?;
         let scenario = LoadedScenario::parse(&self.scenario.path, run.scenario_text.clone()).map_err(Failure::input)?;
-        measured_of(&run, &scenario, &self.search, folder, reps)
+        crate::decide::search_folder::measured_of(&run, &scenario, &self.search, folder, reps)
     }
 
     /// The front, the finalists measured paired, the pick, the exported winner and reports.
@@ -287,18 +287,17 @@ impl<'a> SearchRun<'a> {
         for (n, challenger) in challengers.iter().enumerate() {
             let folder = format!("final-{}", n + 1);
             let ab_dir = self.dir.join(&folder);
-            let (path, settings) = self.write_ab_scenario(leader, challenger, &folder)?;
+            let (path, ab_scenario) = self.write_ab_scenario(leader, challenger, &folder)?;
             crate::ui::note(format!("search {folder}: {leader} (candidate) against {challenger} (baseline), paired"));
-            let mut argv: Vec<String> = vec!["bakeoff".into(), "ab".into(), path.display().to_string()];
-            let resume = ab_dir.join(file::RESULTS).exists();
-            argv.extend([if resume { "--resume" } else { "--out" }.to_string(), ab_dir.display().to_string()]);
-            if let Some(lib) = &self.context.args.runtime.openvino_lib {
-                argv.extend(["--openvino-lib".to_string(), lib.display().to_string()]);
-            }
-            let cli = <crate::cli::Cli as clap::Parser>::try_parse_from(&argv).map_err(Failure::harness)?;
-            let crate::cli::Command::Ab(ab_args) = cli.command else { unreachable!("parsed as ab") };
-            super::ab::run(&ab_args)?;
-            let (cells, _) = super::ab::judged_cells(&ab_dir, &settings)?;
+            let scenario = crate::session::ab::effective_scenario(&path, &ab_scenario)?;
+            let resume = ab_dir.join(file::RESULTS).exists().then_some(ab_dir.as_path());
+            let request = AbRequest {
+                scenario: &scenario,
+                filters: &[],
+                folder: FolderArgs { resume, out: Some(&ab_dir) },
+                origin: Some(&path),
+            };
+            let cells = crate::session::ab::run(&request)?.report.cells;
             let cell = cells.into_iter().next();
             out.push(FinalistPair {
                 leader: leader.clone(),
@@ -313,7 +312,7 @@ impl<'a> SearchRun<'a> {
     }
 
     /// The A/B scenario of one finalist pair, written beside its folder; returns its path and
-    /// its `[ab]` table. Both sides run the base's cell, each side overriding the base with
+    /// the scenario (the run's `--openvino-lib` on both sides). Both sides run the base's cell, each side overriding the base with
     /// its profile's differences from it (every candidate is the base plus differences, so
     /// that is exactly the profile, and a key only the other profile sets stays the base's).
     fn write_ab_scenario(
@@ -321,7 +320,7 @@ impl<'a> SearchRun<'a> {
         leader: &str,
         challenger: &str,
         folder: &str,
-    ) -> Result<(PathBuf, crate::scenario::ab::AbSettings), Failure> {
+    ) -> Result<(PathBuf, crate::scenario::Scenario), Failure> {
         let mut s = absolute_paths(self.scenario);
         s.search = None;
         s.matrix.profiles = vec![self.search.base.clone()];
@@ -332,16 +331,17 @@ impl<'a> SearchRun<'a> {
         }
         for (side, name) in [(&mut ab.baseline, challenger), (&mut ab.candidate, leader)] {
             side.label = Some(name.to_string());
+            side.openvino_lib = self.context.options.openvino_lib.as_deref().map(crate::session::ab::absolute);
             if let Some(generated) = self.catalog.get(name) {
                 let differences = Profile { description: None, inherits: None, ..generated.clone() };
                 side.profiles.insert(self.search.base.clone(), differences);
             }
         }
-        s.ab = Some(ab.clone());
+        s.ab = Some(ab);
         let text = toml::to_string(&s).map_err(Failure::harness)?;
         let name = format!("{folder}.toml");
         crate::io::write_named(&self.dir, &name, text.as_bytes()).map_err(Failure::harness)?;
-        Ok((self.dir.join(name), ab))
+        Ok((self.dir.join(name), s))
     }
 
     /// The searched device's properties `name` resolves to (as written: no model-derived or
@@ -419,92 +419,4 @@ fn absolute_paths(loaded: &LoadedScenario) -> crate::scenario::Scenario {
         g.dir = absolute(dir);
     }
     s
-}
-
-/// Every cell of a stage's run folder as a measured candidate.
-fn measured_of(
-    run: &RunFolder,
-    scenario: &LoadedScenario,
-    search: &Search,
-    folder: &str,
-    reps: usize,
-) -> Result<Vec<Measured>, Failure> {
-    let attempts = run.attempts();
-    let pipeline = scenario.scenario.matrix.pipelines[0];
-    let settings_of = |profile: &str| -> BTreeMap<String, String> {
-        let resolve = |name: &str| scenario.profiles.resolve(name, &search.device, pipeline, None).ok();
-        let (Some(p), Some(base)) = (resolve(profile), resolve(&search.base)) else { return BTreeMap::new() };
-        search
-            .values
-            .keys()
-            .filter_map(|k| p.get(k).filter(|v| base.get(k) != Some(v)).map(|v| (k.clone(), v.to_string())))
-            .collect()
-    };
-    let candidates = run_candidates(run).map_err(Failure::input)?;
-    Ok(candidates
-        .into_iter()
-        .map(|(summary, candidate)| {
-            let record = attempts.iter().find(|a| a.cell.cell == summary.cell).map(|a| a.cell);
-            let mut figures: BTreeMap<ProfileFigure, f64> = OBJECTIVES
-                .iter()
-                .filter_map(|o| match o.figure {
-                    ProfileFigure::Metric(id) => summary.metrics.get(&id).map(|v| (o.figure, *v)),
-                    ProfileFigure::CompileCold | ProfileFigure::CompileWarm => None,
-                })
-                .collect();
-            let compile = record.and_then(|r| r.compile_ms.map(|ms| (ms, r.from_cache, r.cold_compile_ms)));
-            if let Some((ms, from_cache, cold)) = compile {
-                match from_cache {
-                    Some(true) => figures.insert(ProfileFigure::CompileWarm, ms),
-                    _ => figures.insert(ProfileFigure::CompileCold, ms),
-                };
-                if let Some(cold) = cold {
-                    figures.insert(ProfileFigure::CompileCold, cold);
-                }
-            }
-            Measured {
-                settings: settings_of(&summary.cell.profile),
-                profile: summary.cell.profile.clone(),
-                stage: folder.to_string(),
-                repetitions: reps,
-                figures,
-                candidate,
-                wall_s: summary.wall_s,
-            }
-        })
-        .collect())
-}
-
-/// A search folder's candidates at their latest stage, with the cell searched; None when
-/// `dir` is not a search folder (it has no search.json).
-pub fn read_latest(dir: &Path) -> Result<Option<(crate::plan::CellKey, Vec<Measured>)>, Failure> {
-    if !dir.join(file::SEARCH_JSON).exists() {
-        return Ok(None);
-    }
-    let text = crate::io::read_text(&dir.join(file::SCENARIO)).map_err(Failure::input)?;
-    let scenario: crate::scenario::Scenario =
-        toml::from_str(&text).map_err(|e| Failure::input(format!("{}: {e}", dir.join(file::SCENARIO).display())))?;
-    let search = scenario.search.ok_or_else(|| {
-        Failure::input(format!("{}: no [search] table: not a search folder", dir.join(file::SCENARIO).display()))
-    })?;
-    let mut stages: Vec<(usize, String)> = std::fs::read_dir(dir)
-        .map_err(|e| Failure::input(format!("{}: {e}", dir.display())))?
-        .filter_map(|e| e.ok()?.file_name().into_string().ok())
-        .filter_map(|name| Some((name.split_once('-')?.0.parse().ok()?, name)))
-        .collect();
-    stages.sort();
-    let mut latest: BTreeMap<String, Measured> = BTreeMap::new();
-    let mut key = None;
-    for (_, folder) in stages {
-        let stage_dir = dir.join(&folder);
-        let run = RunFolder::open(&stage_dir).map_err(Failure::input)?;
-        let loaded = LoadedScenario::parse(&stage_dir.join(file::SCENARIO), run.scenario_text.clone())
-            .map_err(Failure::input)?;
-        key = key.or_else(|| run.summaries().first().map(|s| s.cell.clone()));
-        let reps = loaded.scenario.measure.repetitions;
-        for m in measured_of(&run, &loaded, &search, &folder, reps)? {
-            latest.insert(m.profile.clone(), m);
-        }
-    }
-    Ok(key.map(|k| (k, latest.into_values().collect())))
 }

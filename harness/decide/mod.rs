@@ -8,6 +8,7 @@ pub mod pareto;
 pub mod qualify;
 pub mod recommend;
 pub mod search;
+pub mod search_folder;
 pub mod verdict;
 
 /// Why a decision could not be made. Every message names the file.

@@ -146,10 +146,7 @@ fn open(spec: &CellSpec) -> Stage<(Runtime, ModelDir)> {
 /// cell primes the shared cache so the measured compile is a cache load; the priming
 /// compile, when it did not itself come from the cache, is the cold compile.
 fn compile(spec: &CellSpec, rt: &Runtime, model: &ModelDir) -> Stage<(Loaded, Option<f64>)> {
-    let mut props = spec.properties.pairs();
-    if let Some(dir) = &spec.cache_dir {
-        props.push(("CACHE_DIR".into(), dir.display().to_string()));
-    }
+    let props = spec.properties.compile_pairs(spec.cache_dir.as_deref());
     crate::pipelines::apply_slowdown_env(&spec.key.to_string()).map_err(|e| fail(FailureClass::InputError, e))?;
     fault(spec, "compile");
     let load_once = || load(rt, model, spec.key.pipeline, spec.key.device.ov_name(), &props, spec.window);

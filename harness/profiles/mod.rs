@@ -6,7 +6,7 @@ pub mod effective;
 pub mod keys;
 pub mod sweep;
 
-use crate::model::ir::KvLayout;
+use crate::model::ir::{KvLayout, KvLayoutError};
 use crate::pipeline_kind::PipelineKind;
 use crate::runtime::Device;
 use serde::{Deserialize, Serialize};
@@ -122,6 +122,19 @@ impl ResolvedProfile {
     /// (key, value) pairs for a compile.
     pub fn pairs(&self) -> Vec<(String, String)> {
         self.properties.iter().map(|p| (p.key.clone(), p.value.clone())).collect()
+    }
+
+    /// The pairs a compile passes: the profile's, plus `CACHE_DIR` when the compile uses a
+    /// cache. The cache folder is OpenVINO core's key, not a profile's: it differs per run
+    /// folder and per cell, so it is never part of the resolved profile a run records and
+    /// compares. Every compile (a cell's, `generate --cache-dir`, openvino-genai's load
+    /// config) adds it here.
+    pub fn compile_pairs(&self, cache_dir: Option<&Path>) -> Vec<(String, String)> {
+        let mut pairs = self.pairs();
+        if let Some(dir) = cache_dir {
+            pairs.push((CACHE_DIR.into(), dir.display().to_string()));
+        }
+        pairs
     }
 }
 
@@ -303,7 +316,37 @@ pub fn needs_kv_layout(device: Device, pipeline: PipelineKind) -> bool {
     device != Device::Cpu && pipeline.traits().npuw_kv_layout
 }
 
+/// The compile cache folder's key (OpenVINO core's).
+pub const CACHE_DIR: &str = "CACHE_DIR";
+
+/// Why a profile did not resolve for a model: the profile, or the model's KV layout that
+/// NPUW needs.
+#[derive(Debug, thiserror::Error)]
+pub enum ResolveError {
+    /// The profile (unknown, or a rule between its keys broken).
+    #[error(transparent)]
+    Profile(#[from] ProfileError),
+    /// The model's KV-cache layout could not be read.
+    #[error(transparent)]
+    Kv(#[from] KvLayoutError),
+}
+
 impl ProfileSet {
+    /// The one path from a profile name to the properties a cell of `model` compiles with
+    /// (run and ab cells, `generate`, `golden record`): [`ProfileSet::resolve_for`], with
+    /// NPUW's KV dimensions derived from the model's layout when the device and pipeline
+    /// need them. `kv` reads the layout; it is called only then.
+    pub fn resolve_for_model(
+        &self,
+        name: &str,
+        device: Device,
+        pipeline: PipelineKind,
+        kv: impl FnOnce() -> Result<KvLayout, KvLayoutError>,
+    ) -> Result<ResolvedProfile, ResolveError> {
+        let kv = needs_kv_layout(device, pipeline).then(kv).transpose()?;
+        Ok(self.resolve_for(name, device, pipeline, kv)?)
+    }
+
     /// The properties `name` gives a bakeoff [`Device`] for `pipeline`: the profile's
     /// section for the OpenVINO device, plus what NPU:host adds to run NPUW on the host
     /// (NPUW_DEVICES=CPU, and NPU_USE_NPUW=YES so that no NPU compiler is needed).

@@ -1,12 +1,12 @@
 //! Cell specs from a scenario: each model prepared once (tokenizer, prompt ids, KV layout),
 //! each planned cell's profile resolved, and everything a cell's process needs put in its
-//! [`CellSpec`]. `run` and `ab` both make their cells here.
+//! [`CellSpec`]. Every session (a run, a soak's rounds, a search's stages, both sides of an
+//! A/B run) makes its cells here.
 
 use crate::executor::{CellPrompt, CellSpec};
 use crate::model::ModelDir;
 use crate::pipeline_kind::PipelineKind;
 use crate::plan::PlannedCell;
-use crate::profiles::needs_kv_layout;
 use crate::results::folder::RunDir;
 use crate::scenario::{CacheMode, LoadedScenario};
 use std::collections::BTreeMap;
@@ -63,12 +63,10 @@ impl SpecMaker<'_> {
         let path = &scenario.models.iter().find(|(n, _)| *n == key.model).expect("planned models exist").1;
         let prepared = self.models.entry(key.model.clone()).or_insert_with(|| prepare_model(scenario, path));
         let model = prepared.as_ref().map_err(|e| format!("model {}: {e}", key.model))?;
-        let kv = needs_kv_layout(key.device, key.pipeline)
-            .then(|| model.kv.clone())
-            .transpose()
+        let properties = scenario
+            .profiles
+            .resolve_for_model(&key.profile, key.device, key.pipeline, || model.kv.clone())
             .map_err(|e| e.to_string())?;
-        let properties =
-            scenario.profiles.resolve_for(&key.profile, key.device, key.pipeline, kv).map_err(|e| e.to_string())?;
         let mut cache_dir = self.run_dir.cache((key.cache == CacheMode::Cold).then_some(cell.index));
         if self.own_warm_cache && key.cache == CacheMode::Warm {
             cache_dir = cache_dir.join(format!("cell-{}", cell.index));
@@ -77,11 +75,7 @@ impl SpecMaker<'_> {
             cache_dir = cache_dir.join(tag);
         }
         let genai_config = match key.pipeline {
-            PipelineKind::Genai => {
-                let mut pairs = properties.pairs();
-                pairs.push(("CACHE_DIR".into(), cache_dir.display().to_string()));
-                crate::profiles::keys::genai_config(&pairs)
-            }
+            PipelineKind::Genai => crate::profiles::keys::genai_config(&properties.compile_pairs(Some(&cache_dir))),
             _ => Default::default(),
         };
         let g = &scenario.scenario.generation;
