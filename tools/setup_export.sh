@@ -1,8 +1,12 @@
 #!/usr/bin/env bash
 # Real optimum-intel exports of the SmolLM2 fixture, as users bring their models: the export
 # tooling in a venv of its own (.venv-export, pinned by tools/requirements-export.lock:
-# optimum-intel 2.2.0, transformers 5.5.4, accelerate, torch; about 6 GB, 5 of them the CUDA
-# libraries torch's PyPI wheel depends on), then `optimum-cli export openvino` of the model
+# optimum-intel 2.2.0, transformers 5.5.4, accelerate, torch; 6.0 GB, 4.0 GB of them the
+# CUDA libraries and triton that torch's PyPI wheel depends on. They cannot be left out:
+# torch 2.15.0 from PyPI installed without them (pip --no-deps, 2.0 GB) fails on `import
+# torch` with "libcublasLt.so.*[0-9] not found", and the CPU-only wheels live on
+# download.pytorch.org, which a machine limited to the package registries cannot reach),
+# then `optimum-cli export openvino` of the model
 # setup already has, INT8 and INT4 symmetric channel-wise (tools/bake/export_optimum.py),
 # into models/exports/, and openvino-genai's greedy transcripts on each export (CPU; the
 # INT4 one on NPU:host too) for the tests' parity checks (tests/export.rs).
