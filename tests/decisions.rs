@@ -380,6 +380,71 @@ fn summary_and_compare_give_every_statistic_the_same_value() {
 }
 
 #[test]
+fn summary_and_ab_give_every_statistic_the_same_value() {
+    use bakeoff::decide::ab::judge_cell;
+    use bakeoff::results::pairs::{AbCellRecord, LengthEnd, Pair, Side};
+    // Samples whose steps differ from each other's: the quantile over every decode step
+    // pooled and the median of each sample's own quantile part here, so a metric name
+    // meaning one in summary.json and the other in ab.json would show.
+    let itls = [10.1234, 11.4321, 9.8765, 12.3456, 10.5555, 11.0007, 14.2222];
+    let c = cell("balanced", &itls);
+    let tmp = tempfile::tempdir().unwrap();
+    write_run(tmp.path(), std::slice::from_ref(&c));
+    bakeoff::commands::summarize(tmp.path()).unwrap();
+    let summary: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
+    let summary = &summary["cells"][0]["metrics"];
+    let own_p90_median = median(itls.to_vec());
+    let pooled_p90 = summary["itl_p90_ms"].as_f64().unwrap();
+    assert!((pooled_p90 - own_p90_median).abs() > 0.1, "the data tells the two definitions apart");
+    let k = key(&c);
+    let sample = |rep: usize, itl: f64| {
+        let mut s = SampleRecord::from_transcript(&k, "p", rep, false, &transcript(&IDS, itl));
+        s.metrics.usage.cpu_ms_per_token = Some(c.cpu_ms_per_token);
+        s
+    };
+    let pairs: Vec<Pair> = itls
+        .iter()
+        .enumerate()
+        .map(|(i, &itl)| Pair {
+            index: i,
+            round: i / 2,
+            first: Some(Side::Baseline),
+            baseline: sample(i, itl),
+            candidate: sample(i, itl * 1.01),
+        })
+        .collect();
+    let settings = bakeoff::scenario::ab::AbSettings::default();
+    let mut record = CellRecord::new(&k, CellStatus::Completed);
+    (record.compile_ms, record.peak_rss_mb, record.wall_s) = (Some(c.compile_ms), Some(c.peak_rss_mb), WALL_S);
+    let outcome = AbCellRecord {
+        cell: k.clone(),
+        status: CellStatus::Completed,
+        baseline: record.clone(),
+        candidate: record,
+        pairs: pairs.len(),
+        end: LengthEnd::MaxPairs,
+        schedule: settings.schedule,
+        seed: settings.seed,
+    };
+    let ab = serde_json::to_value(judge_cell(&outcome, &pairs, &settings)).unwrap();
+    let mut checked = Vec::new();
+    for m in ab["metrics"].as_array().unwrap() {
+        let name = m["metric"].as_str().unwrap();
+        match (m["baseline"].as_f64(), summary[name].as_f64()) {
+            (Some(x), Some(y)) => {
+                assert!((x - y).abs() <= 1e-9 * y.abs().max(1.0), "{name}: ab.json {x}, summary.json {y}");
+                checked.push(name.to_string());
+            }
+            (None, None) => {}
+            other => panic!("{name}: ab.json and summary.json disagree on having it: {other:?}"),
+        }
+    }
+    for name in ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms", "ttft_p50_ms", "decode_tokens_per_s", "compile_ms"] {
+        assert!(checked.iter().any(|c| c == name), "{name} is compared: {checked:?}");
+    }
+}
+
+#[test]
 fn summaries_show_the_spread_behind_each_median_and_warn_about_unstable_cells() {
     let tmp = tempfile::tempdir().unwrap();
     // Steady within 2%, and one whose third sample took three times as long.
