@@ -9,7 +9,8 @@ use crate::reports::github::Level;
 use crate::results::folder::file;
 use crate::scenario::ab::{AbSettings, SideSpec};
 use crate::scenario::{LoadedScenario, Scenario};
-use crate::session::ab::{absolute, effective_scenario, AbOutcome, AbRequest};
+use crate::session::ab::{effective_scenario, AbOutcome, AbRequest};
+use crate::session::folder::canonical;
 use crate::session::folder::FolderArgs;
 use std::path::{Path, PathBuf};
 
@@ -144,7 +145,7 @@ fn one_cell_scenario(args: &AbArgs) -> Result<Scenario, Failure> {
     let mut text = String::from("name = \"ab\"\ndescription = \"bakeoff ab, one cell\"\n\n");
     text += &format!(
         "[[models]]\nname = \"model\"\npath = {}\n\n",
-        toml_string(&absolute(&baseline).display().to_string())
+        toml_string(&canonical(&baseline).display().to_string())
     );
     text += &format!(
         "[[prompts.inline]]\nid = \"prompt\"\nprompt = {}\n\n",
@@ -164,7 +165,7 @@ fn one_cell_scenario(args: &AbArgs) -> Result<Scenario, Failure> {
     );
     if let Some(candidate) = &args.candidate_model {
         text +=
-            &format!("\n[ab.candidate.models]\nmodel = {}\n", toml_string(&absolute(candidate).display().to_string()));
+            &format!("\n[ab.candidate.models]\nmodel = {}\n", toml_string(&canonical(candidate).display().to_string()));
     }
     let loaded = LoadedScenario::parse(Path::new(ONE_CELL), text).map_err(Failure::input)?;
     Ok(loaded.scenario)

@@ -331,7 +331,7 @@ impl<'a> SearchRun<'a> {
         }
         for (side, name) in [(&mut ab.baseline, challenger), (&mut ab.candidate, leader)] {
             side.label = Some(name.to_string());
-            side.openvino_lib = self.context.options.openvino_lib.as_deref().map(crate::session::ab::absolute);
+            side.openvino_lib = self.context.options.openvino_lib.as_deref().map(crate::session::folder::canonical);
             if let Some(generated) = self.catalog.get(name) {
                 let differences = Profile { description: None, inherits: None, ..generated.clone() };
                 side.profiles.insert(self.search.base.clone(), differences);

@@ -4,7 +4,7 @@
 //! changes (`decide::ab`) and written as ab.json, ab.md, the charts and report.html.
 //! `bakeoff ab` and a search's finalist pairs both run one.
 
-use super::folder::{earlier_records, FolderArgs, AB};
+use super::folder::{canonical, earlier_records, FolderArgs, AB};
 use super::specs::{ModelCache, SpecMaker};
 use crate::decide::ab::{judge_cell, length_decided, AbCell, AbReport};
 use crate::executor::paired::{run_ab_cell, PairOptions, ProcessLauncher};
@@ -80,7 +80,7 @@ pub fn run(request: &AbRequest) -> Result<AbOutcome, Failure> {
     let _lock = WriterLock::acquire(&dir).map_err(Failure::input)?;
     let run = RunDir::create(&dir).map_err(Failure::input)?;
     let earlier = earlier_records(&run.path(file::RESULTS), request.folder.resume.is_some())?;
-    let origin = request.origin.map(|p| absolute(p).display().to_string()).unwrap_or_default();
+    let origin = request.origin.map(|p| canonical(p).display().to_string()).unwrap_or_default();
     run.write(file::SCENARIO, scenario.text.as_bytes()).map_err(Failure::input)?;
     run.write(file::AB_ORIGIN, format!("{origin}\n").as_bytes()).map_err(Failure::input)?;
     let fingerprints = serde_json::json!({ "baseline": sides[0].fingerprint, "candidate": sides[1].fingerprint });
@@ -92,7 +92,7 @@ pub fn run(request: &AbRequest) -> Result<AbOutcome, Failure> {
         sides[0].label,
         sides[1].label,
         settings.schedule.name(),
-        super::folder::shown(&dir).display()
+        canonical(&dir).display()
     ));
     let log_dir = run.folder(file::LOGS).map_err(Failure::input)?;
     let results_path = run.path(file::RESULTS);
@@ -134,11 +134,6 @@ struct SideRun {
     openvino_lib: Option<PathBuf>,
     launch: Launch,
     fingerprint: serde_json::Value,
-}
-
-/// A path made absolute (as the file system resolves it, when it exists).
-pub fn absolute(p: &Path) -> PathBuf {
-    std::fs::canonicalize(p).unwrap_or_else(|_| p.to_path_buf())
 }
 
 /// A side's scenario (its models and profiles), runtime, launch options and fingerprint.
@@ -342,7 +337,7 @@ impl AbSession<'_> {
 }
 
 /// Every cell of the A/B run folder `dir` judged under `settings`, with its pairs.
-pub fn judged_cells(dir: &Path, settings: &AbSettings) -> Result<(Vec<AbCell>, PairsByCell), Failure> {
+fn judged_cells(dir: &Path, settings: &AbSettings) -> Result<(Vec<AbCell>, PairsByCell), Failure> {
     let read = read_results(&dir.join(file::RESULTS)).map_err(Failure::input)?;
     let pairs = pairs_by_cell(&read.records);
     let empty = Vec::new();

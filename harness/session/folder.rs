@@ -88,10 +88,12 @@ pub fn earlier_records(path: &Path, resume: bool) -> Result<Vec<Record>, Failure
     Ok(read.records)
 }
 
-/// The folder as the file system resolves it: a `--out` with `..`, or an absolute path into
-/// a system folder, is allowed, and the user sees exactly where everything is written.
-pub fn shown(dir: &Path) -> PathBuf {
-    std::fs::canonicalize(dir).unwrap_or_else(|_| dir.to_path_buf())
+/// A path as the file system resolves it (unchanged when it does not exist): how a run
+/// folder is shown (a `--out` with `..`, or an absolute path into a system folder, is
+/// allowed, and the user sees exactly where everything is written) and how a path a folder
+/// keeps stays valid from any working directory.
+pub fn canonical(path: &Path) -> PathBuf {
+    std::fs::canonicalize(path).unwrap_or_else(|_| path.to_path_buf())
 }
 
 /// UTC `YYYYmmdd-HHMMSS` for run folder names.

@@ -181,7 +181,7 @@ impl RunSetup<'_> {
             "bakeoff run {}: {} cells -> {}",
             self.scenario.scenario.name,
             plan.len(),
-            super::folder::shown(dir).display()
+            super::folder::canonical(dir).display()
         ));
         let options = &self.context.options;
         let mut specs = SpecMaker {
