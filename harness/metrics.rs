@@ -50,23 +50,36 @@ pub enum SampleField {
     DecodeNpuBusy,
 }
 
-/// A value the cell's outcome record holds once per cell.
+/// A value a cell's process measures once, not per sample (its compiles, memory, first
+/// generation).
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
 #[serde(rename_all = "snake_case")]
 pub enum CellField {
     /// read_model time.
     Load,
-    /// compile_model time.
+    /// compile_model time (a cache load for a warm cell).
     Compile,
+    /// A compile that did not come from the cache (into an empty one).
+    ColdCompile,
+    /// A compile that came from the cache (a blob import).
+    WarmCompile,
+    /// The first generation's time to first token.
+    FirstInference,
     /// Peak RSS of the cell's process.
     PeakRss,
+    /// Peak RSS of the compile phase.
+    CompilePeakRss,
+    /// Peak RSS after the compile phase.
+    SteadyPeakRss,
 }
 
 /// How a metric comes out of a cell's measured samples: what the comparison resamples.
 #[derive(Debug, Clone, Copy, PartialEq, Serialize)]
 #[serde(rename_all = "snake_case", tag = "kind")]
 pub enum Statistic {
-    /// One value per cell (from the cell's record): nothing to resample.
+    /// One value per cell process (from its record). A run's cell has one process: its
+    /// value, nothing to resample. An A/B side has one process per round: its figure is the
+    /// median over rounds, and the change is judged from the rounds' pairs.
     Cell {
         /// Which value.
         field: CellField,
@@ -99,6 +112,12 @@ pub enum MetricId {
     LoadMs,
     /// `compile_ms`.
     CompileMs,
+    /// `cold_compile_ms`.
+    ColdCompileMs,
+    /// `warm_compile_ms`.
+    WarmCompileMs,
+    /// `first_inference_ms`.
+    FirstInferenceMs,
     /// `ttft_p50_ms`.
     TtftP50Ms,
     /// `ttft_p90_ms`.
@@ -139,6 +158,10 @@ pub enum MetricId {
     OverheadSharePct,
     /// `peak_rss_mb`.
     PeakRssMb,
+    /// `compile_peak_rss_mb`.
+    CompilePeakRssMb,
+    /// `steady_peak_rss_mb`.
+    SteadyPeakRssMb,
     /// `prompt_tokens`.
     PromptTokens,
     /// `output_tokens`.
@@ -149,9 +172,12 @@ pub enum MetricId {
 
 impl MetricId {
     /// Every metric, in the registry's order.
-    pub const ALL: [MetricId; 25] = [
+    pub const ALL: [MetricId; 30] = [
         MetricId::LoadMs,
         MetricId::CompileMs,
+        MetricId::ColdCompileMs,
+        MetricId::WarmCompileMs,
+        MetricId::FirstInferenceMs,
         MetricId::TtftP50Ms,
         MetricId::TtftP90Ms,
         MetricId::TtftP99Ms,
@@ -172,6 +198,8 @@ impl MetricId {
         MetricId::DecodeNpuBusyPct,
         MetricId::OverheadSharePct,
         MetricId::PeakRssMb,
+        MetricId::CompilePeakRssMb,
+        MetricId::SteadyPeakRssMb,
         MetricId::PromptTokens,
         MetricId::OutputTokens,
         MetricId::TruncatedSamples,
@@ -182,6 +210,9 @@ impl MetricId {
         match self {
             MetricId::LoadMs => "load_ms",
             MetricId::CompileMs => "compile_ms",
+            MetricId::ColdCompileMs => "cold_compile_ms",
+            MetricId::WarmCompileMs => "warm_compile_ms",
+            MetricId::FirstInferenceMs => "first_inference_ms",
             MetricId::TtftP50Ms => "ttft_p50_ms",
             MetricId::TtftP90Ms => "ttft_p90_ms",
             MetricId::TtftP99Ms => "ttft_p99_ms",
@@ -202,6 +233,8 @@ impl MetricId {
             MetricId::DecodeNpuBusyPct => "decode_npu_busy_pct",
             MetricId::OverheadSharePct => "overhead_share_pct",
             MetricId::PeakRssMb => "peak_rss_mb",
+            MetricId::CompilePeakRssMb => "compile_peak_rss_mb",
+            MetricId::SteadyPeakRssMb => "steady_peak_rss_mb",
             MetricId::PromptTokens => "prompt_tokens",
             MetricId::OutputTokens => "output_tokens",
             MetricId::TruncatedSamples => "truncated_samples",
@@ -320,6 +353,30 @@ pub const METRICS: &[Metric] = &[
         cell(CellField::Compile),
         0.25,
     ),
+    m(
+        MetricId::ColdCompileMs,
+        "ms",
+        Lower,
+        "compile_model into an empty cache: what a first start pays",
+        cell(CellField::ColdCompile),
+        0.25,
+    ),
+    m(
+        MetricId::WarmCompileMs,
+        "ms",
+        Lower,
+        "compile_model from a cache hit (the compiled blob imported)",
+        cell(CellField::WarmCompile),
+        0.25,
+    ),
+    m(
+        MetricId::FirstInferenceMs,
+        "ms",
+        Lower,
+        "time to first token of the process's first generation after compile (one-time setup included)",
+        cell(CellField::FirstInference),
+        0.25,
+    ),
     m(MetricId::TtftP50Ms, "ms", Lower, "time to first token, median over samples", sq(Ttft, 0.5), 0.10),
     m(MetricId::TtftP90Ms, "ms", Lower, "time to first token, 90th percentile", sq(Ttft, 0.9), 0.15),
     m(MetricId::TtftP99Ms, "ms", Lower, "time to first token, 99th percentile", sq(Ttft, 0.99), 0.25),
@@ -403,6 +460,22 @@ pub const METRICS: &[Metric] = &[
         1.0,
     ),
     m(MetricId::PeakRssMb, "MiB", Lower, "peak resident memory of the cell's process", cell(CellField::PeakRss), 0.10),
+    m(
+        MetricId::CompilePeakRssMb,
+        "MiB",
+        Lower,
+        "peak resident memory of the compile phase (read_model and every compile)",
+        cell(CellField::CompilePeakRss),
+        0.10,
+    ),
+    m(
+        MetricId::SteadyPeakRssMb,
+        "MiB",
+        Lower,
+        "peak resident memory after the compile phase (warm-ups and generations)",
+        cell(CellField::SteadyPeakRss),
+        0.10,
+    ),
     m(MetricId::PromptTokens, "tokens", Neither, "mean prompt length", Statistic::Descriptive, 0.0),
     m(MetricId::OutputTokens, "tokens", Neither, "mean generated tokens per sample", Statistic::Descriptive, 0.0),
     m(

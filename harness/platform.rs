@@ -222,6 +222,15 @@ pub fn own_memory_mb() -> (Option<f64>, Option<f64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
+/// Reset this process's peak resident memory (VmHWM) to its resident memory now, so that
+/// the next peak read covers only what comes after (Linux 4.0 and later: `5` written to
+/// /proc/self/clear_refs). False where the kernel does not allow it. The kernel's own
+/// accounting of the process's peak (wait4's ru_maxrss) reads the same high-water mark, so
+/// after a reset it too covers only what came after.
+pub fn reset_peak_memory() -> bool {
+    std::fs::write("/proc/self/clear_refs", "5").is_ok()
+}
+
 /// The text of /proc/cpuinfo (empty where there is none): the CPU's model name and flags.
 pub fn cpuinfo() -> String {
     std::fs::read_to_string("/proc/cpuinfo").unwrap_or_default()

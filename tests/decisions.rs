@@ -425,6 +425,7 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
         end: LengthEnd::MaxPairs,
         schedule: settings.schedule,
         seed: settings.seed,
+            cache_probe: None,
     };
     let ab = serde_json::to_value(judge_cell(&outcome, &pairs, &settings)).unwrap();
     let mut checked = Vec::new();
@@ -882,6 +883,7 @@ mod documents {
             end: LengthEnd::MaxPairs,
             schedule: settings.schedule,
             seed: settings.seed,
+            cache_probe: None,
         };
         let report = AbReport {
             scenario: "synthetic".into(),
@@ -968,6 +970,7 @@ mod documents {
             end: LengthEnd::Decided,
             schedule: settings.schedule,
             seed: settings.seed,
+            cache_probe: None,
         };
         let judged = judge_cell(&outcome, &pairs(30, 1.0 / 1.3), &settings).metric(MetricId::DecodeTokensPerS).cloned();
         let finalist = FinalistPair {

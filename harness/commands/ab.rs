@@ -3,6 +3,7 @@
 //! come from the scenario's `[ab]` table and the command line; the one-cell form builds a
 //! scenario of one cell from `generate`'s flags.
 
+use crate::decide::qualify::Severity;
 use crate::cli::{AbArgs, Format};
 use crate::exit::Failure;
 use crate::reports::github::Level;
@@ -25,11 +26,13 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
     };
     let AbOutcome { dir, report, markdown } = crate::session::ab::run(&request)?;
     crate::session::run::to_step_summary(&markdown);
-    for line in report.regressions() {
-        crate::reports::github::annotate(Level::Error, "bakeoff ab: regressed", &line);
-    }
-    for line in report.failures() {
-        crate::reports::github::annotate(Level::Error, "bakeoff ab: cell failed", &line);
+    for r in &report.reasons {
+        let level = match r.severity {
+            Severity::Fail => Level::Error,
+            Severity::Warn => Level::Warning,
+            Severity::Note => continue,
+        };
+        crate::reports::github::annotate(level, &format!("bakeoff ab: {:?}", r.aspect), &format!("{}: {}", r.cell, r.what));
     }
     match args.format {
         Format::Json => super::print_json(&crate::results::Versioned::new(&report))?,

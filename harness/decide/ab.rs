@@ -2,11 +2,13 @@
 //! [`super::paired`]), with the interval, the minimum detectable effect and whether the
 //! run settled it; and the length rule the runner consults while pairs arrive.
 
+use super::ab_checks::{classify_cache, compare_outputs, AbOutputs, CacheReuse};
+use super::qualify::{Aspect, Reason, Severity};
 use super::verdict::decided;
 use super::verdict::{decide, Change, PerfVerdict};
-use crate::metrics::{Direction, Metric, MetricId, Statistic, METRICS};
+use crate::metrics::{CellField, Direction, Metric, MetricId, Statistic, METRICS};
 use crate::plan::CellKey;
-use crate::results::pairs::{AbCellRecord, LengthEnd, Pair, Schedule, Side};
+use crate::results::pairs::{AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side};
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::ab::AbSettings;
 use crate::stats::paired::{minimum_detectable_effect, paired_ratio_change, paired_statistic_change};
@@ -73,6 +75,10 @@ pub struct AbCell {
     pub schedule: Option<Schedule>,
     /// Every judged metric.
     pub metrics: Vec<AbMetric>,
+    /// The sides' outputs against each other, pair by pair.
+    pub outputs: Option<AbOutputs>,
+    /// The candidate's stack opening the baseline's compile cache (warm cells).
+    pub cache: Option<CacheReuse>,
 }
 
 impl AbCell {
@@ -104,11 +110,26 @@ fn pair_value(statistic: Statistic) -> Option<PairValue> {
     }
 }
 
-/// Judge one metric over `pairs` (`outcome`: the cell's record, for single values). Each
-/// side's figure is the registry's statistic over its samples (for an inter-token latency,
-/// the quantile over every step pooled, as in a run's summary): one name, one definition.
-/// The change is judged from the pairs.
-pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, settings: &AbSettings) -> AbMetric {
+/// What an A/B cell's metrics are judged from: its pairs (the per-sample metrics) and its
+/// rounds (the per-process ones: compiles, memory, first inference), with the cell's outcome
+/// record for a folder recorded before rounds were (its first round's single values).
+#[derive(Clone, Copy)]
+pub struct Evidence<'a> {
+    /// The pairs, in order.
+    pub pairs: &'a [Pair],
+    /// The rounds, in order.
+    pub rounds: &'a [AbRound],
+    /// The cell's outcome.
+    pub outcome: Option<&'a AbCellRecord>,
+}
+
+/// Judge one metric. A per-sample metric: each side's figure is the registry's statistic
+/// over its samples (for an inter-token latency, the quantile over every step pooled, as in
+/// a run's summary: one name, one definition), the change judged from the pairs. A
+/// per-process metric: each side's figure is the median over its rounds' processes (a
+/// run's cell has one process, whose value it is), the change judged from the rounds'
+/// pairs.
+pub fn judge_metric(m: &Metric, evidence: Evidence, settings: &AbSettings) -> AbMetric {
     let threshold = settings.threshold_of(m.id);
     let mut out = AbMetric {
         metric: m.id,
@@ -124,15 +145,27 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
         decided: false,
         pair_ratio_sd: None,
     };
+    let pairs = evidence.pairs;
     let (b, c): (Vec<&SampleMetrics>, Vec<&SampleMetrics>) =
         pairs.iter().map(|p| (&p.baseline.metrics, &p.candidate.metrics)).unzip();
     (out.baseline, out.candidate) = (m.statistic.compute(&b), m.statistic.compute(&c));
     match (m.statistic, pair_value(m.statistic)) {
-        (Statistic::Cell { field }, _) => {
+        (Statistic::Cell { field }, _) if evidence.rounds.is_empty() => {
             out.method = "single value";
-            out.baseline = outcome.and_then(|o| field.of(&o.baseline));
-            out.candidate = outcome.and_then(|o| field.of(&o.candidate));
+            out.baseline = evidence.outcome.and_then(|o| field.of(&o.baseline.figures()));
+            out.candidate = evidence.outcome.and_then(|o| field.of(&o.candidate.figures()));
             return out;
+        }
+        (Statistic::Cell { field }, _) => {
+            out.method = "round ratios (Hodges-Lehmann)";
+            let side = |side: Side| {
+                let values: Vec<f64> = evidence.rounds.iter().filter_map(|r| field.of(r.side(side))).collect();
+                crate::stats::median(&values)
+            };
+            (out.baseline, out.candidate) = (side(Side::Baseline), side(Side::Candidate));
+            let (b, c, rounds) = round_values(evidence.rounds, field);
+            out.change = paired_ratio_change(&b, &c, &rounds);
+            out.pair_ratio_sd = log_ratio_sd(&b, &c);
         }
         (Statistic::SampleQuantile { q, .. }, None) if q >= EXTREME_QUANTILE => {
             // A bootstrap cannot put an interval on a maximum (or a p99 of a few hundred
@@ -161,6 +194,22 @@ pub fn judge_metric(m: &Metric, pairs: &[Pair], outcome: Option<&AbCellRecord>, 
     out
 }
 
+/// Each round's two values of a per-process quantity (rounds where a side lacks it or it
+/// is not positive are left out), with each round's number: one pair a round.
+fn round_values(rounds: &[AbRound], field: CellField) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
+    let mut out = (Vec::new(), Vec::new(), Vec::new());
+    for r in rounds {
+        if let (Some(b), Some(c)) = (field.of(&r.baseline), field.of(&r.candidate)) {
+            if b > 0.0 && c > 0.0 {
+                out.0.push(b);
+                out.1.push(c);
+                out.2.push(r.round);
+            }
+        }
+    }
+    out
+}
+
 /// Each pair's two values of a metric judged by pair ratios (pairs where a side lacks it or
 /// is not positive are left out), with each pair's round.
 fn pair_values(pairs: &[Pair], value: &PairValue) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
@@ -181,33 +230,43 @@ fn log_ratio_sd(b: &[f64], c: &[f64]) -> Option<f64> {
     crate::stats::sample_sd(&b.iter().zip(c).map(|(&b, &c)| (c / b).ln()).collect::<Vec<_>>())
 }
 
-/// Every judged metric of a cell's pairs.
-pub fn judge_pairs(pairs: &[Pair], outcome: Option<&AbCellRecord>, settings: &AbSettings) -> Vec<AbMetric> {
+/// Every judged metric of a cell.
+pub fn judge_pairs(evidence: Evidence, settings: &AbSettings) -> Vec<AbMetric> {
     METRICS
         .iter()
         .filter(|m| m.direction != Direction::Neither)
-        .map(|m| judge_metric(m, pairs, outcome, settings))
+        .map(|m| judge_metric(m, evidence, settings))
         .filter(|m| m.baseline.is_some() || m.candidate.is_some())
         .collect()
 }
 
 /// The length rule: the pairs so far span enough rounds for their interval to include
 /// each process's own speed ([`crate::stats::paired::MIN_ROUNDS`]), and decide every metric of
-/// `[ab.length] metrics`.
-pub fn length_decided(pairs: &[Pair], settings: &AbSettings) -> bool {
-    let rounds: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.round).collect();
-    if rounds.len() < crate::stats::paired::MIN_ROUNDS {
+/// `[ab.length] metrics` (a per-process one over the rounds so far).
+pub fn length_decided(pairs: &[Pair], rounds: &[AbRound], settings: &AbSettings) -> bool {
+    let pair_rounds: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.round).collect();
+    if pair_rounds.len() < crate::stats::paired::MIN_ROUNDS {
         return false;
     }
     settings
         .length
         .metrics
         .iter()
-        .all(|name| crate::metrics::metric(name).is_some_and(|m| judge_metric(m, pairs, None, settings).decided))
+        .all(|name| {
+            let evidence = Evidence { pairs, rounds, outcome: None };
+            crate::metrics::metric(name).is_some_and(|m| judge_metric(m, evidence, settings).decided)
+        })
 }
 
-/// Judge one cell from its outcome and pairs.
-pub fn judge_cell(outcome: &AbCellRecord, pairs: &[Pair], settings: &AbSettings) -> AbCell {
+/// Judge one cell from its outcome, pairs and rounds; `near_tie` is the margin below which
+/// outputs that part are a precision flip.
+pub fn judge_cell(
+    outcome: &AbCellRecord,
+    pairs: &[Pair],
+    rounds: &[AbRound],
+    settings: &AbSettings,
+    near_tie: f32,
+) -> AbCell {
     let reason = [&outcome.baseline, &outcome.candidate]
         .iter()
         .zip(Side::BOTH)
@@ -220,8 +279,68 @@ pub fn judge_cell(outcome: &AbCellRecord, pairs: &[Pair], settings: &AbSettings)
         pairs: pairs.len(),
         end: Some(outcome.end),
         schedule: Some(outcome.schedule),
-        metrics: judge_pairs(pairs, Some(outcome), settings),
+        metrics: judge_pairs(Evidence { pairs, rounds, outcome: Some(outcome) }, settings),
+        outputs: compare_outputs(pairs, near_tie),
+        cache: outcome.cache_probe.as_ref().map(|p| classify_cache(p, pairs, near_tie)),
     }
+}
+
+/// What a regressed or improved metric is about in the verdict.
+fn aspect_of(metric: MetricId) -> Aspect {
+    match metric {
+        MetricId::LoadMs | MetricId::CompileMs | MetricId::ColdCompileMs | MetricId::WarmCompileMs => {
+            Aspect::CompileTime
+        }
+        MetricId::PeakRssMb | MetricId::CompilePeakRssMb | MetricId::SteadyPeakRssMb => Aspect::Memory,
+        _ => Aspect::Speed,
+    }
+}
+
+/// The A/B verdict's reasons, FAILs first: a cell that failed; a judged metric that
+/// regressed (speed, compile, memory alike: each judged paired, beyond its threshold);
+/// outputs that part with a clear margin (`outputs_fail`: a FAIL, else a WARN), or at a near
+/// tie (WARN); a cache the candidate cannot open or opens into other outputs (FAIL), or
+/// rebuilds (WARN: a first start after the upgrade pays a cold compile). Improvements and a
+/// reused cache are notes.
+pub fn verdict_reasons(cells: &[AbCell], outputs_fail: bool) -> Vec<Reason> {
+    let mut reasons = Vec::new();
+    for c in cells {
+        let mut add =
+            |severity, aspect, what: String| reasons.push(Reason { severity, aspect, cell: c.cell.clone(), what });
+        if c.status == CellStatus::Failed {
+            add(Severity::Fail, Aspect::Status, format!("failed: {}", c.reason.as_deref().unwrap_or("no reason recorded")));
+        }
+        for m in &c.metrics {
+            let what = format!("{} {} (threshold {:.1}%)", m.metric, m.describe(), 100.0 * m.threshold);
+            match m.verdict {
+                PerfVerdict::Regressed => add(Severity::Fail, aspect_of(m.metric), format!("{what}: regressed")),
+                PerfVerdict::Improved => add(Severity::Note, aspect_of(m.metric), format!("{what}: improved")),
+                _ => {}
+            }
+        }
+        if let Some(o) = &c.outputs {
+            if o.hard_mismatches > 0 {
+                let severity = if outputs_fail { Severity::Fail } else { Severity::Warn };
+                add(severity, Aspect::Outputs, format!("outputs: {}", o.describe()));
+            } else if o.near_ties > 0 {
+                add(Severity::Warn, Aspect::Outputs, format!("outputs: {}", o.describe()));
+            }
+        }
+        match &c.cache {
+            Some(r @ (CacheReuse::Failing { .. } | CacheReuse::ReusedWrongOutputs { .. })) => {
+                add(Severity::Fail, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+            }
+            Some(r @ CacheReuse::Rebuilt { .. }) => {
+                add(Severity::Warn, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+            }
+            Some(r @ CacheReuse::Reused { .. }) => {
+                add(Severity::Note, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+            }
+            _ => {}
+        }
+    }
+    reasons.sort_by_key(|r| r.severity);
+    reasons
 }
 
 /// A whole A/B run judged.
@@ -241,6 +360,10 @@ pub struct AbReport {
     pub fingerprint: Vec<crate::fingerprint::FieldDiff>,
     /// Every cell.
     pub cells: Vec<AbCell>,
+    /// PASS (no FAIL reason) or FAIL.
+    pub pass: bool,
+    /// The verdict's reasons, FAILs first, then WARNs, then notes.
+    pub reasons: Vec<Reason>,
 }
 
 impl AbReport {
@@ -264,10 +387,9 @@ impl AbReport {
             .collect()
     }
 
-    /// The exit code: a regression, else an incomplete run, else success.
+    /// The exit code of the verdict: success on PASS, else its worst FAIL's (outputs: a
+    /// correctness failure; a regression; a failed cell: incomplete).
     pub fn exit_code(&self) -> i32 {
-        let regression = (!self.regressions().is_empty()).then_some(crate::exit::REGRESSION);
-        let incomplete = (!self.failures().is_empty()).then_some(crate::exit::INCOMPLETE);
-        crate::exit::worst(regression.into_iter().chain(incomplete))
+        super::qualify::exit_code(&self.reasons)
     }
 }

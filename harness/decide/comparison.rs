@@ -145,7 +145,7 @@ pub fn compare_cell(base: &Attempt, cand: &Attempt, overrides: &BTreeMap<String,
         .map(|m| {
             let threshold = threshold(m, overrides);
             let (baseline, candidate, change) = match m.statistic {
-                Statistic::Cell { field } => (field.of(base.cell), field.of(cand.cell), None),
+                Statistic::Cell { field } => (field.of(&base.cell.figures()), field.of(&cand.cell.figures()), None),
                 stat => {
                     let change = bootstrap(&bs, &cs, |s: &[&SampleMetrics]| stat.compute(s));
                     (stat.compute(&bs), stat.compute(&cs), change)

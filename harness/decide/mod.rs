@@ -3,6 +3,7 @@
 //! under constraints ([`recommend`]).
 
 pub mod ab;
+pub mod ab_checks;
 pub mod comparison;
 pub mod pareto;
 pub mod qualify;

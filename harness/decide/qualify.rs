@@ -41,6 +41,10 @@ pub enum Aspect {
     CompileTime,
     /// Peak memory.
     Memory,
+    /// Outputs of the two sides against each other (an A/B run).
+    Outputs,
+    /// A compile cache written by the old stack, opened by the new.
+    Cache,
 }
 
 /// One reason of the verdict.
@@ -91,13 +95,20 @@ pub struct Qualification {
 impl Qualification {
     /// The exit code: success on PASS; else the code of the worst FAIL aspect.
     pub fn exit_code(&self) -> i32 {
-        let codes = self.reasons.iter().filter(|r| r.severity == Severity::Fail).map(|r| match r.aspect {
-            Aspect::Golden => exit::CORRECTNESS_FAILURE,
-            Aspect::Status => exit::INCOMPLETE,
-            _ => exit::REGRESSION,
-        });
-        exit::worst(codes)
+        exit_code(&self.reasons)
     }
+}
+
+/// The exit code of a verdict's reasons: success without a FAIL; else the worst FAIL's
+/// (outputs: a correctness failure; a cell that stopped working: incomplete; anything
+/// else: a regression).
+pub fn exit_code(reasons: &[Reason]) -> i32 {
+    let codes = reasons.iter().filter(|r| r.severity == Severity::Fail).map(|r| match r.aspect {
+        Aspect::Golden | Aspect::Outputs => exit::CORRECTNESS_FAILURE,
+        Aspect::Status => exit::INCOMPLETE,
+        _ => exit::REGRESSION,
+    });
+    exit::worst(codes)
 }
 
 /// The worst golden verdict of a cell over its prompts.

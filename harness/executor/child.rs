@@ -94,12 +94,17 @@ type Stage<T> = Result<T, i32>;
 fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> Stage<()> {
     let (rt, model) = open(spec)?;
     let (mut loaded, cold_compile_ms) = compile(spec, &rt, &model)?;
+    // The compile phase's peak (read_model and every compile) is read now; the high-water
+    // mark is then reset so that the end's reading covers the steady state alone.
+    let compile_peak_rss_mb = crate::platform::own_memory_mb().1;
+    let steady_measured = crate::platform::reset_peak_memory();
     let npu_property = |key: &str| rt.core.device_property("NPU", key).ok();
     let mut npu_memory = (spec.key.device == Device::Npu).then(|| NpuMemory::after_compile(&npu_property));
     emit(&ChildEvent::Compiled {
         load_ms: loaded.load_ms,
         compile_ms: loaded.compile_ms,
         cold_compile_ms,
+        compile_peak_rss_mb,
         from_cache: loaded.from_cache,
         execution_devices: loaded.execution_devices.clone(),
         npu_memory: npu_memory.clone(),
@@ -124,6 +129,8 @@ fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> St
         memory.after_generate(&npu_property);
         emit(&ChildEvent::NpuMemory(memory.clone()));
     }
+    let steady_peak_rss_mb = steady_measured.then(|| crate::platform::own_memory_mb().1).flatten();
+    emit(&ChildEvent::SteadyMemory { peak_rss_mb: steady_peak_rss_mb });
     Ok(())
 }
 
@@ -142,9 +149,9 @@ fn open(spec: &CellSpec) -> Stage<(Runtime, ModelDir)> {
     Ok((rt, model))
 }
 
-/// Compile the cell's pipeline; with the cold compile's time when the cell is warm. A warm
-/// cell primes the shared cache so the measured compile is a cache load; the priming
-/// compile, when it did not itself come from the cache, is the cold compile.
+/// Compile the cell's pipeline; with the cold compile's time (a compile that did not come
+/// from the cache). A warm cell primes the shared cache so the measured compile is a cache
+/// load, and the priming compile is its cold compile; a cold cell's own compile is.
 fn compile(spec: &CellSpec, rt: &Runtime, model: &ModelDir) -> Stage<(Loaded, Option<f64>)> {
     let props = spec.properties.compile_pairs(spec.cache_dir.as_deref());
     crate::pipelines::apply_slowdown_env(&spec.key.to_string()).map_err(|e| fail(FailureClass::InputError, e))?;
@@ -155,7 +162,11 @@ fn compile(spec: &CellSpec, rt: &Runtime, model: &ModelDir) -> Stage<(Loaded, Op
         let primed = load_once().map_err(load_failure)?;
         cold_compile_ms = (primed.from_cache != Some(true)).then_some(primed.compile_ms);
     }
-    Ok((load_once().map_err(load_failure)?, cold_compile_ms))
+    let loaded = load_once().map_err(load_failure)?;
+    if spec.cache_mode == CacheMode::Cold && loaded.from_cache != Some(true) {
+        cold_compile_ms = Some(loaded.compile_ms);
+    }
+    Ok((loaded, cold_compile_ms))
 }
 
 /// What generates the cell's samples and reports each one.

@@ -4,6 +4,7 @@
 //! classified reason and the run goes on; the mock one lets the scheduler be tested
 //! without a model.
 
+pub mod cache_probe;
 pub mod child;
 pub mod mock;
 pub mod paired;
@@ -164,6 +165,10 @@ pub enum ChildEvent {
         /// A warm cell's priming compile, ms, when it did not come from the cache.
         #[serde(default, skip_serializing_if = "Option::is_none")]
         cold_compile_ms: Option<f64>,
+        /// The process's peak resident memory up to the end of the compile phase
+        /// (read_model and every compile), MiB.
+        #[serde(default, skip_serializing_if = "Option::is_none")]
+        compile_peak_rss_mb: Option<f64>,
         /// LOADED_FROM_CACHE.
         from_cache: Option<bool>,
         /// EXECUTION_DEVICES.
@@ -177,6 +182,13 @@ pub enum ChildEvent {
     },
     /// The last generation is over: the NPU's memory now (NPU cells).
     NpuMemory(crate::telemetry::NpuMemory),
+    /// The last generation is over: the process's peak resident memory since the compile
+    /// phase ended (warm-ups and generations), MiB; None where the kernel could not reset
+    /// the high-water mark after the compile.
+    SteadyMemory {
+        /// The peak, MiB.
+        peak_rss_mb: Option<f64>,
+    },
     /// One generation finished.
     Sample(Box<SampleRecord>),
     /// One generation of a timing-only worker (genai) finished.

@@ -19,7 +19,7 @@
 
 use super::process::{absorb, Absorbed, CellProcess, Launch, Next, ProcessExecutor};
 use super::{CellSpec, DriveCommand};
-use crate::results::pairs::{AbCellRecord, LengthEnd, Pair, Schedule, Side};
+use crate::results::pairs::{AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side};
 use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -75,7 +75,17 @@ impl PairOptions {
     /// the run's seed, the cell and the pair, so a resumed run orders its pairs as the first
     /// attempt would have.
     pub fn first_side(&self, index: usize) -> Side {
-        let seed = self.seed ^ ((self.cell_index as u64) << 32) ^ index as u64;
+        self.coin(index as u64)
+    }
+
+    /// Which side starts (compiles) first in round `round`: a coin of its own, so that
+    /// neither side always reads the model's files first.
+    pub fn round_first_side(&self, round: usize) -> Side {
+        self.coin((round as u64) | (1 << 31))
+    }
+
+    fn coin(&self, index: u64) -> Side {
+        let seed = self.seed ^ ((self.cell_index as u64) << 32) ^ index;
         if SmallRng::seed_from_u64(seed).random_bool(0.5) {
             Side::Baseline
         } else {
@@ -84,39 +94,74 @@ impl PairOptions {
     }
 }
 
-/// Run one A/B cell in rounds: each round starts both sides' processes, waits for both to
-/// compile and warm up, takes up to `pairs_per_round` pairs and ends both. `pairs` holds the
-/// pairs earlier attempts recorded and grows with every new pair, which is handed to
-/// `on_pair` at once (Err there: the results file failed; the run stops). `on_warmup` gets
-/// each side's warm-up samples. `decided` says whether the pairs so far decide every judged
-/// metric; it is asked at the end of each round once `min_pairs` exist.
-#[allow(clippy::too_many_arguments)]
+/// What an A/B cell has recorded so far (earlier attempts included): its pairs and its
+/// rounds. Both grow as the cell runs.
+#[derive(Debug, Default)]
+pub struct CellProgress {
+    /// The pairs, in order.
+    pub pairs: Vec<Pair>,
+    /// The rounds both sides completed, in order.
+    pub rounds: Vec<AbRound>,
+}
+
+impl CellProgress {
+    /// The number of the next round: one past the last any pair or round recorded.
+    fn next_round(&self) -> usize {
+        let pairs = self.pairs.iter().map(|p| p.round + 1);
+        pairs.chain(self.rounds.iter().map(|r| r.round + 1)).max().unwrap_or(0)
+    }
+}
+
+/// Where an A/B cell's results go as they come, and the rule of its length.
+pub trait PairSink {
+    /// A side's warm-up sample.
+    fn warmup(&mut self, side: Side, sample: SampleRecord) -> std::io::Result<()>;
+    /// A new pair (both halves at once).
+    fn pair(&mut self, pair: &Pair) -> std::io::Result<()>;
+    /// A round both sides completed, with their process figures.
+    fn round(&mut self, round: &AbRound) -> std::io::Result<()>;
+    /// Whether the pairs and rounds so far decide every judged metric (asked at the end of
+    /// each round once `min_pairs` exist).
+    fn decided(&mut self, progress: &CellProgress) -> bool;
+}
+
+/// Run one A/B cell in rounds: each round starts both sides' processes one after the other
+/// (each compiles into an empty cache of the round's own, so every round measures a cold
+/// compile, and a warm cell's measured compile is that cache's hit), waits for both to
+/// warm up, takes up to `pairs_per_round` pairs and ends both. `progress` holds what earlier
+/// attempts recorded and grows with every new pair and round, each handed to `sink` at once
+/// (Err there: the results file failed; the run stops).
 pub fn run_ab_cell(
     specs: [&CellSpec; 2],
     launcher: &mut dyn PairLauncher,
     options: &PairOptions,
-    pairs: &mut Vec<Pair>,
-    on_warmup: &mut dyn FnMut(Side, SampleRecord) -> std::io::Result<()>,
-    on_pair: &mut dyn FnMut(&Pair) -> std::io::Result<()>,
-    decided: &mut dyn FnMut(&[Pair]) -> bool,
+    progress: &mut CellProgress,
+    sink: &mut dyn PairSink,
 ) -> std::io::Result<AbCellRecord> {
-    let mut round = pairs.iter().map(|p| p.round + 1).max().unwrap_or(0);
+    let mut round = progress.next_round();
     let started = Instant::now();
     let mut records: Option<[CellRecord; 2]> = None;
     let end = loop {
-        if pairs.len() >= options.max_pairs {
+        if progress.pairs.len() >= options.max_pairs {
             break LengthEnd::MaxPairs;
         }
         if started.elapsed() >= options.max_time {
             break LengthEnd::MaxTime;
         }
-        let (round_records, complete) = run_round(specs, launcher, options, round, pairs, on_warmup, on_pair, started)?;
+        let taking = RoundContext { options, round, started };
+        let (round_records, complete) = run_round(specs, launcher, &taking, progress, sink)?;
+        if complete {
+            let [b, c] = &round_records;
+            let figures = AbRound { cell: specs[0].key.clone(), round, baseline: b.figures(), candidate: c.figures() };
+            sink.round(&figures)?;
+            progress.rounds.push(figures);
+        }
         merge(&mut records, round_records);
         if !complete {
             break LengthEnd::Failed;
         }
         round += 1;
-        if pairs.len() >= options.min_pairs && decided(pairs) {
+        if progress.pairs.len() >= options.min_pairs && sink.decided(progress) {
             break LengthEnd::Decided;
         }
     };
@@ -136,16 +181,17 @@ pub fn run_ab_cell(
         status,
         baseline,
         candidate,
-        pairs: pairs.len(),
+        pairs: progress.pairs.len(),
         end,
         schedule,
         seed,
+        cache_probe: None,
     })
 }
 
-/// Fold a round's two records into the cell's: the first round's compile and load figures
-/// stand (later rounds load from the compile cache), samples and wall time add up, the peak
-/// memory is the largest, and a failing round's status and reason win.
+/// Fold a round's two records into the cell's: the first round's compile, load and memory
+/// figures stand (every round's own are its [`AbRound`]), samples and wall time add up, the
+/// peak memory is the largest, and a failing round's status and reason win.
 fn merge(total: &mut Option<[CellRecord; 2]>, round: [CellRecord; 2]) {
     let Some(total) = total else {
         *total = Some(round);
@@ -155,88 +201,138 @@ fn merge(total: &mut Option<[CellRecord; 2]>, round: [CellRecord; 2]) {
         t.measured_samples += r.measured_samples;
         t.warmup_samples += r.warmup_samples;
         t.wall_s += r.wall_s;
-        t.peak_rss_mb = match (t.peak_rss_mb, r.peak_rss_mb) {
-            (Some(a), Some(b)) => Some(a.max(b)),
-            (a, b) => a.or(b),
-        };
+        t.peak_rss_mb = super::process::larger(t.peak_rss_mb, r.peak_rss_mb);
         if r.status != CellStatus::Completed {
             (t.status, t.failure, t.reason) = (r.status, r.failure, r.reason);
         }
     }
 }
 
-/// One round: both processes started, warmed up, asked for pairs until the round, the pair
-/// cap or the time cap is full, and ended. Returns both records and whether the round
-/// completed (no side failed).
-#[allow(clippy::too_many_arguments)]
+/// Which round this is, under which options, and when the cell's attempt started.
+struct RoundContext<'a> {
+    options: &'a PairOptions,
+    round: usize,
+    started: Instant,
+}
+
+/// A round's spec of a side: its cache a folder of the round's own (`round-N` under the
+/// cell's), empty, so that the round's first compile is a cold one.
+fn round_spec(spec: &CellSpec, round: usize) -> CellSpec {
+    let mut spec = spec.clone();
+    if let Some(dir) = &spec.cache_dir {
+        let dir = dir.join(format!("round-{round}"));
+        // A resumed round, or a crash's leftovers: the cache starts empty either way.
+        let _ = std::fs::remove_dir_all(&dir);
+        spec.cache_dir = Some(dir);
+    }
+    spec
+}
+
+/// Start both sides' processes of a round, one after the other in the round's order, each
+/// compiled and warmed up before the next starts (so that neither's compile time or memory
+/// is measured beside the other's compile). Err: the records of a round that could not
+/// start (both sides'; the one that did start is ended).
+fn start_sides(
+    specs: &[CellSpec; 2],
+    launcher: &mut dyn PairLauncher,
+    taking: &RoundContext,
+    sink: &mut dyn PairSink,
+    write_error: &mut Option<std::io::Error>,
+) -> Result<Vec<Box<dyn DrivenCell>>, [CellRecord; 2]> {
+    let cpus = duet_cpus(taking.options.schedule);
+    let first = taking.options.round_first_side(taking.round);
+    let mut started: [Option<Box<dyn DrivenCell>>; 2] = [None, None];
+    let mut failed: [Option<CellRecord>; 2] = [None, None];
+    for side in [first, first.other()] {
+        let i = side as usize;
+        match launcher.start(&specs[i], side, cpus.map(|c| c[i])) {
+            Ok(mut cell) => {
+                let ready = cell.ready(&mut |s| {
+                    if let Err(e) = sink.warmup(side, s) {
+                        write_error.get_or_insert(e);
+                    }
+                });
+                if !ready {
+                    failed[i] = Some(cell.finish());
+                    break;
+                }
+                started[i] = Some(cell);
+            }
+            Err(record) => {
+                failed[i] = Some(*record);
+                break;
+            }
+        }
+    }
+    if failed.iter().all(Option::is_none) {
+        return Ok(started.into_iter().flatten().collect());
+    }
+    // One side could not start or warm up: the other is ended at once (or never started),
+    // and the cell has failed.
+    let records = [0, 1].map(|i| {
+        let not_started = || {
+            let why = "not started: the other side failed first".to_string();
+            CellRecord::not_run(&specs[i].key, CellStatus::Completed, why)
+        };
+        failed[i].take().or_else(|| started[i].take().map(|c| c.finish())).unwrap_or_else(not_started)
+    });
+    Err(records)
+}
+
+/// One round: both processes started and warmed up, asked for pairs until the round, the
+/// pair cap or the time cap is full, and ended; the round's cache folders removed. Returns
+/// both records and whether the round completed (no side failed).
 fn run_round(
     specs: [&CellSpec; 2],
     launcher: &mut dyn PairLauncher,
-    options: &PairOptions,
-    round: usize,
-    pairs: &mut Vec<Pair>,
-    on_warmup: &mut dyn FnMut(Side, SampleRecord) -> std::io::Result<()>,
-    on_pair: &mut dyn FnMut(&Pair) -> std::io::Result<()>,
-    started: Instant,
+    taking: &RoundContext,
+    progress: &mut CellProgress,
+    sink: &mut dyn PairSink,
 ) -> std::io::Result<([CellRecord; 2], bool)> {
-    let cpus = duet_cpus(options.schedule);
-    let starts: Vec<Result<Box<dyn DrivenCell>, Box<CellRecord>>> = Side::BOTH
-        .into_iter()
-        .enumerate()
-        .map(|(i, side)| {
-            // The first round primed a warm cell's compile cache; later rounds load from it
-            // without priming again (their compile figures are not kept).
-            let mut spec = specs[i].clone();
-            if round > 0 {
-                spec.cache_mode = crate::scenario::CacheMode::Cold;
-            }
-            launcher.start(&spec, side, cpus.map(|c| c[i]))
-        })
-        .collect();
-    if starts.iter().any(Result::is_err) {
-        // One side could not start: the other is ended at once, and the cell has failed.
-        let records: Vec<CellRecord> =
-            starts.into_iter().map(|s| s.map_or_else(|r| *r, |cell| cell.finish())).collect();
-        return Ok((records.try_into().expect("one record a side"), false));
-    }
-    let mut cells: Vec<Box<dyn DrivenCell>> = starts.into_iter().flatten().collect();
-    let mut warmup_error = None;
-    let mut complete = true;
-    for (cell, side) in cells.iter_mut().zip(Side::BOTH) {
-        complete = cell.ready(&mut |s| {
-            if let Err(e) = on_warmup(side, s) {
-                warmup_error.get_or_insert(e);
-            }
-        });
-        if !complete {
-            break;
+    let options = taking.options;
+    let specs = [round_spec(specs[0], taking.round), round_spec(specs[1], taking.round)];
+    let mut write_error = None;
+    let mut cells = match start_sides(&specs, launcher, taking, sink, &mut write_error) {
+        Ok(cells) => cells,
+        Err(records) => {
+            remove_caches(&specs);
+            return write_error.map_or(Ok((records, false)), Err);
         }
-    }
-    let mut write_error = warmup_error;
+    };
+    let mut complete = true;
     let mut taken = 0;
     while complete && write_error.is_none() && taken < options.pairs_per_round.max(1) {
-        if pairs.len() >= options.max_pairs || started.elapsed() >= options.max_time {
+        if progress.pairs.len() >= options.max_pairs || taking.started.elapsed() >= options.max_time {
             break;
         }
-        let index = pairs.len();
+        let index = progress.pairs.len();
         let prompt = index % specs[0].prompts.len();
-        match take_pair(&mut cells, options, index, round, prompt) {
+        match take_pair(&mut cells, options, index, taking.round, prompt) {
             Some(pair) => {
-                if let Err(e) = on_pair(&pair) {
+                if let Err(e) = sink.pair(&pair) {
                     write_error = Some(e);
                 }
-                pairs.push(pair);
+                progress.pairs.push(pair);
                 taken += 1;
             }
             None => complete = false,
         }
     }
     let records: Vec<CellRecord> = cells.into_iter().map(|c| c.finish()).collect();
+    remove_caches(&specs);
     if let Some(e) = write_error {
         return Err(e);
     }
     let complete = complete && records.iter().all(|r| r.status == CellStatus::Completed);
     Ok((records.try_into().expect("one record a side"), complete))
+}
+
+/// Remove a round's cache folders: each round compiles into an empty one, and a model's
+/// compiled blobs for every round would fill the disk.
+fn remove_caches(specs: &[CellSpec; 2]) {
+    for dir in specs.iter().filter_map(|s| s.cache_dir.as_ref()) {
+        let _ = std::fs::remove_dir_all(dir);
+    }
 }
 
 /// The two cores of a duet: the first two this process may use (None: alternate, or fewer
@@ -353,6 +449,12 @@ impl DrivenCell for ProcessCell {
     }
 
     fn finish(mut self: Box<Self>) -> CellRecord {
+        if let Some(process) = self.process.as_mut() {
+            process.close_input();
+        }
+        // What a driven cell reports once its commands end (its steady-state memory, the
+        // NPU's memory) is read before the process is ended.
+        while self.timeout.is_none() && self.step(true, &mut |_| {}).is_some() {}
         if let Some(process) = self.process.take() {
             process.end(self.timeout.clone(), &mut self.record, &self.spec);
         }

@@ -81,6 +81,32 @@ impl ProcessExecutor {
         Ok(command)
     }
 
+    /// Where the stderr of `spec`'s process started with `launch` is kept.
+    pub fn log_path(&self, spec: &CellSpec, launch: &Launch) -> PathBuf {
+        let name = spec.key.to_string().replace(['/', ':'], "_");
+        self.log_dir.join(format!("{name}{}.log", launch.log_tag))
+    }
+
+    /// Run `spec`'s cell to its end in a process started with `launch` (an A/B side's
+    /// environment), as [`Executor::run`] does with none.
+    pub fn run_with(
+        &self,
+        spec: &CellSpec,
+        launch: &Launch,
+        on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
+    ) -> CellRecord {
+        let mut process = match self.spawn(spec, launch) {
+            Ok(p) => p,
+            Err(record) => return *record,
+        };
+        process.close_input();
+        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
+        record.properties = Some(spec.properties.clone());
+        let outcome = watch(spec, &process, &mut record, on_sample);
+        process.end(outcome, &mut record, spec);
+        record
+    }
+
     /// Start the process of `spec`'s cell and hand it the spec (one JSON line on stdin,
     /// which stays open: a driven cell reads its commands there). Err: the failed record.
     pub fn spawn(&self, spec: &CellSpec, launch: &Launch) -> Result<CellProcess, Box<CellRecord>> {
@@ -92,8 +118,7 @@ impl ProcessExecutor {
             record.reason = Some(reason);
             Box::new(record)
         };
-        let name = spec.key.to_string().replace(['/', ':'], "_");
-        let log = self.log_dir.join(format!("{name}{}.log", launch.log_tag));
+        let log = self.log_path(spec, launch);
         let stderr = std::fs::File::create(&log).map(Stdio::from).unwrap_or_else(|_| Stdio::null());
         let mut command = self.command(spec).map_err(|why| failed(FailureClass::InputError, why))?;
         command.stdin(Stdio::piped()).stdout(Stdio::piped()).stderr(stderr);
@@ -194,7 +219,11 @@ impl CellProcess {
         if let Some(reader) = self.reader.take() {
             let _ = reader.join();
         }
-        record.peak_rss_mb = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
+        // The child resets its high-water mark once compiled (to measure the steady state
+        // alone), and the kernel's ru_maxrss reads that mark: the whole life's peak is the
+        // larger of it and the compile phase's.
+        let exit_peak = (exit.max_rss_kib > 0).then(|| exit.max_rss_kib as f64 / 1024.0);
+        record.peak_rss_mb = larger(exit_peak, record.compile_peak_rss_mb);
         record.wall_s = self.started.elapsed().as_secs_f64();
         finish(record, timeout, &exit, &self.log, spec.limits.memory_mb);
     }
@@ -225,12 +254,14 @@ pub fn absorb(
             load_ms,
             compile_ms,
             cold_compile_ms,
+            compile_peak_rss_mb,
             from_cache,
             execution_devices,
             npu_memory,
             effective_properties,
         } => {
             record.cold_compile_ms = cold_compile_ms;
+            record.compile_peak_rss_mb = compile_peak_rss_mb;
             record.npu_memory = npu_memory;
             record.effective_properties = effective_properties;
             record.load_ms = Some(load_ms);
@@ -249,6 +280,7 @@ pub fn absorb(
         }
         ChildEvent::Ready => return Ok(Absorbed::Ready),
         ChildEvent::NpuMemory(memory) => record.npu_memory = Some(memory),
+        ChildEvent::SteadyMemory { peak_rss_mb } => record.steady_peak_rss_mb = peak_rss_mb,
         ChildEvent::Failed { class, message } => {
             record.failure = Some(class);
             record.reason = Some(message);
@@ -263,16 +295,7 @@ pub fn absorb(
 
 impl Executor for ProcessExecutor {
     fn run(&mut self, spec: &CellSpec, on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>) -> CellRecord {
-        let mut process = match self.spawn(spec, &Launch::default()) {
-            Ok(p) => p,
-            Err(record) => return *record,
-        };
-        process.close_input();
-        let mut record = CellRecord::new(&spec.key, CellStatus::Failed);
-        record.properties = Some(spec.properties.clone());
-        let outcome = watch(spec, &process, &mut record, on_sample);
-        process.end(outcome, &mut record, spec);
-        record
+        self.run_with(spec, &Launch::default(), on_sample)
     }
 }
 
@@ -313,6 +336,7 @@ fn record_sample(
     sample: SampleRecord,
     on_sample: &mut dyn FnMut(SampleRecord) -> std::io::Result<()>,
 ) -> Result<(), FailureClass> {
+    record.first_inference_ms.get_or_insert(sample.metrics.ttft_ms);
     if sample.warmup {
         record.warmup_samples += 1;
     } else {
@@ -323,6 +347,14 @@ fn record_sample(
         record.reason = Some(format!("recording a sample failed: {e}"));
         FailureClass::InputError
     })
+}
+
+/// The larger of two optional figures (either alone where the other is missing).
+pub fn larger(a: Option<f64>, b: Option<f64>) -> Option<f64> {
+    match (a, b) {
+        (Some(a), Some(b)) => Some(a.max(b)),
+        (a, b) => a.or(b),
+    }
 }
 
 /// Decide the cell's status from what it reported and how it exited.

@@ -8,6 +8,7 @@ use super::document::{write_document, Exporter, Json, Markdown, ToMarkdown};
 use super::html::esc;
 use super::ReportError;
 use crate::decide::ab::{AbCell, AbMetric, AbReport};
+use crate::decide::qualify::Severity;
 use crate::decide::verdict::PerfVerdict;
 use crate::metrics::MetricId;
 use crate::plan::CellKey;
@@ -67,9 +68,8 @@ pub fn ab_markdown(r: &AbReport) -> String {
         crate::stats::paired::MIN_ROUNDS,
         100.0 * r.threshold
     );
-    for line in regressions.iter().chain(&failures) {
-        s += &format!("- **{line}**\n");
-    }
+    s += &format!("**Verdict: {}**\n\n", if r.pass { "PASS" } else { "FAIL" });
+    s += &super::decisions::reasons_markdown(&r.reasons);
     for c in &r.cells {
         let end = c.end.map_or(String::new(), |e| format!(", {}", e.describe()));
         let schedule = c.schedule.map_or(String::new(), |s| format!(", {}", s.name()));
@@ -95,6 +95,7 @@ pub fn ab_markdown(r: &AbReport) -> String {
                 verdict_word(m)
             );
         }
+        s += &checks_markdown(c);
     }
     if !r.fingerprint.is_empty() {
         s += "\n## What differs between the sides\n\n| field | baseline | candidate |\n|---|---|---|\n";
@@ -106,6 +107,18 @@ pub fn ab_markdown(r: &AbReport) -> String {
                 d.candidate.as_deref().unwrap_or("-")
             );
         }
+    }
+    s
+}
+
+/// A cell's outputs across the sides and its cache across stacks, a line each.
+fn checks_markdown(c: &AbCell) -> String {
+    let mut s = String::new();
+    if let Some(o) = &c.outputs {
+        s += &format!("\nOutputs (candidate against baseline, pair by pair): {}.\n", o.describe());
+    }
+    if let Some(cache) = &c.cache {
+        s += &format!("\nCache across stacks (the candidate opening the baseline's compile cache): {}.\n", cache.describe());
     }
     s
 }
@@ -266,8 +279,16 @@ fn ab_html(r: &AbReport, figures: &[Figure]) -> String {
     for w in &r.warnings {
         s += &format!("<p class=\"note\">WARNING {}</p>", esc(w));
     }
-    for line in r.regressions().iter().chain(&r.failures()) {
-        s += &format!("<p class=\"bad\">{}</p>", esc(line));
+    s += &format!("<p><b>Verdict: {}</b></p>", if r.pass { "PASS" } else { "FAIL" });
+    for reason in r.reasons.iter().filter(|r| r.severity != Severity::Note) {
+        let class = if reason.severity == Severity::Fail { "bad" } else { "note" };
+        s += &format!(
+            "<p class=\"{class}\">{:?} {} {:?}: {}</p>",
+            reason.severity,
+            esc(&reason.cell.to_string()),
+            reason.aspect,
+            esc(&reason.what)
+        );
     }
     for c in &r.cells {
         s += &format!("<h2>{}: {} ({} pairs)</h2>", esc(&c.cell.to_string()), c.status.name(), c.pairs);
@@ -290,6 +311,9 @@ fn ab_html(r: &AbReport, figures: &[Figure]) -> String {
             );
         }
         s += "</table>";
+        for line in checks_markdown(c).lines().filter(|l| !l.is_empty()) {
+            s += &format!("<p>{}</p>", esc(line));
+        }
         let prefix = format!("{}: ", c.cell);
         for f in figures.iter().filter(|f| f.title.starts_with(&prefix)) {
             s += &format!("<figure><figcaption>{}</figcaption>{}</figure>", esc(&f.title), f.svg);

@@ -773,7 +773,7 @@ mod tests {
                     s.cell.model = "big".into();
                     s.metrics.decode_tokens_per_s = s.metrics.decode_tokens_per_s.map(|v| v / 2.0);
                 }
-                Record::Ab(_) => {}
+                Record::Ab(_) | Record::Round(_) => {}
             }
         }
         run.records.extend(big);

@@ -108,6 +108,20 @@ pub fn compare_markdown(c: &Comparison) -> String {
     s
 }
 
+/// A verdict's reasons as a markdown list, one line each: severity, cell, aspect, what.
+pub fn reasons_markdown(reasons: &[crate::decide::qualify::Reason]) -> String {
+    let mut s = String::new();
+    for r in reasons {
+        let tag = match r.severity {
+            Severity::Fail => "**FAIL**",
+            Severity::Warn => "WARN",
+            Severity::Note => "note",
+        };
+        s += &format!("- {tag} `{}` {:?}: {}\n", r.cell, r.aspect, r.what);
+    }
+    s
+}
+
 /// The qualification: the verdict and its reasons first, then cells, then fingerprints.
 pub fn qualify_markdown(q: &Qualification) -> String {
     let mut s = format!(
@@ -119,14 +133,7 @@ pub fn qualify_markdown(q: &Qualification) -> String {
     if q.reasons.is_empty() {
         s += "No cell changed beyond noise.\n";
     }
-    for r in &q.reasons {
-        let tag = match r.severity {
-            Severity::Fail => "**FAIL**",
-            Severity::Warn => "WARN",
-            Severity::Note => "note",
-        };
-        s += &format!("- {tag} `{}` {:?}: {}\n", r.cell, r.aspect, r.what);
-    }
+    s += &reasons_markdown(&q.reasons);
     for w in &q.comparison.warnings {
         s += &format!("- WARN {w}\n");
     }

@@ -35,12 +35,17 @@ impl SampleField {
 }
 
 impl CellField {
-    /// The field's value in a cell record.
-    pub fn of(self, c: &super::CellRecord) -> Option<f64> {
+    /// The field's value among a process's figures.
+    pub fn of(self, p: &super::ProcessFigures) -> Option<f64> {
         match self {
-            CellField::Load => c.load_ms,
-            CellField::Compile => c.compile_ms,
-            CellField::PeakRss => c.peak_rss_mb,
+            CellField::Load => p.load_ms,
+            CellField::Compile => p.compile_ms,
+            CellField::ColdCompile => p.cold_compile_ms,
+            CellField::WarmCompile => p.compile_ms.filter(|_| p.from_cache == Some(true)),
+            CellField::FirstInference => p.first_inference_ms,
+            CellField::PeakRss => p.peak_rss_mb,
+            CellField::CompilePeakRss => p.compile_peak_rss_mb,
+            CellField::SteadyPeakRss => p.steady_peak_rss_mb,
         }
     }
 }

@@ -193,8 +193,8 @@ pub struct CellRecord {
     pub load_ms: Option<f64>,
     /// compile_model, ms (measured after priming for a warm cache).
     pub compile_ms: Option<f64>,
-    /// A warm cell's priming compile, ms, when it did not come from the cache: the compile a
-    /// first start pays (a cold cell's own `compile_ms` is that already).
+    /// A compile that did not come from the cache, ms: a warm cell's priming compile, or a
+    /// cold cell's own compile (then equal to `compile_ms`): the compile a first start pays.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub cold_compile_ms: Option<f64>,
     /// LOADED_FROM_CACHE of the measured compile.
@@ -203,6 +203,19 @@ pub struct CellRecord {
     pub execution_devices: Option<String>,
     /// Peak resident memory of the cell's process, MiB.
     pub peak_rss_mb: Option<f64>,
+    /// Peak resident memory of the cell's process up to the end of its compile phase
+    /// (read_model and every compile), MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_peak_rss_mb: Option<f64>,
+    /// Peak resident memory of the cell's process after its compile phase (warm-ups and
+    /// generations), MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady_peak_rss_mb: Option<f64>,
+    /// Time to first token of the process's first generation (a warm-up where there is
+    /// one), ms: what the first request after a start waits, one-time initialization
+    /// included.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_inference_ms: Option<f64>,
     /// NPU cells: the NPU plugin's memory figures after compile and after generation.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub npu_memory: Option<crate::telemetry::NpuMemory>,
@@ -227,7 +240,52 @@ pub struct CellRecord {
     pub wall_s: f64,
 }
 
+/// What one cell process measures once rather than per sample: its compiles, its memory
+/// and its first generation. A run's cell has one process; an A/B side has one per round
+/// (both sides restart every round), so these are paired samples there, one per round.
+#[derive(Debug, Clone, Default, PartialEq, Serialize, Deserialize)]
+pub struct ProcessFigures {
+    /// read_model, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub load_ms: Option<f64>,
+    /// The measured compile_model, ms (a cache load for a warm cell).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_ms: Option<f64>,
+    /// A compile that did not come from the cache, ms (a warm cell's priming compile).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cold_compile_ms: Option<f64>,
+    /// LOADED_FROM_CACHE of the measured compile.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub from_cache: Option<bool>,
+    /// The first generation's time to first token, ms.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first_inference_ms: Option<f64>,
+    /// Peak resident memory of the compile phase, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub compile_peak_rss_mb: Option<f64>,
+    /// Peak resident memory after the compile phase, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steady_peak_rss_mb: Option<f64>,
+    /// Peak resident memory of the whole process, MiB.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
+}
+
 impl CellRecord {
+    /// The figures its process measured once (see [`ProcessFigures`]).
+    pub fn figures(&self) -> ProcessFigures {
+        ProcessFigures {
+            load_ms: self.load_ms,
+            compile_ms: self.compile_ms,
+            cold_compile_ms: self.cold_compile_ms,
+            from_cache: self.from_cache,
+            first_inference_ms: self.first_inference_ms,
+            compile_peak_rss_mb: self.compile_peak_rss_mb,
+            steady_peak_rss_mb: self.steady_peak_rss_mb,
+            peak_rss_mb: self.peak_rss_mb,
+        }
+    }
+
     /// A record with nothing measured yet.
     pub fn new(cell: &CellKey, status: CellStatus) -> CellRecord {
         CellRecord {
@@ -241,6 +299,9 @@ impl CellRecord {
             from_cache: None,
             execution_devices: None,
             peak_rss_mb: None,
+            compile_peak_rss_mb: None,
+            steady_peak_rss_mb: None,
+            first_inference_ms: None,
             npu_memory: None,
             harness_rss_mb: None,
             harness_peak_rss_mb: None,
@@ -302,6 +363,8 @@ pub enum Record {
     Cell(CellRecord),
     /// An A/B cell's outcome (both sides).
     Ab(Box<pairs::AbCellRecord>),
+    /// One round of an A/B cell: each side's process figures.
+    Round(Box<pairs::AbRound>),
 }
 
 /// A cell's final attempt: its outcome and the samples recorded in that attempt.

@@ -8,7 +8,7 @@
 //! process pair cannot cancel), so each pair also records its round. A cell's outcome is
 //! one [`AbCellRecord`].
 
-use super::{CellRecord, CellStatus, Record, SampleRecord};
+use super::{CellRecord, CellStatus, ProcessFigures, Record, SampleRecord};
 use crate::plan::CellKey;
 use serde::{Deserialize, Serialize};
 use std::collections::BTreeMap;
@@ -136,6 +136,45 @@ impl Pair {
     }
 }
 
+/// One round of an A/B cell: what each side's process measured once (its cold and warm
+/// compile into a cache of the round's own, its first generation, its memory by phase).
+/// Every round restarts both processes, so each round is one pair of these figures, and
+/// they are judged over rounds as the samples are over pairs. Written once both sides
+/// completed the round.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct AbRound {
+    /// The cell.
+    pub cell: CellKey,
+    /// The round.
+    pub round: usize,
+    /// The baseline's process.
+    pub baseline: ProcessFigures,
+    /// The candidate's process.
+    pub candidate: ProcessFigures,
+}
+
+impl AbRound {
+    /// The figures of `side`.
+    pub fn side(&self, side: Side) -> &ProcessFigures {
+        match side {
+            Side::Baseline => &self.baseline,
+            Side::Candidate => &self.candidate,
+        }
+    }
+}
+
+/// Every recorded round of every cell, by cell, in round order (a round recorded twice
+/// keeps its last record).
+pub fn rounds_by_cell(records: &[Record]) -> BTreeMap<CellKey, Vec<AbRound>> {
+    let mut out: BTreeMap<CellKey, BTreeMap<usize, AbRound>> = BTreeMap::new();
+    for r in records {
+        if let Record::Round(round) = r {
+            out.entry(round.cell.clone()).or_default().insert(round.round, (**round).clone());
+        }
+    }
+    out.into_iter().map(|(cell, rounds)| (cell, rounds.into_values().collect())).collect()
+}
+
 /// The outcome of one A/B cell.
 #[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
 pub struct AbCellRecord {
@@ -155,6 +194,61 @@ pub struct AbCellRecord {
     pub schedule: Schedule,
     /// The seed of the order inside each pair.
     pub seed: u64,
+    /// The candidate's stack opening a compile cache the baseline's wrote (warm cells of
+    /// the same model and properties on both sides).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub cache_probe: Option<CacheProbe>,
+}
+
+/// What happened when the candidate's stack opened a compile cache the baseline's stack
+/// wrote: the case of a machine upgraded in place, its cache folder kept. The baseline
+/// compiles the cell's model into an empty cache; the candidate compiles the same model
+/// with that cache and generates the cell's first prompt once. Recorded as it happened;
+/// `decide::ab` classifies it (reused, rebuilt, failing, or reused with other outputs).
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CacheProbe {
+    /// Not probed, and why (the sides' models or properties differ, the baseline's compile
+    /// failed or wrote nothing).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub skipped: Option<String>,
+    /// Files the baseline's compile left in the cache.
+    pub baseline_files: usize,
+    /// The candidate process's status.
+    pub status: CellStatus,
+    /// Why it failed (the plugin's message).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub reason: Option<String>,
+    /// LOADED_FROM_CACHE of the candidate's compile.
+    pub from_cache: Option<bool>,
+    /// The candidate's compile, ms.
+    pub compile_ms: Option<f64>,
+    /// New files the candidate's compile added to the cache (a rebuilt blob).
+    pub files_added: usize,
+    /// The prompt generated.
+    pub prompt_id: String,
+    /// The ids the candidate generated from that compile.
+    pub output_ids: Vec<i64>,
+    /// Lines of the candidate's log that speak of the cache (a plugin's message on a blob
+    /// it rejects), at most a few.
+    pub messages: Vec<String>,
+}
+
+impl CacheProbe {
+    /// A probe that did not run, and why.
+    pub fn skipped(why: impl Into<String>) -> CacheProbe {
+        CacheProbe {
+            skipped: Some(why.into()),
+            baseline_files: 0,
+            status: CellStatus::Skipped,
+            reason: None,
+            from_cache: None,
+            compile_ms: None,
+            files_added: 0,
+            prompt_id: String::new(),
+            output_ids: Vec::new(),
+            messages: Vec::new(),
+        }
+    }
 }
 
 impl AbCellRecord {

@@ -104,7 +104,7 @@ pub fn summarize(cell: &CellRecord, samples: &[&SampleRecord]) -> CellSummary {
     };
     for metric in METRICS {
         if let Statistic::Cell { field } = metric.statistic {
-            put(metric.id, field.of(cell));
+            put(metric.id, field.of(&cell.figures()));
         }
     }
     let (mut spread, mut whiskers) = (BTreeMap::new(), BTreeMap::new());

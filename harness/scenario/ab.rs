@@ -31,6 +31,18 @@ impl Schedule {
     }
 }
 
+/// What the sides' outputs parting with a clear margin (a hard mismatch) makes of the A/B
+/// verdict.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, Default)]
+#[serde(rename_all = "lowercase")]
+pub enum OutputsRule {
+    /// A FAIL (an upgrade or a bake that changes greedy outputs is a correctness change).
+    #[default]
+    Fail,
+    /// A WARN: the sides are expected to part (two quantizations, two precisions).
+    Warn,
+}
+
 /// What one side changes.
 #[derive(Debug, Clone, Default, Deserialize, Serialize)]
 #[serde(deny_unknown_fields, default)]
@@ -94,6 +106,8 @@ pub struct AbSettings {
     pub noise: BTreeMap<String, f64>,
     /// How long each cell runs.
     pub length: AbLength,
+    /// What a hard mismatch between the sides' outputs makes of the verdict.
+    pub outputs: OutputsRule,
     /// The baseline side.
     pub baseline: SideSpec,
     /// The candidate side.
@@ -113,6 +127,7 @@ impl Default for AbSettings {
             threshold: DEFAULT_THRESHOLD,
             noise: BTreeMap::new(),
             length: AbLength::default(),
+            outputs: OutputsRule::Fail,
             baseline: SideSpec::default(),
             candidate: SideSpec::default(),
         }

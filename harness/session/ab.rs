@@ -6,18 +6,20 @@
 
 use super::folder::{canonical, earlier_records, FolderArgs, AB};
 use super::specs::{ModelCache, SpecMaker};
-use crate::decide::ab::{judge_cell, length_decided, AbCell, AbReport};
-use crate::executor::paired::{run_ab_cell, PairOptions, ProcessLauncher};
+use crate::decide::ab::{judge_cell, length_decided, verdict_reasons, AbCell, AbReport};
+use crate::decide::qualify::Severity;
+use crate::executor::cache_probe;
+use crate::executor::paired::{run_ab_cell, CellProgress, PairOptions, PairSink, ProcessLauncher};
 use crate::executor::process::{Launch, ProcessExecutor};
 use crate::exit::Failure;
 use crate::pipeline_kind::PipelineKind;
 use crate::plan::select::{select, Filter};
 use crate::plan::{expand, CellKey, PlannedCell};
 use crate::results::folder::{file, RunDir, WriterLock};
-use crate::results::pairs::{ab_outcomes, pairs_by_cell, AbCellRecord, AbTag, LengthEnd, Pair, Side};
-use crate::results::{read_results, CellRecord, CellStatus, Record, ResultsWriter, StartRecord};
-use crate::scenario::ab::{AbSettings, SideSpec};
-use crate::scenario::{LoadedScenario, Scenario};
+use crate::results::pairs::{ab_outcomes, pairs_by_cell, rounds_by_cell, AbCellRecord, AbRound, AbTag, LengthEnd, Pair, Side};
+use crate::results::{read_results, CellRecord, CellStatus, Record, ResultsWriter, SampleRecord, StartRecord};
+use crate::scenario::ab::{AbSettings, OutputsRule, SideSpec};
+use crate::scenario::{CacheMode, LoadedScenario, Scenario};
 use std::collections::{BTreeMap, HashSet};
 use std::path::{Path, PathBuf};
 use std::time::Duration;
@@ -220,10 +222,14 @@ impl AbSession<'_> {
     fn run_plan(&mut self, plan: &[PlannedCell], earlier: &[Record]) -> Result<(), Failure> {
         let done: HashSet<&CellKey> =
             ab_outcomes(earlier).into_iter().filter(|o| o.status != CellStatus::Failed).map(|o| &o.cell).collect();
-        let mut pairs = pairs_by_cell(earlier);
+        let (mut pairs, mut rounds) = (pairs_by_cell(earlier), rounds_by_cell(earlier));
         let todo: Vec<&PlannedCell> = plan.iter().filter(|c| !done.contains(&c.key)).collect();
         for (n, cell) in todo.iter().enumerate() {
-            let outcome = self.run_cell(cell, pairs.remove(&cell.key).unwrap_or_default()).map_err(|e| {
+            let progress = CellProgress {
+                pairs: pairs.remove(&cell.key).unwrap_or_default(),
+                rounds: rounds.remove(&cell.key).unwrap_or_default(),
+            };
+            let outcome = self.run_cell(cell, progress).map_err(|e| {
                 Failure::harness(format!(
                     "{}: writing results failed: {e}. Every pair before it is kept; `bakeoff ab ... --resume {}` \
                      continues",
@@ -246,14 +252,14 @@ impl AbSession<'_> {
 
     /// Run one cell's pairs (continuing `pairs` from an earlier attempt) and record its
     /// outcome.
-    fn run_cell(&mut self, cell: &PlannedCell, mut pairs: Vec<Pair>) -> std::io::Result<AbCellRecord> {
+    fn run_cell(&mut self, cell: &PlannedCell, mut progress: CellProgress) -> std::io::Result<AbCellRecord> {
         if let Some(why) = &cell.skip {
-            return self.record(self.not_run(cell, pairs.len(), CellStatus::Skipped, why.clone()));
+            return self.record(self.not_run(cell, progress.pairs.len(), CellStatus::Skipped, why.clone()));
         }
         let specs = match self.side_specs(cell) {
             Ok(specs) => specs,
             Err(why) => {
-                let mut outcome = self.not_run(cell, pairs.len(), CellStatus::Failed, why);
+                let mut outcome = self.not_run(cell, progress.pairs.len(), CellStatus::Failed, why);
                 outcome.baseline.failure = Some(crate::results::FailureClass::InputError);
                 outcome.candidate.failure = Some(crate::results::FailureClass::InputError);
                 return self.record(outcome);
@@ -261,25 +267,13 @@ impl AbSession<'_> {
         };
         self.writer.write(&Record::Start(StartRecord { cell: cell.key.clone() }))?;
         let options = self.pair_options(cell);
-        let (settings, writer) = (self.settings, std::cell::RefCell::new(&mut self.writer));
-        let mut on_warmup = |side: Side, mut s: crate::results::SampleRecord| {
-            s.ab = Some(AbTag { side, pair: None, position: None, round: None });
-            writer.borrow_mut().write(&Record::Sample(s))
-        };
-        let mut on_pair = |p: &Pair| {
-            // Both halves in one go, so an interruption never records half a pair.
-            p.tagged().into_iter().try_for_each(|s| writer.borrow_mut().write(&Record::Sample(s)))
-        };
-        let mut decided = |pairs: &[Pair]| length_decided(pairs, settings);
-        let outcome = run_ab_cell(
-            [&specs[0], &specs[1]],
-            &mut self.launcher,
-            &options,
-            &mut pairs,
-            &mut on_warmup,
-            &mut on_pair,
-            &mut decided,
-        )?;
+        let mut sink = RecordingSink { writer: &mut self.writer, settings: self.settings };
+        let mut outcome =
+            run_ab_cell([&specs[0], &specs[1]], &mut self.launcher, &options, &mut progress, &mut sink)?;
+        if outcome.status == CellStatus::Completed && cell.key.cache == CacheMode::Warm {
+            let launches = [&self.launcher.launches[0], &self.launcher.launches[1]];
+            outcome.cache_probe = Some(cache_probe::probe(&self.launcher.executor, [&specs[0], &specs[1]], launches));
+        }
         self.record(outcome)
     }
 
@@ -326,6 +320,7 @@ impl AbSession<'_> {
             end: LengthEnd::Failed,
             schedule: self.settings.schedule,
             seed: self.settings.seed,
+            cache_probe: None,
         }
     }
 
@@ -336,14 +331,43 @@ impl AbSession<'_> {
     }
 }
 
+/// Where an A/B cell's pairs, rounds and warm-ups go as they come: results.jsonl, each
+/// written at once (a pair's two halves in one go, so an interruption never records half a
+/// pair); its length is the `[ab]` table's rule.
+struct RecordingSink<'a> {
+    writer: &'a mut ResultsWriter,
+    settings: &'a AbSettings,
+}
+
+impl PairSink for RecordingSink<'_> {
+    fn warmup(&mut self, side: Side, mut sample: SampleRecord) -> std::io::Result<()> {
+        sample.ab = Some(AbTag { side, pair: None, position: None, round: None });
+        self.writer.write(&Record::Sample(sample))
+    }
+
+    fn pair(&mut self, pair: &Pair) -> std::io::Result<()> {
+        pair.tagged().into_iter().try_for_each(|s| self.writer.write(&Record::Sample(s)))
+    }
+
+    fn round(&mut self, round: &AbRound) -> std::io::Result<()> {
+        self.writer.write(&Record::Round(Box::new(round.clone())))
+    }
+
+    fn decided(&mut self, progress: &CellProgress) -> bool {
+        length_decided(&progress.pairs, &progress.rounds, self.settings)
+    }
+}
+
 /// Every cell of the A/B run folder `dir` judged under `settings`, with its pairs.
-fn judged_cells(dir: &Path, settings: &AbSettings) -> Result<(Vec<AbCell>, PairsByCell), Failure> {
+fn judged_cells(dir: &Path, settings: &AbSettings, near_tie: f32) -> Result<(Vec<AbCell>, PairsByCell), Failure> {
     let read = read_results(&dir.join(file::RESULTS)).map_err(Failure::input)?;
-    let pairs = pairs_by_cell(&read.records);
-    let empty = Vec::new();
+    let (pairs, rounds) = (pairs_by_cell(&read.records), rounds_by_cell(&read.records));
     let cells = ab_outcomes(&read.records)
         .into_iter()
-        .map(|o| judge_cell(o, pairs.get(&o.cell).unwrap_or(&empty), settings))
+        .map(|o| {
+            let cell_rounds = rounds.get(&o.cell).map_or(&[][..], Vec::as_slice);
+            judge_cell(o, pairs.get(&o.cell).map_or(&[][..], Vec::as_slice), cell_rounds, settings, near_tie)
+        })
         .collect();
     Ok((cells, pairs))
 }
@@ -356,7 +380,9 @@ fn judged_report(
     sides: &[SideRun; 2],
     fingerprints: &serde_json::Value,
 ) -> Result<(PairsByCell, AbReport), Failure> {
-    let (cells, pairs) = judged_cells(dir, settings)?;
+    let near_tie = scenario.scenario.golden.as_ref().map_or_else(crate::scenario::default_near_tie, |g| g.near_tie);
+    let (cells, pairs) = judged_cells(dir, settings, near_tie)?;
+    let reasons = verdict_reasons(&cells, settings.outputs == OutputsRule::Fail);
     let fingerprint = crate::fingerprint::differences(
         &fingerprints["baseline"]["fingerprint"],
         &fingerprints["candidate"]["fingerprint"],
@@ -370,6 +396,8 @@ fn judged_report(
         warnings,
         fingerprint,
         cells,
+        pass: !reasons.iter().any(|r| r.severity == Severity::Fail),
+        reasons,
     };
     Ok((pairs, report))
 }
