@@ -29,7 +29,8 @@ setup-large: setup
 scale: setup-large
 	$(BAKEOFF) run scenarios/scale.toml
 
-# scenarios/driver-qualification.toml on OpenVINO 2026.3.1 and 2026.4.1, then bakeoff qualify.
+# scenarios/driver-qualification.toml as one `bakeoff ab` of OpenVINO 2026.3.1 against 2026.4.1:
+# speed, compile, memory, outputs and the cache across stacks, one PASS/FAIL.
 qualify: setup setup-previous
 	tools/qualify.sh
 

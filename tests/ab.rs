@@ -66,6 +66,7 @@ fn a_a_is_no_change_and_a_slowdown_on_the_candidate_alone_regresses() {
     let decode = metric(&aa, "decode_tokens_per_s");
     assert_eq!(decode["verdict"], "no_change", "{decode}");
     assert!(decode["minimum_detectable_effect"].as_f64().unwrap() > 0.25);
+    assert_a_a_checks(&aa, &tmp.path().join("aa"));
     // Interrupted, the one-cell form resumes from its folder alone, with no flag repeated.
     let aa_dir = tmp.path().join("aa");
     interrupt_after_four_pairs(&aa_dir);
@@ -95,6 +96,36 @@ fn a_a_is_no_change_and_a_slowdown_on_the_candidate_alone_regresses() {
     }
     let md = std::fs::read_to_string(tmp.path().join("ab/ab.md")).unwrap();
     assert!(md.contains("**regressed**") && md.contains("min. detectable"), "{md}");
+    assert_eq!(ab["pass"], false);
+    assert!(md.contains("**Verdict: FAIL**") && md.contains("decode_tokens_per_s"), "{md}");
+}
+
+/// What an A/A run of one stack says beside speed: PASS; both processes of every round
+/// measured their cold and warm compile, first inference and memory by phase; the same ids
+/// in every pair; and the stack reuses the cache it wrote itself.
+fn assert_a_a_checks(report: &Value, dir: &Path) {
+    assert_eq!(report["pass"], true, "{:#}", report["reasons"]);
+    let cell = &report["cells"][0];
+    assert_eq!(cell["outputs"]["identical"], 6, "{:#}", cell["outputs"]);
+    assert_eq!(cell["cache"]["outcome"], "reused", "{:#}", cell["cache"]);
+    let read = read_results(&dir.join("results.jsonl")).unwrap();
+    let rounds = bakeoff::results::pairs::rounds_by_cell(&read.records).into_values().next().unwrap();
+    assert_eq!(rounds.iter().map(|r| r.round).collect::<Vec<_>>(), [0, 1]);
+    for r in &rounds {
+        for side in [&r.baseline, &r.candidate] {
+            // A warm cell: a cold compile into the round's empty cache, then a cache hit.
+            assert_eq!(side.from_cache, Some(true), "{r:?}");
+            let figures = [side.cold_compile_ms, side.compile_ms, side.first_inference_ms, side.load_ms];
+            assert!(figures.iter().all(|f| f.is_some_and(|v| v > 0.0)), "{r:?}");
+            let (compile, steady, peak) = (side.compile_peak_rss_mb, side.steady_peak_rss_mb, side.peak_rss_mb);
+            assert!(compile.is_some_and(|c| c > 0.0) && steady.is_some_and(|s| s > 0.0), "{r:?}");
+            // The process's whole peak is at least either phase's.
+            assert!(peak.unwrap() + 0.5 >= compile.unwrap().max(steady.unwrap()), "{r:?}");
+        }
+    }
+    let cold = metric(report, "cold_compile_ms");
+    assert_eq!(cold["method"], "round ratios (Hodges-Lehmann)", "{cold}");
+    assert!(cold["baseline"].as_f64().is_some() && cold["candidate"].as_f64().is_some(), "{cold}");
 }
 
 const SCENARIO: &str = r#"

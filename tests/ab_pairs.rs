@@ -6,13 +6,13 @@
 
 mod common;
 
-use bakeoff::decide::ab::{judge_pairs, length_decided};
+use bakeoff::decide::ab::{judge_pairs, length_decided, Evidence};
 use bakeoff::decide::verdict::{decide, PerfVerdict};
 use bakeoff::executor::mock::MockPairLauncher;
-use bakeoff::executor::paired::{run_ab_cell, PairOptions};
+use bakeoff::executor::paired::{run_ab_cell, CellProgress, PairOptions, PairSink};
 use bakeoff::executor::{CellPrompt, CellSpec};
 use bakeoff::plan::CellKey;
-use bakeoff::results::pairs::{pairs_by_cell, LengthEnd, Pair, Schedule, Side};
+use bakeoff::results::pairs::{pairs_by_cell, rounds_by_cell, AbRound, LengthEnd, Pair, Schedule, Side};
 use bakeoff::results::{CellStatus, Record, SampleRecord};
 use bakeoff::scenario::ab::AbSettings;
 use bakeoff::stats::bootstrap::bootstrap;
@@ -46,25 +46,46 @@ fn options(max_pairs: usize, per_round: usize) -> PairOptions {
     }
 }
 
+/// Where the runner's results go in these tests: the records results.jsonl would hold, and
+/// the length rule under test.
+struct Sink<'a> {
+    records: Vec<Record>,
+    decided: &'a mut dyn FnMut(&[Pair]) -> bool,
+}
+
+impl PairSink for Sink<'_> {
+    fn warmup(&mut self, _side: Side, s: SampleRecord) -> std::io::Result<()> {
+        self.records.push(Record::Sample(s));
+        Ok(())
+    }
+
+    fn pair(&mut self, p: &Pair) -> std::io::Result<()> {
+        self.records.extend(p.tagged().into_iter().map(Record::Sample));
+        Ok(())
+    }
+
+    fn round(&mut self, r: &AbRound) -> std::io::Result<()> {
+        self.records.push(Record::Round(Box::new(r.clone())));
+        Ok(())
+    }
+
+    fn decided(&mut self, progress: &CellProgress) -> bool {
+        (self.decided)(&progress.pairs)
+    }
+}
+
 /// Run one cell; returns the outcome, the pairs and every record as results.jsonl would hold it.
 fn run(
     launcher: &mut MockPairLauncher,
     opts: &PairOptions,
-    mut pairs: Vec<Pair>,
+    pairs: Vec<Pair>,
     decided: &mut dyn FnMut(&[Pair]) -> bool,
 ) -> (bakeoff::results::pairs::AbCellRecord, Vec<Pair>, Vec<Record>) {
     let s = spec();
-    let records = std::cell::RefCell::new(Vec::new());
-    let mut on_warmup = |_side: Side, s: SampleRecord| {
-        records.borrow_mut().push(Record::Sample(s));
-        Ok(())
-    };
-    let mut on_pair = |p: &Pair| {
-        records.borrow_mut().extend(p.tagged().into_iter().map(Record::Sample));
-        Ok(())
-    };
-    let outcome = run_ab_cell([&s, &s], launcher, opts, &mut pairs, &mut on_warmup, &mut on_pair, decided).unwrap();
-    (outcome, pairs, records.into_inner())
+    let mut sink = Sink { records: Vec::new(), decided };
+    let mut progress = CellProgress { pairs, rounds: Vec::new() };
+    let outcome = run_ab_cell([&s, &s], launcher, opts, &mut progress, &mut sink).unwrap();
+    (outcome, progress.pairs, sink.records)
 }
 
 #[test]
@@ -110,7 +131,7 @@ fn a_drift_ten_times_the_change_cancels_in_the_pairs() {
     });
     let (_, pairs, _) = run(&mut launcher, &options(80, 10), Vec::new(), &mut |_| false);
     let settings = AbSettings::default();
-    let metrics = judge_pairs(&pairs, None, &settings);
+    let metrics = judge_pairs(Evidence { pairs: &pairs, rounds: &[], outcome: None }, &settings);
     let decode = metrics.iter().find(|m| m.metric == bakeoff::metrics::MetricId::DecodeTokensPerS).unwrap();
     assert_eq!(decode.verdict, PerfVerdict::Regressed, "{decode:?}");
     let change = decode.change.unwrap();
@@ -124,7 +145,7 @@ fn a_drift_ten_times_the_change_cancels_in_the_pairs() {
 #[test]
 fn the_length_rule_stops_a_clear_change_early_and_an_unclear_one_at_the_cap() {
     let settings = AbSettings::default();
-    let mut decided = |pairs: &[Pair]| length_decided(pairs, &settings);
+    let mut decided = |pairs: &[Pair]| length_decided(pairs, &[], &settings);
     let mut clear = MockPairLauncher::new(|side, _, pair| {
         let jitter = 1.0 + 0.002 * ((pair % 5) as f64 - 2.0);
         if side == Side::Candidate {
@@ -176,4 +197,56 @@ fn a_resumed_cell_continues_its_pair_and_round_numbers() {
     // The order of a pair is the same whichever attempt takes it.
     let opts = options(20, 5);
     assert!(all.iter().all(|p| p.first == Some(opts.first_side(p.index))));
+}
+
+#[test]
+fn every_round_records_both_processes_and_their_compiles_are_judged_over_rounds() {
+    // The candidate's cold compile is 30% slower, each process with its own +-5%.
+    let mut launcher = MockPairLauncher::new(|_, _, _| 100.0);
+    launcher.compile = std::rc::Rc::new(|side, round| {
+        let own = 1.0 + 0.05 * (((round * 5 + side as usize * 3) % 7) as f64 / 3.0 - 1.0);
+        if side == Side::Candidate {
+            130.0 * own
+        } else {
+            100.0 * own
+        }
+    });
+    let (outcome, pairs, records) = run(&mut launcher, &options(40, 5), Vec::new(), &mut |_| false);
+    assert_eq!(outcome.status, CellStatus::Completed);
+    let rounds = rounds_by_cell(&records).remove(&key()).unwrap();
+    assert_eq!(rounds.iter().map(|r| r.round).collect::<Vec<_>>(), (0..8).collect::<Vec<_>>());
+    assert!(rounds.iter().all(|r| r.candidate.cold_compile_ms.unwrap() > r.baseline.cold_compile_ms.unwrap()));
+    // Neither side always compiles first: the round's order is a coin of its own.
+    let starts = launcher.starts.borrow().clone();
+    let first_of_round: Vec<Side> = starts.chunks(2).map(|c| c[0].0).collect();
+    assert!(first_of_round.contains(&Side::Baseline) && first_of_round.contains(&Side::Candidate), "{starts:?}");
+    let settings = AbSettings::default();
+    let judged = judge_pairs(Evidence { pairs: &pairs, rounds: &rounds, outcome: None }, &settings);
+    let cold = judged.iter().find(|m| m.metric == bakeoff::metrics::MetricId::ColdCompileMs).unwrap();
+    assert_eq!(cold.method, "round ratios (Hodges-Lehmann)");
+    assert_eq!(cold.verdict, PerfVerdict::Regressed, "{cold:?}");
+    assert!((cold.change.unwrap().relative - 0.30).abs() < 0.05, "{cold:?}");
+    // Its figures are the median over each side's rounds, as a run's one process's value.
+    let median = |side: Side| {
+        let mut v: Vec<f64> = rounds.iter().map(|r| r.side(side).cold_compile_ms.unwrap()).collect();
+        v.sort_by(f64::total_cmp);
+        (v[3] + v[4]) / 2.0
+    };
+    assert_eq!((cold.baseline, cold.candidate), (Some(median(Side::Baseline)), Some(median(Side::Candidate))));
+    // A per-process metric named in [ab.length] is decided over the rounds so far.
+    let mut by_compile = AbSettings::default();
+    by_compile.length.metrics = vec!["cold_compile_ms".into()];
+    assert!(length_decided(&pairs, &rounds, &by_compile));
+    assert!(!length_decided(&pairs, &rounds[..2], &by_compile), "two rounds decide nothing");
+}
+
+#[test]
+fn a_round_a_side_fails_in_records_no_round_figures() {
+    let mut launcher = MockPairLauncher::new(|_, _, _| 100.0);
+    launcher.crash = Some((Side::Candidate, 7));
+    let (outcome, pairs, records) = run(&mut launcher, &options(40, 5), Vec::new(), &mut |_| false);
+    assert_eq!(outcome.status, CellStatus::Failed);
+    assert_eq!(pairs.len(), 7);
+    let rounds = rounds_by_cell(&records).remove(&key()).unwrap();
+    assert_eq!(rounds.len(), 1, "only the first round completed: {rounds:?}");
 }

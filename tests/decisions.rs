@@ -382,7 +382,8 @@ fn summary_and_compare_give_every_statistic_the_same_value() {
 #[test]
 fn summary_and_ab_give_every_statistic_the_same_value() {
     use bakeoff::decide::ab::judge_cell;
-    use bakeoff::results::pairs::{AbCellRecord, LengthEnd, Pair, Side};
+    use bakeoff::results::pairs::{AbCellRecord, AbRound, LengthEnd, Pair, Side};
+    use bakeoff::results::read_results;
     // Samples whose steps differ from each other's: the quantile over every decode step
     // pooled and the median of each sample's own quantile part here, so a metric name
     // meaning one in summary.json and the other in ab.json would show.
@@ -390,6 +391,28 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
     let c = cell("balanced", &itls);
     let tmp = tempfile::tempdir().unwrap();
     write_run(tmp.path(), std::slice::from_ref(&c));
+    // The cell's process measured every per-process figure, as a real cell's does.
+    let results = tmp.path().join("results.jsonl");
+    let figures = serde_json::json!({"load_ms": 12.5, "cold_compile_ms": 900.25, "from_cache": true,
+        "first_inference_ms": 41.75, "compile_peak_rss_mb": 250.5, "steady_peak_rss_mb": 380.125});
+    let lines: Vec<String> = std::fs::read_to_string(&results)
+        .unwrap()
+        .lines()
+        .map(|l| {
+            let mut v: Value = serde_json::from_str(l).unwrap();
+            if v["kind"] == "cell" {
+                v.as_object_mut().unwrap().extend(figures.as_object().unwrap().clone());
+            }
+            v.to_string()
+        })
+        .collect();
+    std::fs::write(&results, lines.join("\n") + "\n").unwrap();
+    let record = read_results(&results)
+        .unwrap()
+        .records
+        .into_iter()
+        .find_map(|r| if let Record::Cell(c) = r { Some(c) } else { None })
+        .unwrap();
     bakeoff::commands::summarize(tmp.path()).unwrap();
     let summary: Value = serde_json::from_slice(&std::fs::read(tmp.path().join("summary.json")).unwrap()).unwrap();
     let summary = &summary["cells"][0]["metrics"];
@@ -414,8 +437,11 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
         })
         .collect();
     let settings = bakeoff::scenario::ab::AbSettings::default();
-    let mut record = CellRecord::new(&k, CellStatus::Completed);
-    (record.compile_ms, record.peak_rss_mb, record.wall_s) = (Some(c.compile_ms), Some(c.peak_rss_mb), WALL_S);
+    // Three rounds whose processes measured what the run's one process did: a side's
+    // per-process figure (the median over its rounds) is that process's value.
+    let rounds: Vec<AbRound> = (0..3)
+        .map(|round| AbRound { cell: k.clone(), round, baseline: record.figures(), candidate: record.figures() })
+        .collect();
     let outcome = AbCellRecord {
         cell: k.clone(),
         status: CellStatus::Completed,
@@ -425,9 +451,9 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
         end: LengthEnd::MaxPairs,
         schedule: settings.schedule,
         seed: settings.seed,
-            cache_probe: None,
+        cache_probe: None,
     };
-    let ab = serde_json::to_value(judge_cell(&outcome, &pairs, &settings)).unwrap();
+    let ab = serde_json::to_value(judge_cell(&outcome, &pairs, &rounds, &settings, 0.1)).unwrap();
     let mut checked = Vec::new();
     for m in ab["metrics"].as_array().unwrap() {
         let name = m["metric"].as_str().unwrap();
@@ -440,7 +466,22 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
             other => panic!("{name}: ab.json and summary.json disagree on having it: {other:?}"),
         }
     }
-    for name in ["itl_p50_ms", "itl_p90_ms", "itl_p99_ms", "ttft_p50_ms", "decode_tokens_per_s", "compile_ms"] {
+    let names = [
+        "itl_p50_ms",
+        "itl_p90_ms",
+        "itl_p99_ms",
+        "ttft_p50_ms",
+        "decode_tokens_per_s",
+        "compile_ms",
+        "cold_compile_ms",
+        "warm_compile_ms",
+        "load_ms",
+        "first_inference_ms",
+        "compile_peak_rss_mb",
+        "steady_peak_rss_mb",
+        "peak_rss_mb",
+    ];
+    for name in names {
         assert!(checked.iter().any(|c| c == name), "{name} is compared: {checked:?}");
     }
 }
@@ -885,15 +926,19 @@ mod documents {
             seed: settings.seed,
             cache_probe: None,
         };
-        let report = AbReport {
+        let mut report = AbReport {
             scenario: "synthetic".into(),
             baseline: "baseline (OpenVINO 2026.3.1)".into(),
             candidate: "candidate (OpenVINO 2026.4.1)".into(),
             threshold: settings.threshold,
             warnings: vec!["the two sides ran on different hosts".into()],
             fingerprint: Vec::new(),
-            cells: vec![judge_cell(&outcome, &pairs(30, 1.06), &settings)],
+            cells: vec![judge_cell(&outcome, &pairs(30, 1.06), &[], &settings, 0.1)],
+            pass: false,
+            reasons: Vec::new(),
         };
+        report.reasons = bakeoff::decide::ab::verdict_reasons(&report.cells, &|_| true);
+        report.pass = report.reasons.iter().all(|r| r.severity != bakeoff::decide::qualify::Severity::Fail);
         let figures =
             vec![Figure { stem: "ab-1-raw".into(), title: format!("{k}: decode tokens/s"), svg: "<svg/>".into() }];
         snapshot("ab", &AbDocument { report: &report, figures }, &ab_exporters(), &[]);
@@ -972,7 +1017,9 @@ mod documents {
             seed: settings.seed,
             cache_probe: None,
         };
-        let judged = judge_cell(&outcome, &pairs(30, 1.0 / 1.3), &settings).metric(MetricId::DecodeTokensPerS).cloned();
+        let judged = judge_cell(&outcome, &pairs(30, 1.0 / 1.3), &[], &settings, 0.1)
+            .metric(MetricId::DecodeTokensPerS)
+            .cloned();
         let finalist = FinalistPair {
             leader: shared.profile.clone(),
             challenger: base.profile.clone(),

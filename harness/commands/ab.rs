@@ -3,8 +3,8 @@
 //! come from the scenario's `[ab]` table and the command line; the one-cell form builds a
 //! scenario of one cell from `generate`'s flags.
 
-use crate::decide::qualify::Severity;
 use crate::cli::{AbArgs, Format};
+use crate::decide::qualify::Severity;
 use crate::exit::Failure;
 use crate::reports::github::Level;
 use crate::results::folder::file;
@@ -32,7 +32,11 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
             Severity::Warn => Level::Warning,
             Severity::Note => continue,
         };
-        crate::reports::github::annotate(level, &format!("bakeoff ab: {:?}", r.aspect), &format!("{}: {}", r.cell, r.what));
+        crate::reports::github::annotate(
+            level,
+            &format!("bakeoff ab: {:?}", r.aspect),
+            &format!("{}: {}", r.cell, r.what),
+        );
     }
     match args.format {
         Format::Json => super::print_json(&crate::results::Versioned::new(&report))?,

@@ -3,7 +3,7 @@
 //! run settled it; and the length rule the runner consults while pairs arrive.
 
 use super::ab_checks::{classify_cache, compare_outputs, AbOutputs, CacheReuse};
-use super::qualify::{Aspect, Reason, Severity};
+use super::qualify::{aspect_of, Aspect, Reason, Severity};
 use super::verdict::decided;
 use super::verdict::{decide, Change, PerfVerdict};
 use crate::metrics::{CellField, Direction, Metric, MetricId, Statistic, METRICS};
@@ -248,14 +248,10 @@ pub fn length_decided(pairs: &[Pair], rounds: &[AbRound], settings: &AbSettings)
     if pair_rounds.len() < crate::stats::paired::MIN_ROUNDS {
         return false;
     }
-    settings
-        .length
-        .metrics
-        .iter()
-        .all(|name| {
-            let evidence = Evidence { pairs, rounds, outcome: None };
-            crate::metrics::metric(name).is_some_and(|m| judge_metric(m, evidence, settings).decided)
-        })
+    settings.length.metrics.iter().all(|name| {
+        let evidence = Evidence { pairs, rounds, outcome: None };
+        crate::metrics::metric(name).is_some_and(|m| judge_metric(m, evidence, settings).decided)
+    })
 }
 
 /// Judge one cell from its outcome, pairs and rounds; `near_tie` is the margin below which
@@ -285,30 +281,23 @@ pub fn judge_cell(
     }
 }
 
-/// What a regressed or improved metric is about in the verdict.
-fn aspect_of(metric: MetricId) -> Aspect {
-    match metric {
-        MetricId::LoadMs | MetricId::CompileMs | MetricId::ColdCompileMs | MetricId::WarmCompileMs => {
-            Aspect::CompileTime
-        }
-        MetricId::PeakRssMb | MetricId::CompilePeakRssMb | MetricId::SteadyPeakRssMb => Aspect::Memory,
-        _ => Aspect::Speed,
-    }
-}
-
 /// The A/B verdict's reasons, FAILs first: a cell that failed; a judged metric that
 /// regressed (speed, compile, memory alike: each judged paired, beyond its threshold);
-/// outputs that part with a clear margin (`outputs_fail`: a FAIL, else a WARN), or at a near
-/// tie (WARN); a cache the candidate cannot open or opens into other outputs (FAIL), or
+/// outputs that part with a clear margin (a FAIL in the cells `outputs_fail` says, else a
+/// WARN), or at a near tie (WARN); a cache the candidate cannot open or opens into other outputs (FAIL), or
 /// rebuilds (WARN: a first start after the upgrade pays a cold compile). Improvements and a
 /// reused cache are notes.
-pub fn verdict_reasons(cells: &[AbCell], outputs_fail: bool) -> Vec<Reason> {
+pub fn verdict_reasons(cells: &[AbCell], outputs_fail: &dyn Fn(&CellKey) -> bool) -> Vec<Reason> {
     let mut reasons = Vec::new();
     for c in cells {
         let mut add =
             |severity, aspect, what: String| reasons.push(Reason { severity, aspect, cell: c.cell.clone(), what });
         if c.status == CellStatus::Failed {
-            add(Severity::Fail, Aspect::Status, format!("failed: {}", c.reason.as_deref().unwrap_or("no reason recorded")));
+            add(
+                Severity::Fail,
+                Aspect::Status,
+                format!("failed: {}", c.reason.as_deref().unwrap_or("no reason recorded")),
+            );
         }
         for m in &c.metrics {
             let what = format!("{} {} (threshold {:.1}%)", m.metric, m.describe(), 100.0 * m.threshold);
@@ -320,21 +309,21 @@ pub fn verdict_reasons(cells: &[AbCell], outputs_fail: bool) -> Vec<Reason> {
         }
         if let Some(o) = &c.outputs {
             if o.hard_mismatches > 0 {
-                let severity = if outputs_fail { Severity::Fail } else { Severity::Warn };
-                add(severity, Aspect::Outputs, format!("outputs: {}", o.describe()));
+                let severity = if outputs_fail(&c.cell) { Severity::Fail } else { Severity::Warn };
+                add(severity, Aspect::Outputs, o.describe());
             } else if o.near_ties > 0 {
-                add(Severity::Warn, Aspect::Outputs, format!("outputs: {}", o.describe()));
+                add(Severity::Warn, Aspect::Outputs, o.describe());
             }
         }
         match &c.cache {
             Some(r @ (CacheReuse::Failing { .. } | CacheReuse::ReusedWrongOutputs { .. })) => {
-                add(Severity::Fail, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+                add(Severity::Fail, Aspect::Cache, format!("across stacks: {}", r.describe()))
             }
             Some(r @ CacheReuse::Rebuilt { .. }) => {
-                add(Severity::Warn, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+                add(Severity::Warn, Aspect::Cache, format!("across stacks: {}", r.describe()))
             }
             Some(r @ CacheReuse::Reused { .. }) => {
-                add(Severity::Note, Aspect::Cache, format!("cache across stacks: {}", r.describe()))
+                add(Severity::Note, Aspect::Cache, format!("across stacks: {}", r.describe()))
             }
             _ => {}
         }

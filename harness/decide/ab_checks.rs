@@ -42,13 +42,7 @@ impl AbOutputs {
             None => format!("identical in {} of {} pairs", self.identical, self.pairs),
             Some(w) => format!(
                 "{} of {} pairs identical, {} near tie(s), {} hard mismatch(es); worst: pair {} (prompt `{}`): {}",
-                self.identical,
-                self.pairs,
-                self.near_ties,
-                self.hard_mismatches,
-                w.pair,
-                w.prompt_id,
-                w.verdict
+                self.identical, self.pairs, self.near_ties, self.hard_mismatches, w.pair, w.prompt_id, w.verdict
             ),
         }
     }
@@ -131,7 +125,10 @@ impl CacheReuse {
                     Some(m) => format!("the plugin said: {m}"),
                     None => "without a message".to_string(),
                 };
-                format!("rebuilt: the candidate ignored the baseline's blob and compiled anew ({}), {said}", ms(compile_ms))
+                format!(
+                    "rebuilt: the candidate ignored the baseline's blob and compiled anew ({}), {said}",
+                    ms(compile_ms)
+                )
             }
             CacheReuse::Failing { reason } => format!("failing: with the baseline's cache in place, {reason}"),
             CacheReuse::NotProbed { why } => format!("not probed: {why}"),
@@ -163,5 +160,83 @@ pub fn classify_cache(probe: &CacheProbe, pairs: &[Pair], near_tie: f32) -> Cach
             CacheReuse::Reused { compile_ms: probe.compile_ms }
         }
         (verdict, _) => CacheReuse::ReusedWrongOutputs { verdict },
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use crate::results::pairs::CacheProbe;
+    use crate::results::{SampleMetrics, SampleRecord};
+
+    fn sample(ids: &[i64], margins: &[f32]) -> SampleRecord {
+        let metrics: SampleMetrics = serde_json::from_value(serde_json::json!({
+            "prompt_tokens": 3, "output_tokens": ids.len(), "ttft_ms": 10.0, "itl_ms": [], "e2e_ms": 20.0,
+            "decode_tokens_per_s": null, "overhead_ms_per_token": 0.0, "infer_ms_per_token": 1.0,
+            "truncated": false, "stop_reason": "max_new_tokens", "output_ids": ids, "margins": margins,
+        }))
+        .unwrap();
+        let key = crate::plan::CellKey {
+            model: "m".into(),
+            pipeline: crate::pipeline_kind::PipelineKind::Kvcache,
+            device: crate::runtime::Device::Cpu,
+            profile: "p".into(),
+            cache: crate::scenario::CacheMode::Warm,
+        };
+        SampleRecord { cell: key, prompt_id: "q".into(), rep: 0, warmup: false, metrics, ab: None }
+    }
+
+    fn pair(index: usize, b: SampleRecord, c: SampleRecord) -> Pair {
+        Pair { index, round: 0, first: None, baseline: b, candidate: c }
+    }
+
+    #[test]
+    fn pairs_parting_at_a_clear_margin_are_hard_mismatches_and_at_a_small_one_near_ties() {
+        let same = pair(0, sample(&[1, 2, 3], &[2.0, 2.0, 2.0]), sample(&[1, 2, 3], &[2.0, 2.0, 2.0]));
+        let flip = pair(1, sample(&[1, 2, 3], &[2.0, 0.05, 2.0]), sample(&[1, 7, 3], &[2.0, 0.01, 2.0]));
+        let clear = pair(2, sample(&[1, 2, 3], &[2.0, 2.0, 3.0]), sample(&[1, 2, 9], &[2.0, 2.0, 1.0]));
+        let o = compare_outputs(&[same.clone(), flip.clone()], 0.1).unwrap();
+        assert_eq!((o.pairs, o.identical, o.near_ties, o.hard_mismatches), (2, 1, 1, 0));
+        assert!(matches!(&o.worst, Some(w) if w.pair == 1 && matches!(w.verdict, Verdict::NearTie(_))), "{o:?}");
+        let o = compare_outputs(&[same, flip, clear], 0.1).unwrap();
+        assert_eq!((o.identical, o.near_ties, o.hard_mismatches), (1, 1, 1));
+        let worst = o.worst.as_ref().unwrap();
+        assert_eq!(worst.pair, 2);
+        assert!(o.describe().contains("hard mismatch at step 2"), "{}", o.describe());
+        assert_eq!(compare_outputs(&[], 0.1), None);
+    }
+
+    fn probe(from_cache: Option<bool>, ids: &[i64]) -> CacheProbe {
+        CacheProbe {
+            skipped: None,
+            baseline_files: 1,
+            status: CellStatus::Completed,
+            reason: None,
+            from_cache,
+            compile_ms: Some(50.0),
+            files_added: 0,
+            prompt_id: "q".into(),
+            output_ids: ids.to_vec(),
+            messages: vec!["blob version mismatch".into()],
+        }
+    }
+
+    #[test]
+    fn a_probe_is_reused_rebuilt_failing_or_reused_into_other_outputs() {
+        let pairs = [pair(0, sample(&[1, 2, 3], &[2.0; 3]), sample(&[1, 2, 4], &[2.0; 3]))];
+        // Reused: the ids of either side's own compile.
+        assert!(matches!(classify_cache(&probe(Some(true), &[1, 2, 4]), &pairs, 0.1), CacheReuse::Reused { .. }));
+        assert!(matches!(classify_cache(&probe(Some(true), &[1, 2, 3]), &pairs, 0.1), CacheReuse::Reused { .. }));
+        // A stale blob in use: ids neither side makes.
+        let wrong = classify_cache(&probe(Some(true), &[5, 2, 3]), &pairs, 0.1);
+        assert!(matches!(&wrong, CacheReuse::ReusedWrongOutputs { verdict: Verdict::HardMismatch(d) } if d.step == 0));
+        // Rebuilt, with the plugin's words.
+        let rebuilt = classify_cache(&probe(Some(false), &[1, 2, 4]), &pairs, 0.1);
+        assert!(rebuilt.describe().contains("the plugin said: blob version mismatch"), "{}", rebuilt.describe());
+        let mut failed = probe(None, &[]);
+        (failed.status, failed.reason) = (CellStatus::Failed, Some("import failed".into()));
+        assert_eq!(classify_cache(&failed, &pairs, 0.1), CacheReuse::Failing { reason: "import failed".into() });
+        let skipped = CacheProbe::skipped("different models");
+        assert_eq!(classify_cache(&skipped, &pairs, 0.1), CacheReuse::NotProbed { why: "different models".into() });
     }
 }

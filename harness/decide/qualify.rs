@@ -99,6 +99,17 @@ impl Qualification {
     }
 }
 
+/// What a metric's change is about in a verdict: compile time, memory or speed.
+pub fn aspect_of(metric: MetricId) -> Aspect {
+    match metric {
+        MetricId::LoadMs | MetricId::CompileMs | MetricId::ColdCompileMs | MetricId::WarmCompileMs => {
+            Aspect::CompileTime
+        }
+        MetricId::PeakRssMb | MetricId::CompilePeakRssMb | MetricId::SteadyPeakRssMb => Aspect::Memory,
+        _ => Aspect::Speed,
+    }
+}
+
 /// The exit code of a verdict's reasons: success without a FAIL; else the worst FAIL's
 /// (outputs: a correctness failure; a cell that stopped working: incomplete; anything
 /// else: a regression).
@@ -192,7 +203,7 @@ fn metric_reasons(c: &CellComparison, add: &mut AddReason) {
     for m in &c.metrics {
         let Some(r) = m.single_value_change() else { continue };
         if r > m.threshold {
-            let aspect = if m.metric == MetricId::PeakRssMb { Aspect::Memory } else { Aspect::CompileTime };
+            let aspect = aspect_of(m.metric);
             let what = format!(
                 "{} ({} cache) {} beyond {:.0}%",
                 m.metric,

@@ -111,6 +111,8 @@ impl Executor for MockExecutor {
 pub struct MockPairLauncher {
     /// Decode tokens/s of a generation by side, round and pair index.
     pub speed: std::rc::Rc<dyn Fn(Side, usize, usize) -> f64>,
+    /// The compile (into an empty cache) of a side's process in a round, ms.
+    pub compile: std::rc::Rc<dyn Fn(Side, usize) -> f64>,
     /// (side, pair index): that side's process dies when asked for that pair.
     pub crash: Option<(Side, usize)>,
     /// Every start, in order: (side, round).
@@ -124,6 +126,7 @@ impl MockPairLauncher {
     pub fn new(speed: impl Fn(Side, usize, usize) -> f64 + 'static) -> MockPairLauncher {
         MockPairLauncher {
             speed: std::rc::Rc::new(speed),
+            compile: std::rc::Rc::new(|_, _| 100.0),
             crash: None,
             starts: Default::default(),
             requests: Default::default(),
@@ -136,6 +139,7 @@ struct MockDriven {
     round: usize,
     spec: CellSpec,
     speed: std::rc::Rc<dyn Fn(Side, usize, usize) -> f64>,
+    compile_ms: f64,
     crash: Option<usize>,
     requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
     asked: Option<DriveCommand>,
@@ -156,7 +160,9 @@ fn timed_transcript(prompt: &[i64], n: usize, step_ms: f64) -> Transcript {
 
 impl DrivenCell for MockDriven {
     fn ready(&mut self, on_warmup: &mut dyn FnMut(SampleRecord)) -> bool {
-        self.record.compile_ms = Some(100.0);
+        self.record.compile_ms = Some(self.compile_ms);
+        self.record.cold_compile_ms = Some(self.compile_ms);
+        self.record.from_cache = Some(false);
         self.record.load_ms = Some(10.0);
         for rep in 0..self.spec.measure.warmup {
             for p in &self.spec.prompts {
@@ -211,6 +217,7 @@ impl PairLauncher for MockPairLauncher {
             round,
             spec: spec.clone(),
             speed: self.speed.clone(),
+            compile_ms: (self.compile)(side, round),
             crash: self.crash.filter(|(s, _)| *s == side).map(|(_, pair)| pair),
             requests: self.requests.clone(),
             asked: None,

@@ -238,7 +238,7 @@ fn start_sides(
     taking: &RoundContext,
     sink: &mut dyn PairSink,
     write_error: &mut Option<std::io::Error>,
-) -> Result<Vec<Box<dyn DrivenCell>>, [CellRecord; 2]> {
+) -> Result<Vec<Box<dyn DrivenCell>>, Box<[CellRecord; 2]>> {
     let cpus = duet_cpus(taking.options.schedule);
     let first = taking.options.round_first_side(taking.round);
     let mut started: [Option<Box<dyn DrivenCell>>; 2] = [None, None];
@@ -276,7 +276,7 @@ fn start_sides(
         };
         failed[i].take().or_else(|| started[i].take().map(|c| c.finish())).unwrap_or_else(not_started)
     });
-    Err(records)
+    Err(Box::new(records))
 }
 
 /// One round: both processes started and warmed up, asked for pairs until the round, the
@@ -296,7 +296,7 @@ fn run_round(
         Ok(cells) => cells,
         Err(records) => {
             remove_caches(&specs);
-            return write_error.map_or(Ok((records, false)), Err);
+            return write_error.map_or(Ok((*records, false)), Err);
         }
     };
     let mut complete = true;

@@ -118,7 +118,10 @@ fn checks_markdown(c: &AbCell) -> String {
         s += &format!("\nOutputs (candidate against baseline, pair by pair): {}.\n", o.describe());
     }
     if let Some(cache) = &c.cache {
-        s += &format!("\nCache across stacks (the candidate opening the baseline's compile cache): {}.\n", cache.describe());
+        s += &format!(
+            "\nCache across stacks (the candidate opening the baseline's compile cache): {}.\n",
+            cache.describe()
+        );
     }
     s
 }

@@ -16,7 +16,9 @@ use crate::pipeline_kind::PipelineKind;
 use crate::plan::select::{select, Filter};
 use crate::plan::{expand, CellKey, PlannedCell};
 use crate::results::folder::{file, RunDir, WriterLock};
-use crate::results::pairs::{ab_outcomes, pairs_by_cell, rounds_by_cell, AbCellRecord, AbRound, AbTag, LengthEnd, Pair, Side};
+use crate::results::pairs::{
+    ab_outcomes, pairs_by_cell, rounds_by_cell, AbCellRecord, AbRound, AbTag, LengthEnd, Pair, Side,
+};
 use crate::results::{read_results, CellRecord, CellStatus, Record, ResultsWriter, SampleRecord, StartRecord};
 use crate::scenario::ab::{AbSettings, OutputsRule, SideSpec};
 use crate::scenario::{CacheMode, LoadedScenario, Scenario};
@@ -268,8 +270,7 @@ impl AbSession<'_> {
         self.writer.write(&Record::Start(StartRecord { cell: cell.key.clone() }))?;
         let options = self.pair_options(cell);
         let mut sink = RecordingSink { writer: &mut self.writer, settings: self.settings };
-        let mut outcome =
-            run_ab_cell([&specs[0], &specs[1]], &mut self.launcher, &options, &mut progress, &mut sink)?;
+        let mut outcome = run_ab_cell([&specs[0], &specs[1]], &mut self.launcher, &options, &mut progress, &mut sink)?;
         if outcome.status == CellStatus::Completed && cell.key.cache == CacheMode::Warm {
             let launches = [&self.launcher.launches[0], &self.launcher.launches[1]];
             outcome.cache_probe = Some(cache_probe::probe(&self.launcher.executor, [&specs[0], &specs[1]], launches));
@@ -380,9 +381,16 @@ fn judged_report(
     sides: &[SideRun; 2],
     fingerprints: &serde_json::Value,
 ) -> Result<(PairsByCell, AbReport), Failure> {
-    let near_tie = scenario.scenario.golden.as_ref().map_or_else(crate::scenario::default_near_tie, |g| g.near_tie);
+    let golden = scenario.scenario.golden.as_ref();
+    let near_tie = golden.map_or_else(crate::scenario::default_near_tie, |g| g.near_tie);
     let (cells, pairs) = judged_cells(dir, settings, near_tie)?;
-    let reasons = verdict_reasons(&cells, settings.outputs == OutputsRule::Fail);
+    // A hard mismatch between the sides fails the cells whose goldens the scenario enforces
+    // (all of them without a [golden] table), as it would fail a run of them.
+    let outputs_fail = |k: &CellKey| {
+        settings.outputs == OutputsRule::Fail
+            && golden.map_or(true, |g| g.enforce.matches(k.pipeline, k.device, &k.profile))
+    };
+    let reasons = verdict_reasons(&cells, &outputs_fail);
     let fingerprint = crate::fingerprint::differences(
         &fingerprints["baseline"]["fingerprint"],
         &fingerprints["candidate"]["fingerprint"],
