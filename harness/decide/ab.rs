@@ -29,8 +29,9 @@ pub struct AbMetric {
     pub candidate: Option<f64>,
     /// The paired change and its 95% interval (None: single values, or too few pairs).
     pub change: Option<Change>,
-    /// How the change was computed: `pair ratios (Hodges-Lehmann)`, `paired resample` or
-    /// `single value`.
+    /// How the change was computed: `pair ratios (Hodges-Lehmann)`, `round ratios
+    /// (Hodges-Lehmann)` (per-process metrics, one pair a round), `paired resample`,
+    /// `extreme (no interval)` or `single value` (a folder recorded before rounds were).
     pub method: &'static str,
     /// The threshold applied (fraction).
     pub threshold: f64,
@@ -46,13 +47,23 @@ pub struct AbMetric {
 }
 
 impl AbMetric {
+    /// Why a metric shown has no interval: a single value, an extreme, or too few pairs or
+    /// rounds for one.
+    fn why_no_interval(&self) -> &'static str {
+        match self.method {
+            "pair ratios (Hodges-Lehmann)" | "paired resample" => "too few pairs for an interval",
+            "round ratios (Hodges-Lehmann)" => "too few rounds for an interval",
+            other => other,
+        }
+    }
+
     /// `-3.1% [-4.0%, -2.2%]`, or `+4.0% (single value)`, or `-`.
     pub fn describe(&self) -> String {
         match (&self.change, self.baseline, self.candidate) {
             (Some(c), _, _) => {
                 format!("{:+.1}% [{:+.1}%, {:+.1}%]", 100.0 * c.relative, 100.0 * c.ci_low, 100.0 * c.ci_high)
             }
-            (None, Some(b), Some(c)) if b > 0.0 => format!("{:+.1}% ({})", 100.0 * (c / b - 1.0), self.method),
+            (None, Some(b), Some(c)) if b > 0.0 => format!("{:+.1}% ({})", 100.0 * (c / b - 1.0), self.why_no_interval()),
             _ => "-".into(),
         }
     }

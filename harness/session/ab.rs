@@ -252,8 +252,8 @@ impl AbSession<'_> {
         Ok(())
     }
 
-    /// Run one cell's pairs (continuing `pairs` from an earlier attempt) and record its
-    /// outcome.
+    /// Run one cell's pairs and rounds (continuing `progress` from an earlier attempt), probe
+    /// a warm cell's cache across the stacks, and record its outcome.
     fn run_cell(&mut self, cell: &PlannedCell, mut progress: CellProgress) -> std::io::Result<AbCellRecord> {
         if let Some(why) = &cell.skip {
             return self.record(self.not_run(cell, progress.pairs.len(), CellStatus::Skipped, why.clone()));
