@@ -63,7 +63,9 @@ impl AbMetric {
             (Some(c), _, _) => {
                 format!("{:+.1}% [{:+.1}%, {:+.1}%]", 100.0 * c.relative, 100.0 * c.ci_low, 100.0 * c.ci_high)
             }
-            (None, Some(b), Some(c)) if b > 0.0 => format!("{:+.1}% ({})", 100.0 * (c / b - 1.0), self.why_no_interval()),
+            (None, Some(b), Some(c)) if b > 0.0 => {
+                format!("{:+.1}% ({})", 100.0 * (c / b - 1.0), self.why_no_interval())
+            }
             _ => "-".into(),
         }
     }
