@@ -3,7 +3,7 @@
 //! against their CPU twins. Goldens are one source of truth among these checks, which is why
 //! this lives beside, not inside, the golden files' module.
 
-use crate::golden::divergence::{compare, Side, Verdict};
+use crate::golden::divergence::{compare, short_output, ShortOutput, Side, Verdict};
 use crate::golden::GoldenFile;
 use crate::pipeline_kind::PipelineKind;
 use crate::plan::CellKey;
@@ -27,6 +27,10 @@ pub struct GoldenCheck {
     pub verdict: Verdict,
     /// A failing verdict fails the run (the cell is in `golden.enforce`).
     pub enforced: bool,
+    /// The shortest sample, when one ended at eos under 90% of the golden's length
+    /// (flagged, never failed: a legitimate greedy path may end sooner).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<ShortOutput>,
 }
 
 /// kvcache against static128 for one prompt, same model, device, profile and cache.
@@ -55,6 +59,9 @@ pub struct DeviceCheck {
     pub prompt_id: String,
     /// The cell's transcript judged against the CPU cell's.
     pub verdict: Verdict,
+    /// The cell's output ended at eos under 90% of the CPU cell's length (flagged).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub short: Option<ShortOutput>,
 }
 
 /// Every correctness check of a run.
@@ -108,6 +115,8 @@ pub struct Finding<'a> {
     pub enforced: bool,
     /// Golden checks: (samples differing, samples checked).
     pub samples: Option<(usize, usize)>,
+    /// The output ended at eos well before its reference (flagged, never failed).
+    pub short: Option<&'a ShortOutput>,
 }
 
 impl Finding<'_> {
@@ -127,6 +136,7 @@ impl Correctness {
             verdict: &c.verdict,
             enforced: c.enforced,
             samples: Some((c.differing, c.samples)),
+            short: c.short.as_ref(),
         });
         let pipelines = self.pipelines.iter().map(|c| Finding {
             kind: CheckKind::Pipelines,
@@ -135,6 +145,7 @@ impl Correctness {
             verdict: &c.verdict,
             enforced: c.enforced,
             samples: None,
+            short: None,
         });
         let devices = self.devices.iter().map(|c| Finding {
             kind: CheckKind::Devices,
@@ -143,6 +154,7 @@ impl Correctness {
             verdict: &c.verdict,
             enforced: false,
             samples: None,
+            short: c.short.as_ref(),
         });
         golden.chain(pipelines).chain(devices)
     }
@@ -155,6 +167,14 @@ impl Correctness {
                 CheckKind::Golden => format!("{} `{}`: {}", f.cell, f.prompt_id, f.verdict),
                 _ => format!("{} `{}`: static128 against kvcache: {}", f.cell, f.prompt_id, f.verdict),
             })
+            .collect()
+    }
+
+    /// Every output that ended at eos well before its reference, one line each (flagged
+    /// beside the verdicts, never failing the run).
+    pub fn short_outputs(&self) -> Vec<String> {
+        self.findings()
+            .filter_map(|f| Some(format!("`{}` `{}` ({}): {}", f.cell, f.prompt_id, f.kind.label(), f.short?)))
             .collect()
     }
 
@@ -175,6 +195,11 @@ impl Correctness {
 
 fn sample_side(s: &SampleRecord) -> Side<'_> {
     Side { ids: &s.metrics.output_ids, margins: &s.metrics.margins }
+}
+
+/// A sample that ended at eos under 90% of `expected`'s length.
+fn sample_short(expected: &[i64], s: &SampleRecord) -> Option<ShortOutput> {
+    short_output(expected, &s.metrics.output_ids, s.metrics.stop_reason == crate::pipelines::StopReason::Eos)
 }
 
 /// The steps of a generation that static128 computes on the whole context: with window W
@@ -253,6 +278,7 @@ pub fn check_attempts(
                 samples.iter().map(|s| compare(expected.side(), sample_side(s), near_tie)).collect();
             let differing = verdicts.iter().filter(|v| v.severity() > 0).count();
             let verdict = verdicts.into_iter().max_by_key(Verdict::severity).expect("a prompt has samples");
+            let short = samples.iter().filter_map(|s| sample_short(&expected.output_ids, s)).min_by_key(|s| s.got);
             out.golden.push(GoldenCheck {
                 cell: a.cell.cell.clone(),
                 prompt_id: prompt_id.to_string(),
@@ -260,6 +286,7 @@ pub fn check_attempts(
                 differing,
                 verdict,
                 enforced: a.cell.cell.is_in(enforce),
+                short,
             });
         }
     }
@@ -312,7 +339,8 @@ fn check_devices(done: &[&Attempt], near_tie: f32, window: usize) -> Vec<DeviceC
             } else {
                 compare(sample_side(c), sample_side(s), near_tie)
             };
-            out.push(DeviceCheck { cell: a.cell.cell.clone(), prompt_id: s.prompt_id.clone(), verdict });
+            let short = sample_short(&c.metrics.output_ids, s);
+            out.push(DeviceCheck { cell: a.cell.cell.clone(), prompt_id: s.prompt_id.clone(), verdict, short });
         }
     }
     out

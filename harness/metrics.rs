@@ -48,6 +48,8 @@ pub enum SampleField {
     PrefillNpuBusy,
     /// NPU busy share of the decode.
     DecodeNpuBusy,
+    /// Peak resident memory during the generation.
+    PeakRss,
 }
 
 /// A value a cell's process measures once, not per sample (its compiles, memory, first
@@ -162,6 +164,8 @@ pub enum MetricId {
     CompilePeakRssMb,
     /// `steady_peak_rss_mb`.
     SteadyPeakRssMb,
+    /// `generation_peak_rss_mb`.
+    GenerationPeakRssMb,
     /// `prompt_tokens`.
     PromptTokens,
     /// `output_tokens`.
@@ -172,7 +176,7 @@ pub enum MetricId {
 
 impl MetricId {
     /// Every metric, in the registry's order.
-    pub const ALL: [MetricId; 30] = [
+    pub const ALL: [MetricId; 31] = [
         MetricId::LoadMs,
         MetricId::CompileMs,
         MetricId::ColdCompileMs,
@@ -200,6 +204,7 @@ impl MetricId {
         MetricId::PeakRssMb,
         MetricId::CompilePeakRssMb,
         MetricId::SteadyPeakRssMb,
+        MetricId::GenerationPeakRssMb,
         MetricId::PromptTokens,
         MetricId::OutputTokens,
         MetricId::TruncatedSamples,
@@ -235,6 +240,7 @@ impl MetricId {
             MetricId::PeakRssMb => "peak_rss_mb",
             MetricId::CompilePeakRssMb => "compile_peak_rss_mb",
             MetricId::SteadyPeakRssMb => "steady_peak_rss_mb",
+            MetricId::GenerationPeakRssMb => "generation_peak_rss_mb",
             MetricId::PromptTokens => "prompt_tokens",
             MetricId::OutputTokens => "output_tokens",
             MetricId::TruncatedSamples => "truncated_samples",
@@ -338,7 +344,7 @@ const fn itl(q: f64) -> Statistic {
 
 use Direction::{Higher, Lower, Neither};
 use SampleField::{
-    CpuPerToken, DecodeNpuBusy, DecodeTokensPerS, DecodeWatts, E2e, JoulesPerToken, PrefillCpu, PrefillJoules,
+    CpuPerToken, DecodeNpuBusy, DecodeTokensPerS, DecodeWatts, E2e, JoulesPerToken, PeakRss, PrefillCpu, PrefillJoules,
     PrefillNpuBusy, PrefillWatts, Ttft,
 };
 
@@ -474,6 +480,15 @@ pub const METRICS: &[Metric] = &[
         Lower,
         "peak resident memory after the compile phase (warm-ups and generations)",
         cell(CellField::SteadyPeakRss),
+        0.10,
+    ),
+    m(
+        MetricId::GenerationPeakRssMb,
+        "MiB",
+        Lower,
+        "peak resident memory during one generation (the high-water mark reset before it), largest over samples: \
+         per prompt, how memory grows with its length",
+        sq(PeakRss, 1.0),
         0.10,
     ),
     m(MetricId::PromptTokens, "tokens", Neither, "mean prompt length", Statistic::Descriptive, 0.0),

@@ -62,9 +62,9 @@ fn generating_past_the_kv_capacity_stops_with_kv_full() {
 }
 
 #[test]
-fn a_prompt_over_max_prompt_len_makes_the_cell_unsupported_with_the_plugins_message() {
+fn a_prompt_over_max_prompt_len_is_refused_with_the_plugins_message_and_the_cell_goes_on() {
     let tmp = tempfile::tempdir().unwrap();
-    let long = "Repeat after me: ".to_string() + &"the quick brown fox jumps over the lazy dog ".repeat(8);
+    let long = "Repeat after me: ".to_string() + &"the quick brown fox jumps over the lazy dog ".repeat(14);
     let scenario = tmp.path().join("limits.toml");
     let text = format!(
         r#"
@@ -72,16 +72,16 @@ name = "limits"
 [[models]]
 path = "{model}"
 [prompts]
-inline = [{{ id = "short", prompt = "Hi" }}, {{ id = "long", prompt = "{long}" }}]
+inline = [{{ id = "short", prompt = "Hi" }}, {{ id = "long", prompt = "{long}" }}, {{ id = "again", prompt = "Hello" }}, {{ id = "more", prompt = "Bye" }}]
 [matrix]
-pipelines = ["kvcache"]
+pipelines = ["kvcache", "static128"]
 devices = ["NPU:host"]
 profiles = ["conservative"]
 [generation]
 max_new_tokens = 4
 [measure]
 warmup = 0
-repetitions = 1
+repetitions = 2
 [profiles.conservative.NPU.kvcache]
 NPUW_LLM_MAX_PROMPT_LEN = 64
 "#,
@@ -90,15 +90,55 @@ NPUW_LLM_MAX_PROMPT_LEN = 64
     std::fs::write(&scenario, text).unwrap();
     let out = tmp.path().join("run");
     let o = common::bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
-    assert_eq!(o.status.code(), Some(0), "unsupported is not a failure: {}", String::from_utf8_lossy(&o.stderr));
+    assert_eq!(o.status.code(), Some(0), "a refused prompt is not a failure: {}", String::from_utf8_lossy(&o.stderr));
+    let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    let cells = summary["cells"].as_array().unwrap();
+    let kv = cells.iter().find(|c| c["cell"]["pipeline"] == "kvcache").unwrap();
+    // Three prompts fit: two measured samples each; the long one is refused once, not retried.
+    assert_eq!((kv["status"].as_str(), kv["measured_samples"].as_u64()), (Some("completed"), Some(6)), "{kv}");
+    let rows = summary["cost_by_length"].as_array().unwrap();
+    let refused: Vec<&Value> =
+        rows.iter().filter(|r| r["cell"]["pipeline"] == "kvcache" && r["refused"].is_string()).collect();
+    assert_eq!(refused.len(), 1, "{rows:?}");
+    let reason = refused[0]["refused"].as_str().unwrap();
+    assert!(reason.contains("over NPUW_LLM_MAX_PROMPT_LEN") && reason.contains("the profile allows 64"), "{reason}");
+    assert!(reason.contains("Input prompt is longer than configured \"NPUW_LLM_MAX_PROMPT_LEN\": 64"), "{reason}");
+    assert!(refused[0]["ttft_ms"].is_null(), "a refused prompt has no figures: {}", refused[0]);
+    let records = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    assert_eq!(records.matches("\"prompt_id\":\"long\"").count(), 2, "one refusal per cell, no sample of it");
+    // static128's 128-token window refuses the long prompt too, and runs the rest.
+    let st = cells.iter().find(|c| c["cell"]["pipeline"] == "static128").unwrap();
+    assert_eq!((st["status"].as_str(), st["measured_samples"].as_u64()), (Some("completed"), Some(6)), "{st}");
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Refused prompts") && md.contains("kvcache/NPU:host/conservative"), "{md}");
+    let html = std::fs::read_to_string(out.join("report.html")).unwrap();
+    assert!(html.contains("<h2>Refused prompts</h2>"), "report.html lists it too");
+    assert!(md.contains("NPUW host execution: not NPU silicon"));
+}
+
+#[test]
+fn a_cell_whose_every_prompt_is_refused_is_unsupported() {
+    let tmp = tempfile::tempdir().unwrap();
+    let long = "Repeat after me: ".to_string() + &"the quick brown fox jumps over the lazy dog ".repeat(14);
+    let path = common::fault_scenario(
+        tmp.path(),
+        "window.toml",
+        &[
+            (common::ALL_PROFILES, r#"profiles = ["reference"]"#),
+            (r#"pipelines = ["kvcache"]"#, r#"pipelines = ["static128"]"#),
+            ("What is the capital of France?", &long),
+        ],
+        "",
+    );
+    let out = tmp.path().join("run");
+    let o = common::bakeoff(&["run", path.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
     let summary: Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
     let cell = &summary["cells"][0];
     assert_eq!(cell["status"], "unsupported", "{cell}");
-    let reason = cell["reason"].as_str().unwrap();
-    assert!(reason.contains("prompt `long`"), "{reason}");
-    assert!(reason.contains("Input prompt is longer than configured \"NPUW_LLM_MAX_PROMPT_LEN\": 64"), "{reason}");
-    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
-    assert!(md.contains("NPUW host execution: not NPU silicon"));
+    assert!(cell["reason"].as_str().unwrap().contains("every prompt was refused"), "{cell}");
+    let row = &summary["cost_by_length"][0];
+    assert!(row["refused"].as_str().unwrap().contains("prompt over window"), "{row}");
 }
 
 #[test]

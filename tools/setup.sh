@@ -61,6 +61,25 @@ for m in $FIXTURES; do
         --prompts scenarios/prompts/parity.jsonl --out "$npu" --max-new-tokens 48
     fi
   fi
+  if [ "$m" = smollm2-135m ]; then
+    # The long-context ladder: GenAI's ids on CPU; its NPU path on the host with a 4096-token
+    # prompt window (aggressive's), and with 1024 (conservative's), where it refuses the
+    # longer rungs: tests/long_context.rs.
+    lc=scenarios/prompts/long-context.jsonl
+    ladder() { # ladder OUT ARGS...: the ladder's reference, unless up to date
+      local out=$1; shift
+      if fresh "$out" "$MODELS/$m/bake.json" "$lc" tools/references/reference.py; then
+        say "reference transcripts $out: up to date"
+      else
+        "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --prompts "$lc" --out "$out" "$@"
+      fi
+    }
+    ladder "$MODELS/$m/reference/genai-cpu-long.json" --max-new-tokens 48
+    ladder "$MODELS/$m/reference/genai-npu-host-long.json" --device NPU:host --max-new-tokens 48 \
+      --max-prompt-len 4096 --min-response-len 512
+    ladder "$MODELS/$m/reference/genai-npu-host-limit.json" --device NPU:host --max-new-tokens 1 \
+      --max-prompt-len 1024 --min-response-len 128 --record-refusals
+  fi
   chat="$MODELS/$m/reference/chat-templates.json"
   if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/references/reference.py; then
     say "reference chat renderings $chat: up to date"

@@ -229,6 +229,11 @@ fn check(
                     differing,
                     verdict,
                     enforced: true,
+                    short: crate::golden::divergence::short_output(
+                        &expected.output_ids,
+                        &t.output_ids,
+                        t.stop_reason == crate::pipelines::StopReason::Eos,
+                    ),
                 });
             }
             by_pipeline.push((kind, ts));
@@ -275,6 +280,9 @@ fn print_checks(c: &Correctness) {
     }
     for p in &c.pipelines {
         println!("static128 vs kvcache  {} {:<12} {}", p.cell.model, p.prompt_id, p.verdict);
+    }
+    for line in c.short_outputs() {
+        println!("short   {line}");
     }
     let counts: Vec<String> = c.counts().iter().map(|(n, g, p, _)| format!("{n} {}", g + p)).collect();
     eprintln!("{} (near tie below {} logits)", counts.join(", "), c.near_tie);

@@ -105,7 +105,10 @@ pub fn aspect_of(metric: MetricId) -> Aspect {
         MetricId::LoadMs | MetricId::CompileMs | MetricId::ColdCompileMs | MetricId::WarmCompileMs => {
             Aspect::CompileTime
         }
-        MetricId::PeakRssMb | MetricId::CompilePeakRssMb | MetricId::SteadyPeakRssMb => Aspect::Memory,
+        MetricId::PeakRssMb
+        | MetricId::CompilePeakRssMb
+        | MetricId::SteadyPeakRssMb
+        | MetricId::GenerationPeakRssMb => Aspect::Memory,
         _ => Aspect::Speed,
     }
 }

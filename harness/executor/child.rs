@@ -6,7 +6,7 @@ use super::{CellPrompt, CellSpec, ChildEvent, DriveCommand};
 use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError, Loaded};
 use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
-use crate::results::{FailureClass, SampleRecord};
+use crate::results::{FailureClass, RefusedPrompt, SampleRecord};
 use crate::runtime::{Device, Runtime};
 use crate::scenario::CacheMode;
 use crate::telemetry::{NpuMemory, Probes, UsageMeter};
@@ -119,6 +119,8 @@ fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> St
             ignore_eos: spec.ignore_eos,
         },
         pipeline: loaded.pipeline.as_mut(),
+        refused: Default::default(),
+        sample_memory: steady_measured.then_some(0.0),
     };
     generator.own_repetitions()?;
     if spec.driven {
@@ -129,7 +131,12 @@ fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> St
         memory.after_generate(&npu_property);
         emit(&ChildEvent::NpuMemory(memory.clone()));
     }
-    let steady_peak_rss_mb = steady_measured.then(|| crate::platform::own_memory_mb().1).flatten();
+    // Each generation reset the mark before it ran: the steady peak is the largest of theirs
+    // and of what came after the last one.
+    let steady_peak_rss_mb = steady_measured
+        .then(|| crate::platform::own_memory_mb().1)
+        .flatten()
+        .map(|end| generator.sample_memory.map_or(end, |m| m.max(end)));
     emit(&ChildEvent::SteadyMemory { peak_rss_mb: steady_peak_rss_mb });
     Ok(())
 }
@@ -175,20 +182,48 @@ struct Generator<'a> {
     probes: Probes,
     config: GenerationConfig,
     pipeline: &'a mut dyn crate::pipelines::Pipeline,
+    /// Prompts the pipeline refused: never tried again.
+    refused: std::collections::BTreeSet<String>,
+    /// The largest per-generation peak so far, MiB; None where the kernel cannot reset the
+    /// high-water mark (then no generation has a peak of its own).
+    sample_memory: Option<f64>,
 }
 
 impl Generator<'_> {
-    /// One generation of `prompt`, reported as a sample.
+    /// One generation of `prompt`, reported as a sample. A prompt the pipeline refuses is
+    /// reported once and skipped from then on, so a ladder's longer rungs over a profile's
+    /// limit cost neither the shorter rungs' measurements nor a failed cell; a driven cell
+    /// (A/B pairs need both sides' samples of every prompt) ends as unsupported instead.
     fn generate(&mut self, prompt: &CellPrompt, rep: usize, warmup: bool) -> Stage<()> {
+        if self.refused.contains(&prompt.id) {
+            return Ok(());
+        }
         fault(self.spec, "generate");
+        if self.sample_memory.is_some() {
+            crate::platform::reset_peak_memory();
+        }
         let mut quiet = NoObserver;
         let mut meter = UsageMeter::start(&self.probes, &mut quiet);
-        let t = self
-            .pipeline
-            .generate(&prompt.ids, &self.config, &mut meter)
-            .map_err(|e| generate_failure(&prompt.id, e))?;
+        let t = match self.pipeline.generate(&prompt.ids, &self.config, &mut meter) {
+            Ok(t) => t,
+            Err(e) if e.is_unsupported() && !self.spec.driven => {
+                let reason = e.to_string();
+                emit(&ChildEvent::Refused(RefusedPrompt {
+                    prompt_id: prompt.id.clone(),
+                    prompt_tokens: prompt.ids.len(),
+                    reason,
+                }));
+                self.refused.insert(prompt.id.clone());
+                return Ok(());
+            }
+            Err(e) => return Err(generate_failure(&prompt.id, e)),
+        };
         let mut sample = SampleRecord::from_transcript(&self.spec.key, &prompt.id, rep, warmup, &t);
         sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
+        if let Some(largest) = self.sample_memory.as_mut() {
+            sample.metrics.peak_rss_mb = crate::platform::own_memory_mb().1;
+            *largest = largest.max(sample.metrics.peak_rss_mb.unwrap_or(0.0));
+        }
         emit(&ChildEvent::Sample(Box::new(sample)));
         Ok(())
     }
@@ -202,6 +237,9 @@ impl Generator<'_> {
             for prompt in &self.spec.prompts {
                 self.generate(prompt, rep, rep < measure.warmup)?;
             }
+        }
+        if !self.spec.prompts.is_empty() && self.refused.len() == self.spec.prompts.len() {
+            emit(&ChildEvent::Unsupported { message: "every prompt was refused (see each one's reason)".into() });
         }
         Ok(())
     }

@@ -200,7 +200,10 @@ pub enum ChildEvent {
         /// The message (OpenVINO's own where it has one).
         message: String,
     },
-    /// The cell cannot run as asked (prompt over the window or MAX_PROMPT_LEN).
+    /// One prompt cannot run as asked (over the window or MAX_PROMPT_LEN): the cell goes
+    /// on with its other prompts and never retries this one.
+    Refused(crate::results::RefusedPrompt),
+    /// The cell cannot run as asked: every prompt was refused, or a driven cell's was.
     Unsupported {
         /// Why, in the plugin's words where it has them.
         message: String,

@@ -285,6 +285,7 @@ pub fn absorb(
             record.failure = Some(class);
             record.reason = Some(message);
         }
+        ChildEvent::Refused(refused) => record.refused.push(refused),
         ChildEvent::Unsupported { message } => {
             record.status = CellStatus::Unsupported;
             record.reason = Some(message);

@@ -143,6 +143,43 @@ pub fn compare(expected: Side, got: Side, near_tie: f32) -> Verdict {
     }
 }
 
+/// An output must reach this share of its reference's length (MLPerf's rule for LLM
+/// accuracy runs): silent garbage often ends early, and a transcript that stops early at
+/// eos is otherwise "identical" over the few steps it has.
+pub const MIN_LENGTH_RATIO: f64 = 0.9;
+
+/// An output that ended at eos well before its reference would have.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+pub struct ShortOutput {
+    /// Tokens the output has, its eos included.
+    pub got: usize,
+    /// Tokens the reference has up to the same eos id (its whole length when it never
+    /// emits it: then at least that many).
+    pub expected: usize,
+}
+
+impl std::fmt::Display for ShortOutput {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(
+            f,
+            "ends at eos after {} tokens, the reference runs {} (under {:.0}% of its length)",
+            self.got,
+            self.expected,
+            100.0 * MIN_LENGTH_RATIO
+        )
+    }
+}
+
+/// Whether `got`, which stopped at eos when `stopped_at_eos`, is shorter than
+/// [`MIN_LENGTH_RATIO`] of `expected`. The eos id is `got`'s own last token, so no model
+/// configuration is needed: the reference's length is counted up to its first occurrence of
+/// that id (a reference generated past eos has it there), or is its whole length.
+pub fn short_output(expected: &[i64], got: &[i64], stopped_at_eos: bool) -> Option<ShortOutput> {
+    let eos = got.last().filter(|_| stopped_at_eos)?;
+    let expected = expected.iter().position(|id| id == eos).map_or(expected.len(), |i| i + 1);
+    ((got.len() as f64) < MIN_LENGTH_RATIO * expected as f64).then_some(ShortOutput { got: got.len(), expected })
+}
+
 /// Compare prompt ids; `None` when they are equal.
 pub fn compare_prompts(expected: &[i64], got: &[i64]) -> Option<Verdict> {
     let position = (0..expected.len().max(got.len())).find(|&i| expected.get(i) != got.get(i))?;
@@ -187,6 +224,26 @@ mod tests {
     #[test]
     fn margin_equal_to_threshold_is_hard() {
         assert!(matches!(compare(side(&[5], &[0.1]), side(&[6], &[0.1]), 0.1), Verdict::HardMismatch(_)));
+    }
+
+    #[test]
+    fn an_output_ending_at_eos_under_ninety_percent_of_its_reference_is_short() {
+        // The reference went past its eos (2) at step 9: its natural length is 10.
+        let reference = [5, 5, 5, 5, 5, 5, 5, 5, 5, 2, 7, 7];
+        assert_eq!(
+            short_output(&reference, &[5, 5, 5, 5, 5, 5, 5, 2], true),
+            Some(ShortOutput { got: 8, expected: 10 })
+        );
+        assert_eq!(
+            short_output(&reference, &[5, 5, 5, 5, 5, 5, 5, 5, 2], true),
+            None,
+            "90% of the reference is enough"
+        );
+        // A reference that never emits the eos id counts whole.
+        assert_eq!(short_output(&[4; 48], &[4, 4, 2], true), Some(ShortOutput { got: 3, expected: 48 }));
+        // Not stopped at eos (max tokens, a full window): a limit, not a short answer.
+        assert_eq!(short_output(&[4; 48], &[4, 4, 2], false), None);
+        assert!(ShortOutput { got: 3, expected: 48 }.to_string().contains("after 3 tokens"));
     }
 
     #[test]

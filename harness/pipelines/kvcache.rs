@@ -18,8 +18,31 @@ pub struct KvCache {
     compiled: CompiledModel,
     /// The next generation's request, made after the previous generation ended.
     spare: Option<InferRequest>,
-    /// Tokens the KV cache holds at most (NPUW's static cache); None: dynamic (CPU).
-    capacity: Option<usize>,
+    /// NPUW's limits for these compile properties; None: NPUW_LLM is off (dynamic shapes).
+    limits: Option<NpuwLimits>,
+}
+
+/// What NPUW's LLM pipeline accepts, from its compile properties.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct NpuwLimits {
+    /// The longest prompt, tokens (NPUW_LLM_MAX_PROMPT_LEN, default 1024): the plugin
+    /// refuses a longer one at infer time, as openvino-genai's NPU pipeline does before.
+    pub max_prompt_len: usize,
+    /// Tokens the KV cache holds at most (see [`npuw_kv_capacity`]).
+    pub capacity: usize,
+}
+
+impl NpuwLimits {
+    /// The limits of a compile with `properties`; None when NPUW_LLM is off.
+    pub fn of(properties: &[(String, String)]) -> Option<NpuwLimits> {
+        let capacity = npuw_kv_capacity(properties)?;
+        let max_prompt_len = properties
+            .iter()
+            .find(|(k, _)| k == "NPUW_LLM_MAX_PROMPT_LEN")
+            .and_then(|(_, v)| v.parse().ok())
+            .unwrap_or(1024);
+        Some(NpuwLimits { max_prompt_len, capacity })
+    }
 }
 
 /// The tokens NPUW's LLM pipeline can hold for these compile properties: its prompt window
@@ -35,6 +58,15 @@ pub fn npuw_kv_capacity(properties: &[(String, String)]) -> Option<usize> {
     let align = |v: usize| v.div_ceil(64) * 64;
     let num = |k: &str, default: usize| get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
     Some(align(num("NPUW_LLM_MAX_PROMPT_LEN", 1024)) + align(num("NPUW_LLM_MIN_RESPONSE_LEN", 128)) - 1)
+}
+
+/// The plugin's own sentence in an OpenVINO error: its first line that is not one of the
+/// "Exception from FILE:LINE:" frames the runtime stacks above it.
+fn plugin_says(text: &str) -> &str {
+    text.lines()
+        .map(str::trim)
+        .find(|l| !l.is_empty() && !l.starts_with("Exception from") && !l.contains("failed (GENERAL_ERROR)"))
+        .unwrap_or(text.trim())
 }
 
 /// One generation's request and the decode-step tensors it reuses every token.
@@ -97,8 +129,24 @@ impl Decoder {
 
 impl KvCache {
     /// Wrap a compiled stateful IR.
-    pub fn new(compiled: CompiledModel, capacity: Option<usize>) -> KvCache {
-        KvCache { compiled, spare: None, capacity }
+    pub fn new(compiled: CompiledModel, limits: Option<NpuwLimits>) -> KvCache {
+        KvCache { compiled, spare: None, limits }
+    }
+
+    /// A failed prefill of a prompt over NPUW's prompt window is the plugin refusing it
+    /// (2026.3 and 2026.4 raise "Input prompt is longer than configured
+    /// NPUW_LLM_MAX_PROMPT_LEN"): a limit of the configuration, classified as such whatever
+    /// the plugin's wording, and never a truncated prompt counted as a measurement.
+    fn classify_prefill_error(&self, prompt_len: usize, e: GenerateError) -> GenerateError {
+        match self.limits {
+            Some(l) if prompt_len > l.max_prompt_len => GenerateError::Unsupported(format!(
+                "prompt over NPUW_LLM_MAX_PROMPT_LEN: {prompt_len} tokens, the profile allows {}; refused by the \
+                 plugin: {}",
+                l.max_prompt_len,
+                plugin_says(&e.to_string())
+            )),
+            _ => e,
+        }
     }
 
     /// The request for the next generation: the spare, or a new one.
@@ -130,13 +178,14 @@ impl Pipeline for KvCache {
         }
         let request = self.take_request()?;
         let mut clock = StepClock::start();
-        let (mut decoder, mut id, margin) = Decoder::prefill(request, prompt_ids, config.max_new_tokens, &mut clock)?;
+        let (mut decoder, mut id, margin) = Decoder::prefill(request, prompt_ids, config.max_new_tokens, &mut clock)
+            .map_err(|e| self.classify_prefill_error(prompt_ids.len(), e))?;
         let mut stop = greedy.push(clock.finish(id, margin));
         let mut past = prompt_ids.len();
         while stop.is_none() {
             // The next step stores one more token; a full static cache ends generation here
             // (the plugin would fail or overwrite).
-            if self.capacity.is_some_and(|c| past >= c) {
+            if self.limits.is_some_and(|l| past >= l.capacity) {
                 stop = Some(StopReason::KvFull);
                 break;
             }
@@ -153,7 +202,7 @@ impl Pipeline for KvCache {
 
 #[cfg(test)]
 mod tests {
-    use super::npuw_kv_capacity;
+    use super::{npuw_kv_capacity, plugin_says, NpuwLimits};
 
     fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
@@ -165,5 +214,26 @@ mod tests {
         assert_eq!(npuw_kv_capacity(&props(&[("NPUW_LLM", "YES")])), Some(1024 + 128 - 1));
         let p = props(&[("NPUW_LLM", "YES"), ("NPUW_LLM_MAX_PROMPT_LEN", "100"), ("NPUW_LLM_MIN_RESPONSE_LEN", "16")]);
         assert_eq!(npuw_kv_capacity(&p), Some(128 + 64 - 1));
+    }
+
+    #[test]
+    fn limits_take_the_prompt_window_or_the_plugin_default() {
+        assert_eq!(NpuwLimits::of(&props(&[])), None);
+        let default = NpuwLimits::of(&props(&[("NPUW_LLM", "YES")])).unwrap();
+        assert_eq!(default.max_prompt_len, 1024);
+        let p = props(&[("NPUW_LLM", "YES"), ("NPUW_LLM_MAX_PROMPT_LEN", "2048")]);
+        assert_eq!(NpuwLimits::of(&p).unwrap().max_prompt_len, 2048);
+    }
+
+    #[test]
+    fn the_plugin_sentence_is_found_below_the_exception_frames() {
+        // The text 2026.4.1's NPU plugin gives for a prompt over its window, as the C API
+        // reports it.
+        let text = "ov_infer_request_infer failed (GENERAL_ERROR): Exception from src/inference/src/cpp/infer_request.cpp:224:\n\
+                    Exception from src/plugins/intel_npu/src/plugin/npuw/llm_infer_request.cpp:1285:\n\
+                    Input prompt is longer than configured \"NPUW_LLM_MAX_PROMPT_LEN\": 1024.\n\
+                    Please either setup bigger \"NPUW_LLM_MAX_PROMPT_LEN\" or shorten the prompt.\n";
+        assert_eq!(plugin_says(text), "Input prompt is longer than configured \"NPUW_LLM_MAX_PROMPT_LEN\": 1024.");
+        assert_eq!(plugin_says("just this"), "just this");
     }
 }

@@ -109,7 +109,7 @@ pub fn load(
     let execution_devices = compiled.property("EXECUTION_DEVICES").ok();
     let effective_properties = crate::profiles::effective::read(&compiled, device, properties);
     let pipeline: Box<dyn Pipeline> = match kind {
-        PipelineKind::Kvcache => Box::new(KvCache::new(compiled, super::kvcache::npuw_kv_capacity(properties))),
+        PipelineKind::Kvcache => Box::new(KvCache::new(compiled, super::kvcache::NpuwLimits::of(properties))),
         PipelineKind::Static128 => Box::new(Static128::new(compiled, window)?),
         PipelineKind::Genai => return Err(LoadError::NotInProcess(kind)),
     };

@@ -92,6 +92,9 @@ pub fn expand(s: &LoadedScenario, npu_present: bool) -> Vec<PlannedCell> {
                     device
                 };
                 for profile in &s.matrix_profiles {
+                    if m.excludes(pipeline, device, profile) {
+                        continue;
+                    }
                     for cache in s.scenario.cache.policy.cells() {
                         keys.push(CellKey { model: model.clone(), pipeline, device, profile: profile.clone(), cache });
                     }

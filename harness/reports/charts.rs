@@ -12,7 +12,7 @@ use crate::decide::verdict::PerfVerdict;
 use crate::metrics::MetricId;
 use crate::pipeline_kind::PipelineKind;
 use crate::results::folder::RunFolder;
-use crate::results::summary::CellSummary;
+use crate::results::summary::{CellSummary, LengthCost};
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::CacheMode;
 use plotters::coord::Shift;
@@ -688,8 +688,61 @@ fn model_size_chart(run: &RunFolder, cells: &[CellSummary], what: &str, unit: &s
     })
 }
 
-/// The charts of a run folder (the model-size charts only when it ran models of two sizes).
-pub fn run_charts(run: &RunFolder, cells: &[CellSummary]) -> Vec<(&'static str, Chart)> {
+/// The distinct prompt lengths a context chart needs before it is drawn: the scaling
+/// table's rule, so the table and its charts come and go together.
+pub const CONTEXT_LENGTHS: usize = 4;
+
+/// TTFT, inter-token latency and per-generation peak memory against prompt length, one line
+/// per cell that measured two lengths or more, from the scaling rows (never recomputed). None
+/// below [`CONTEXT_LENGTHS`] lengths.
+pub fn context_charts(run: &RunFolder, rows: &[LengthCost]) -> Vec<(&'static str, Chart)> {
+    let lengths: std::collections::BTreeSet<usize> =
+        rows.iter().filter(|r| r.ttft_ms.is_some()).map(|r| r.prompt_tokens).collect();
+    if lengths.len() < CONTEXT_LENGTHS {
+        return Vec::new();
+    }
+    let refused = rows.iter().any(|r| r.refused.is_some());
+    let trend = |what: &str, unit: &str, value: &dyn Fn(&LengthCost) -> Option<f64>| {
+        let mut series: Vec<Series> = Vec::new();
+        for r in rows {
+            let Some(y) = value(r) else { continue };
+            let star = if r.cell.device.disclaimer().is_some() { "*" } else { "" };
+            let name = format!("{} {}{star} {}", r.cell.pipeline, r.cell.device, r.cell.profile);
+            let color = series.iter().position(|s| s.name == name).unwrap_or(series.len());
+            add_point(&mut series, name, color, r.cell.pipeline.traits().chart_filled, (r.prompt_tokens as f64, y));
+        }
+        series.retain(|s| s.points.len() >= 2);
+        let base = if refused {
+            "One line per cell; a line ends where its pipeline refused longer prompts (summary.md says why)."
+        } else {
+            "One line per cell."
+        };
+        Chart::Trend(Trend {
+            title: format!("{}: {what} against prompt length", run.scenario.name),
+            x_label: "prompt length (tokens)".into(),
+            y_label: format!("{what} ({unit})"),
+            series,
+            levels: Vec::new(),
+            band: None,
+            note: note(run, base),
+        })
+    };
+    let mut charts = vec![
+        ("chart_context_ttft", trend("median TTFT", "ms, lower is better", &|r| r.ttft_ms)),
+        ("chart_context_itl", trend("median inter-token latency", "ms, lower is better", &|r| r.itl_ms)),
+    ];
+    if rows.iter().any(|r| r.peak_rss_mb.is_some()) {
+        charts.push((
+            "chart_context_memory",
+            trend("peak resident memory of one generation", "MiB, lower is better", &|r| r.peak_rss_mb),
+        ));
+    }
+    charts
+}
+
+/// The charts of a run folder (the model-size charts only when it ran models of two sizes,
+/// the context charts only when its prompts have [`CONTEXT_LENGTHS`] lengths or more).
+pub fn run_charts(run: &RunFolder, cells: &[CellSummary], by_length: &[LengthCost]) -> Vec<(&'static str, Chart)> {
     let mut charts = vec![
         ("chart_tokens_per_s", tokens_per_s_chart(run, cells)),
         ("chart_itl", itl_chart(run, cells)),
@@ -703,6 +756,7 @@ pub fn run_charts(run: &RunFolder, cells: &[CellSummary]) -> Vec<(&'static str, 
     for (stem, what, unit, metric) in by_size {
         charts.extend(model_size_chart(run, cells, what, unit, metric).map(|c| (stem, c)));
     }
+    charts.extend(context_charts(run, by_length));
     charts
 }
 
@@ -789,7 +843,7 @@ mod tests {
     #[test]
     fn model_size_charts_draw_one_line_per_cell_setting_across_the_models() {
         let run = two_model_run(true);
-        let charts = run_charts(&run, &run.summaries());
+        let charts = run_charts(&run, &run.summaries(), &[]);
         let Some((_, chart)) = charts.iter().find(|(stem, _)| *stem == "chart_size_tokens_per_s") else {
             panic!("a run of two model sizes has the decode chart against size");
         };
@@ -809,7 +863,10 @@ mod tests {
 
     #[test]
     fn model_size_charts_need_two_models_of_known_size() {
-        let stems = |run: &RunFolder| run_charts(run, &run.summaries()).into_iter().map(|(s, _)| s).collect::<Vec<_>>();
+        let stems = |run: &RunFolder| {
+            let by_length = crate::results::summary::cost_by_length(&run.attempts());
+            run_charts(run, &run.summaries(), &by_length).into_iter().map(|(s, _)| s).collect::<Vec<_>>()
+        };
         assert_eq!(stems(&two_model_run(false)).len(), 4, "no sizes in the fingerprint: no size charts");
         let one = RunFolder::open(&Path::new(env!("CARGO_MANIFEST_DIR")).join("reports/examples/smoke")).unwrap();
         assert_eq!(stems(&one).len(), 4, "one model: no size charts");

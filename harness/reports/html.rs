@@ -125,6 +125,12 @@ fn correctness_section(run: &RunReport) -> String {
             usize::MAX,
         );
     }
+    let short = c.short_outputs();
+    if !short.is_empty() {
+        s += &format!("<h3>Outputs that end early</h3><p>{}</p><ul>", esc(super::SHORT_NOTE));
+        s += &short.iter().map(|l| format!("<li>{}</li>", esc(l))).collect::<String>();
+        s += "</ul>";
+    }
     s
 }
 
@@ -194,6 +200,12 @@ impl Exporter<RunReport<'_>> for Html {
         s += &correctness_section(run);
         s += "<h2>Failed, skipped and unsupported cells</h2>\n";
         s += &not_completed(run);
+        let refused = super::refused_lines(run.by_length);
+        if !refused.is_empty() {
+            s += &format!("<h2>Refused prompts</h2>\n<p>{}</p><ul>", esc(super::REFUSED_NOTE));
+            s += &refused.iter().map(|l| format!("<li>{}</li>", esc(l))).collect::<String>();
+            s += "</ul>\n";
+        }
         s += "<h2>Fingerprint</h2>\n";
         s += &fingerprint_table(run);
         s += "</body></html>\n";

@@ -18,7 +18,7 @@ pub mod soak;
 use crate::correctness::{CheckKind, Correctness};
 use crate::io::FileError;
 use crate::results::metrics::{Direction, MetricId, METRICS};
-use crate::results::summary::CellSummary;
+use crate::results::summary::{CellSummary, LengthCost};
 use std::path::Path;
 
 pub use document::{write_document, Exporter, ToMarkdown};
@@ -210,16 +210,7 @@ impl Exporter<RunReport<'_>> for SummaryMarkdown {
         if let Some(why) = crate::fingerprint::energy_absence(run.fingerprint) {
             s += &format!("\n> joules_per_token is empty, never zero: package energy is {why}.\n");
         }
-        let notes: Vec<String> = run
-            .cells
-            .iter()
-            .filter_map(|c| c.reason.as_ref().map(|r| format!("- `{}` {}: {r}", c.cell, c.status.name())))
-            .collect();
-        if !notes.is_empty() {
-            s += "\n## Failed, skipped and unsupported cells\n\n";
-            s += &notes.join("\n");
-            s += "\n";
-        }
+        s += &not_run_markdown(run);
         s += &scaling_markdown(run.by_length);
         s += &correctness_markdown(run.correctness);
         if run.cells.iter().any(|c| c.cell.device.disclaimer().is_some()) {
@@ -230,9 +221,32 @@ impl Exporter<RunReport<'_>> for SummaryMarkdown {
     }
 }
 
+/// The cells that did not complete, with their reasons, and the prompts the completed ones
+/// refused.
+fn not_run_markdown(run: &RunReport) -> String {
+    let mut s = String::new();
+    let notes: Vec<String> = run
+        .cells
+        .iter()
+        .filter_map(|c| c.reason.as_ref().map(|r| format!("- `{}` {}: {r}", c.cell, c.status.name())))
+        .collect();
+    if !notes.is_empty() {
+        s += "\n## Failed, skipped and unsupported cells\n\n";
+        s += &notes.join("\n");
+        s += "\n";
+    }
+    let refused = refused_lines(run.by_length);
+    if !refused.is_empty() {
+        s += &format!("\n## Refused prompts\n\n{REFUSED_NOTE}\n\n");
+        s += &refused.iter().map(|l| format!("- {l}\n")).collect::<String>();
+    }
+    s
+}
+
 /// The scaling table, when the run has prompts of at least 4 lengths: per prompt length,
-/// each cell's median TTFT and inter-token latency (ms) and the tokens it generated.
-fn scaling_markdown(rows: &[crate::results::summary::LengthCost]) -> String {
+/// each cell's median TTFT and inter-token latency (ms), the tokens it generated and its
+/// per-generation peak memory, or that it refused the length.
+fn scaling_markdown(rows: &[LengthCost]) -> String {
     let mut lengths: Vec<usize> = rows.iter().map(|r| r.prompt_tokens).collect();
     lengths.sort_unstable();
     lengths.dedup();
@@ -246,7 +260,7 @@ fn scaling_markdown(rows: &[crate::results::summary::LengthCost]) -> String {
         }
     }
     let mut s = String::from(
-        "\n## Cost against prompt length\n\nPer cell: median TTFT / median inter-token latency (ms), tokens generated.\n\n| prompt tokens |",
+        "\n## Cost against prompt length\n\nPer cell: median TTFT / median inter-token latency (ms), tokens generated, and the largest peak resident memory of one generation (MiB) where measured; `refused`: the pipeline refused prompts of that length (the reasons below).\n\n| prompt tokens |",
     );
     for c in &cells {
         s += &format!(" {} {} {} |", c.pipeline, c.device, c.profile);
@@ -256,10 +270,12 @@ fn scaling_markdown(rows: &[crate::results::summary::LengthCost]) -> String {
         s += &format!("| {len} |");
         for c in &cells {
             match rows.iter().find(|r| r.prompt_tokens == len && &r.cell == *c) {
-                Some(r) => {
-                    let itl = r.itl_ms.map_or("-".into(), |v| format!("{v:.1}"));
-                    s += &format!(" {:.1} / {itl}, {} |", r.ttft_ms, r.output_tokens);
+                Some(LengthCost { ttft_ms: Some(ttft), itl_ms, output_tokens, peak_rss_mb, .. }) => {
+                    let itl = itl_ms.map_or("-".into(), |v| format!("{v:.1}"));
+                    let memory = peak_rss_mb.map_or(String::new(), |m| format!(", {m:.0} MiB"));
+                    s += &format!(" {ttft:.1} / {itl}, {output_tokens}{memory} |");
                 }
+                Some(_) => s += " refused |",
                 None => s += " - |",
             }
         }
@@ -267,6 +283,17 @@ fn scaling_markdown(rows: &[crate::results::summary::LengthCost]) -> String {
     }
     s
 }
+
+/// The prompts each cell's pipeline refused, one line each (`CELL at N tokens: why`): every
+/// report lists them, so a length the run did not measure is never silent.
+pub fn refused_lines(rows: &[LengthCost]) -> Vec<String> {
+    rows.iter()
+        .filter_map(|r| Some(format!("`{}` at {} tokens: {}", r.cell, r.prompt_tokens, r.refused.as_ref()?)))
+        .collect()
+}
+
+/// What a refused prompt means, one sentence.
+pub const REFUSED_NOTE: &str = "The pipeline refused these prompts as asked (over the static window, or over the profile's NPUW_LLM_MAX_PROMPT_LEN, which the NPU plugin and openvino-genai both refuse); the cell ran its other prompts, and no figure of the refused ones exists.";
 
 /// The correctness section: verdict counts, then every check that was not identical.
 fn correctness_markdown(c: &Correctness) -> String {
@@ -300,8 +327,16 @@ fn correctness_markdown(c: &Correctness) -> String {
         s += &lines.join("\n");
         s += "\n";
     }
+    let short = c.short_outputs();
+    if !short.is_empty() {
+        s += &format!("\n### Outputs that end early\n\n{SHORT_NOTE}\n\n");
+        s += &short.iter().map(|l| format!("- ⚠ {l}\n")).collect::<String>();
+    }
     s
 }
+
+/// What the short-output flags mean, one sentence.
+pub const SHORT_NOTE: &str = "An output that stops at eos before 90% of its reference's length (MLPerf's rule) is flagged, not failed: silent garbage often ends early, and a transcript that stops early is otherwise identical over the few steps it has.";
 
 /// Every format of a run's summaries.
 pub fn run_exporters<'a>() -> [&'a dyn Exporter<RunReport<'a>>; 5] {
@@ -362,11 +397,11 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
     let cells = run.summaries();
     let correctness = crate::correctness::run_correctness(&run)?;
     dir.write_json(file::CORRECTNESS, &crate::results::Versioned::new(&correctness))?;
-    let figures = charts::run_charts(&run, &cells)
+    let by_length = crate::results::summary::cost_by_length(&run.attempts());
+    let figures = charts::run_charts(&run, &cells, &by_length)
         .iter()
         .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))
         .collect::<Result<Vec<_>, _>>()?;
-    let by_length = crate::results::summary::cost_by_length(&run.attempts());
     let report = RunReport {
         scenario: &run.scenario.name,
         cells: &cells,

@@ -23,6 +23,7 @@ impl SampleField {
             SampleField::DecodeTokensPerS => s.decode_tokens_per_s,
             SampleField::E2e => Some(s.e2e_ms),
             SampleField::PrefillCpu => s.usage.prefill_cpu_ms,
+            SampleField::PeakRss => s.peak_rss_mb,
             SampleField::CpuPerToken => s.usage.cpu_ms_per_token,
             SampleField::PrefillJoules => s.usage.prefill_joules,
             SampleField::JoulesPerToken => s.usage.joules_per_token,

@@ -46,6 +46,11 @@ pub struct SampleMetrics {
     /// Host CPU time, energy and NPU busy time by phase (each absent where not measured).
     #[serde(flatten, default)]
     pub usage: crate::telemetry::Usage,
+    /// Peak resident memory of the cell's process during this generation, MiB (the
+    /// high-water mark reset just before it): how memory grows with the prompt. Absent where
+    /// the kernel cannot reset the mark, and for the genai worker.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
     /// genai cells: openvino-genai's own PerfMetrics of this generation (ttft_ms, tpot_ms,
     /// throughput_tokens_per_s, generate_ms, inference_ms), kept beside bakeoff's figures
     /// and never used in its metrics.
@@ -69,6 +74,7 @@ impl From<&Transcript> for SampleMetrics {
             output_ids: t.output_ids.clone(),
             margins: t.steps.iter().map(|s| s.margin).collect(),
             usage: Default::default(),
+            peak_rss_mb: None,
             genai_perf_metrics: Default::default(),
         }
     }
@@ -110,7 +116,8 @@ pub enum CellStatus {
     Failed,
     /// It could not run here (device not present).
     Skipped,
-    /// It cannot run as asked (prompt over the window or MAX_PROMPT_LEN).
+    /// It cannot run as asked: every prompt was refused (over the window or
+    /// MAX_PROMPT_LEN), or a driven cell's prompt was.
     Unsupported,
 }
 
@@ -236,8 +243,25 @@ pub struct CellRecord {
     /// what the profile left, and what it made of what the profile set.
     #[serde(default, skip_serializing_if = "std::collections::BTreeMap::is_empty")]
     pub effective_properties: std::collections::BTreeMap<String, String>,
+    /// Prompts the pipeline refused while the cell ran its other prompts (over the static
+    /// window, or over NPUW_LLM_MAX_PROMPT_LEN, which the plugin and openvino-genai both
+    /// refuse), each with the reason; no sample of them is a measurement.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub refused: Vec<RefusedPrompt>,
     /// The cell's wall time, s.
     pub wall_s: f64,
+}
+
+/// A prompt a cell's pipeline refused to run as asked, and why (in the plugin's words where
+/// it has them).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct RefusedPrompt {
+    /// The prompt.
+    pub prompt_id: String,
+    /// Its length, tokens.
+    pub prompt_tokens: usize,
+    /// Why it was refused.
+    pub reason: String,
 }
 
 /// What one cell process measures once rather than per sample: its compiles, its memory
@@ -309,6 +333,7 @@ impl CellRecord {
             measured_samples: 0,
             properties: None,
             effective_properties: Default::default(),
+            refused: Vec::new(),
             wall_s: 0.0,
         }
     }

@@ -161,40 +161,65 @@ pub fn summarize_records(records: &[Record]) -> Vec<CellSummary> {
     final_attempts(records).iter().map(|a| summarize(a.cell, &a.samples)).collect()
 }
 
-/// One prompt length of one cell: what a token cost there (the scaling table).
+/// One prompt length of one cell: what a token cost there (the scaling table), or why the
+/// pipeline refused prompts of that length.
 #[derive(Debug, Clone, Serialize)]
 pub struct LengthCost {
     /// The cell.
     pub cell: CellKey,
     /// Prompt length, tokens.
     pub prompt_tokens: usize,
-    /// Median time to first token, ms.
-    pub ttft_ms: f64,
-    /// Median inter-token latency, ms (None: one token only).
+    /// Median time to first token, ms (the registry's `ttft_p50_ms`; None: refused).
+    pub ttft_ms: Option<f64>,
+    /// Median inter-token latency, ms (the registry's `itl_p50_ms`; None: one token only).
     pub itl_ms: Option<f64>,
     /// Tokens generated (the fewest over the samples: a full window or KV cache shows here).
     pub output_tokens: usize,
+    /// The largest peak resident memory of one generation, MiB (the registry's
+    /// `generation_peak_rss_mb`; None where not measured).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub peak_rss_mb: Option<f64>,
+    /// Why the pipeline refused prompts of this length (no sample then).
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub refused: Option<String>,
 }
 
-/// Per cell and prompt length, the median TTFT and inter-token latency of the measured
-/// samples: how each pipeline's cost grows with the context.
+/// Per cell and prompt length, the registry's median TTFT, median inter-token latency and
+/// per-generation peak memory over the measured samples (how each pipeline's cost grows with
+/// the context), and the lengths it refused, with the reason.
 pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
+    let of = |id: MetricId, samples: &[&SampleMetrics]| id.metric().statistic.compute(samples);
     let mut out = Vec::new();
-    for a in attempts.iter().filter(|a| a.cell.status == CellStatus::Completed) {
+    // An unsupported cell refused every prompt: its rows say so (static128 past its window).
+    for a in attempts.iter().filter(|a| matches!(a.cell.status, CellStatus::Completed | CellStatus::Unsupported)) {
         let mut by_len: BTreeMap<usize, Vec<&SampleMetrics>> = BTreeMap::new();
         for s in a.samples.iter().filter(|s| !s.warmup) {
             by_len.entry(s.metrics.prompt_tokens).or_default().push(&s.metrics);
         }
-        for (prompt_tokens, samples) in by_len {
-            let itl: Vec<f64> = samples.iter().flat_map(|s| s.itl_ms.iter().copied()).collect();
-            out.push(LengthCost {
+        let refused = a.cell.refused.iter().filter(|r| !by_len.contains_key(&r.prompt_tokens));
+        let mut rows: Vec<LengthCost> = by_len
+            .iter()
+            .map(|(&prompt_tokens, samples)| LengthCost {
                 cell: a.cell.cell.clone(),
                 prompt_tokens,
-                ttft_ms: stats::median(&samples.iter().map(|s| s.ttft_ms).collect::<Vec<_>>()).unwrap_or(0.0),
-                itl_ms: stats::median(&itl),
+                ttft_ms: of(MetricId::TtftP50Ms, samples),
+                itl_ms: of(MetricId::ItlP50Ms, samples),
                 output_tokens: samples.iter().map(|s| s.output_tokens).min().unwrap_or(0),
-            });
-        }
+                peak_rss_mb: of(MetricId::GenerationPeakRssMb, samples),
+                refused: None,
+            })
+            .chain(refused.map(|r| LengthCost {
+                cell: a.cell.cell.clone(),
+                prompt_tokens: r.prompt_tokens,
+                ttft_ms: None,
+                itl_ms: None,
+                output_tokens: 0,
+                peak_rss_mb: None,
+                refused: Some(r.reason.clone()),
+            }))
+            .collect();
+        rows.sort_by_key(|r| r.prompt_tokens);
+        out.extend(rows);
     }
     out
 }
@@ -239,11 +264,33 @@ mod tests {
         assert_eq!(rows.len(), 2);
         assert_eq!(
             (rows[0].prompt_tokens, rows[0].ttft_ms, rows[0].itl_ms, rows[0].output_tokens),
-            (16, 21.0, Some(8.0), 3)
+            (16, Some(21.0), Some(8.0), 3)
         );
         assert_eq!(
             (rows[1].prompt_tokens, rows[1].ttft_ms, rows[1].itl_ms, rows[1].output_tokens),
-            (64, 50.0, Some(8.0), 2)
+            (64, Some(50.0), Some(8.0), 2)
         );
+    }
+
+    #[test]
+    fn refused_lengths_are_rows_without_figures_and_memory_is_the_largest_peak() {
+        let key: CellKey = serde_json::from_value(serde_json::json!({
+            "model": "m", "pipeline": "kvcache", "device": "NPU:host", "profile": "p", "cache": "warm"
+        }))
+        .unwrap();
+        let mut samples = [sample(&key, 500, &[40.0, 8.0], false), sample(&key, 500, &[42.0, 8.0], false)];
+        samples[0].metrics.peak_rss_mb = Some(300.0);
+        samples[1].metrics.peak_rss_mb = Some(310.0);
+        let mut cell = CellRecord::new(&key, CellStatus::Completed);
+        cell.refused.push(crate::results::RefusedPrompt {
+            prompt_id: "long".into(),
+            prompt_tokens: 2000,
+            reason: "prompt over NPUW_LLM_MAX_PROMPT_LEN".into(),
+        });
+        let attempt = Attempt { cell: &cell, samples: samples.iter().collect() };
+        let rows = cost_by_length(&[attempt]);
+        assert_eq!(rows.len(), 2);
+        assert_eq!((rows[0].prompt_tokens, rows[0].peak_rss_mb, rows[0].refused.as_deref()), (500, Some(310.0), None));
+        assert_eq!((rows[1].prompt_tokens, rows[1].ttft_ms, rows[1].refused.is_some()), (2000, None, true));
     }
 }

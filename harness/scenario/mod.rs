@@ -212,6 +212,22 @@ pub struct Matrix {
     pub devices: Vec<Device>,
     /// Profile names (built-in or defined under `[profiles]`).
     pub profiles: Vec<String>,
+    /// Combinations left out of the cross product, each a set of cells
+    /// (`{ pipelines = ["static128"], profiles = ["balanced"] }`): a profile that differs
+    /// from another only in NPU keys need not run its CPU cells twice.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub exclude: Vec<CellFilter>,
+}
+
+impl Matrix {
+    /// Whether the matrix leaves this combination out (an `NPU` in an exclusion also
+    /// matches the `NPU:host` cells it falls back to).
+    pub fn excludes(&self, pipeline: PipelineKind, device: Device, profile: &str) -> bool {
+        self.exclude.iter().any(|f| {
+            f.matches(pipeline, device, profile)
+                || (device == Device::NpuHost && f.matches(pipeline, Device::Npu, profile))
+        })
+    }
 }
 
 /// Generation settings shared by every cell.
@@ -555,6 +571,7 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
             return Err(format!("matrix.profiles: unknown profile `{p}`; allowed: {}", profiles.names().join(", ")));
         }
     }
+    validate_exclusions(m)?;
     if let Some(g) = &s.golden {
         if g.near_tie.is_nan() || g.near_tie < 0.0 {
             return Err(format!("golden.near_tie: must be a number of logits >= 0, got {}", g.near_tie));
@@ -592,6 +609,33 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
         validate_search(s, search, profiles)?;
     }
     validate_sizes(s, prompts)
+}
+
+/// Each exclusion names something, and only what the matrix has: an empty one would drop
+/// every cell, and a misspelt profile would drop none without a word.
+fn validate_exclusions(m: &Matrix) -> Result<(), String> {
+    for (i, f) in m.exclude.iter().enumerate() {
+        let what = format!("matrix.exclude[{i}]");
+        if f.pipelines.is_empty() && f.devices.is_empty() && f.profiles.is_empty() {
+            return Err(format!("{what}: names no pipeline, device or profile, so it would exclude every cell"));
+        }
+        if let Some(p) = f.profiles.iter().find(|p| !m.profiles.contains(p)) {
+            return Err(format!(
+                "{what}.profiles: `{p}` is not in matrix.profiles; allowed: {}",
+                m.profiles.join(", ")
+            ));
+        }
+        if let Some(p) = f.pipelines.iter().find(|p| !m.pipelines.contains(p)) {
+            let names: Vec<String> = m.pipelines.iter().map(ToString::to_string).collect();
+            return Err(format!("{what}.pipelines: `{p}` is not in matrix.pipelines; allowed: {}", names.join(", ")));
+        }
+        let listed = |d: &Device| m.devices.contains(d) || (*d == Device::Npu && m.devices.contains(&Device::NpuHost));
+        if let Some(d) = f.devices.iter().find(|d| !listed(d)) {
+            let names: Vec<String> = m.devices.iter().map(ToString::to_string).collect();
+            return Err(format!("{what}.devices: `{d}` is not in matrix.devices; allowed: {}", names.join(", ")));
+        }
+    }
+    Ok(())
 }
 
 /// A search runs one (model, pipeline, device) and its own stages: it takes no other way of

@@ -74,8 +74,13 @@ pub struct RefPrompt {
     pub prompt: String,
     pub rendered: String,
     pub prompt_ids: Vec<i64>,
+    #[serde(default)]
     pub ignore_eos_ids: Vec<i64>,
+    #[serde(default)]
     pub natural_ids: Vec<i64>,
+    /// GenAI refused the prompt (written with `--record-refusals`): its message.
+    #[serde(default)]
+    pub refused: Option<String>,
 }
 
 /// A reference file.
