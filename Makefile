@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export setup-large scale qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
+.PHONY: setup setup-previous setup-export setup-large scale long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -24,6 +24,10 @@ LARGE ?= qwen3-0.6b
 setup-large: setup
 	@for m in $(LARGE); do .venv/bin/python tools/bake/bake.py $$m --out models/$$m --weights int4_sym_cw || exit 1; \
 	  $(BAKEOFF) lint models/$$m || exit 1; done
+
+# The long-context ladder (229 to 3987 prompt tokens) on CPU and NPU:host, about 12 minutes.
+long-context: setup
+	$(BAKEOFF) run scenarios/long-context.toml
 
 # The model-size scenario on the large fixture.
 scale: setup-large

@@ -79,6 +79,15 @@ for m in $FIXTURES; do
       --max-prompt-len 4096 --min-response-len 512
     ladder "$MODELS/$m/reference/genai-npu-host-limit.json" --device NPU:host --max-new-tokens 1 \
       --max-prompt-len 1024 --min-response-len 128 --record-refusals
+    # Conversations in GenAI's chat mode (start_chat: its KV cache kept between turns):
+    # tests/chat.rs.
+    chat_ref="$MODELS/$m/reference/genai-chat.json"
+    if fresh "$chat_ref" "$MODELS/$m/bake.json" scenarios/prompts/chat.jsonl tools/references/reference.py; then
+      say "reference conversations $chat_ref: up to date"
+    else
+      "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" \
+        --conversations scenarios/prompts/chat.jsonl --out "$chat_ref" --max-new-tokens 48
+    fi
   fi
   chat="$MODELS/$m/reference/chat-templates.json"
   if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/references/reference.py; then

@@ -8,7 +8,7 @@
 
 use super::names::{ATTENTION_MASK, BEAM_IDX, INPUT_IDS, POSITION_IDS};
 use super::{
-    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, StepClock, StopReason, Transcript,
+    logits_top2, GenerateError, GenerationConfig, Greedy, Observer, Pipeline, StepClock, StopReason, Transcript, Turn,
 };
 use crate::pipeline_kind::PipelineKind;
 use crate::runtime::{CompiledModel, ElementType, InferRequest, Tensor};
@@ -20,6 +20,16 @@ pub struct KvCache {
     spare: Option<InferRequest>,
     /// NPUW's limits for these compile properties; None: NPUW_LLM is off (dynamic shapes).
     limits: Option<NpuwLimits>,
+    /// The conversation whose KV state the last turn left (see [`Pipeline::generate_turn`]).
+    kept: Option<Kept>,
+}
+
+/// A conversation's request kept between turns: its KV state holds `fed`.
+struct Kept {
+    decoder: Decoder,
+    /// Every token fed so far: the history and the answers, but not each answer's last token
+    /// (generated, never fed).
+    fed: Vec<i64>,
 }
 
 /// What NPUW's LLM pipeline accepts, from its compile properties.
@@ -86,32 +96,51 @@ impl Decoder {
         max_new: usize,
         clock: &mut StepClock,
     ) -> Result<(Decoder, i64, f32), GenerateError> {
-        let n = prompt.len() as i64;
-        let mut ids = Tensor::new(ElementType::I64, &[1, n])?;
-        ids.data_mut::<i64>()?.copy_from_slice(prompt);
-        let mut pos = Tensor::new(ElementType::I64, &[1, n])?;
-        for (i, p) in pos.data_mut::<i64>()?.iter_mut().enumerate() {
-            *p = i as i64;
-        }
-        // The mask is allocated once at its final length, all ones; set_shape then only
-        // changes the visible length (no reallocation while it fits).
-        let mut mask = Tensor::new(ElementType::I64, &[1, n + max_new as i64])?;
-        mask.data_mut::<i64>()?.fill(1);
-        mask.set_shape(&[1, n])?;
         let mut beam = Tensor::new(ElementType::I32, &[1])?;
         beam.data_mut::<i32>()?[0] = 0;
-        request.set_tensor(INPUT_IDS, &ids)?;
-        request.set_tensor(POSITION_IDS, &pos)?;
-        request.set_tensor(ATTENTION_MASK, &mask)?;
         request.set_tensor(BEAM_IDX, &beam)?;
-        clock.infer(|| request.infer())?;
-        let first = logits_top2(&request, None)?;
+        let mut decoder = Decoder {
+            request,
+            token: Tensor::new(ElementType::I64, &[1, 1])?,
+            position: Tensor::new(ElementType::I64, &[1, 1])?,
+            mask: Tensor::new(ElementType::I64, &[1, 1])?,
+        };
+        let (id, margin) = decoder.extend(prompt, 0, max_new, clock)?;
+        Ok((decoder, id, margin))
+    }
+
+    /// Feed `tokens` at positions `past..` in one infer (a prefill when `past` is 0; a
+    /// conversation's new turn after the tokens its KV state already holds), then bind the
+    /// one-token tensors again; returns the next token. The mask is allocated at the length
+    /// this generation can reach, all ones; `step`'s set_shape then only changes the visible
+    /// length (no reallocation while it fits).
+    fn extend(
+        &mut self,
+        tokens: &[i64],
+        past: usize,
+        max_new: usize,
+        clock: &mut StepClock,
+    ) -> Result<(i64, f32), GenerateError> {
+        let n = tokens.len() as i64;
+        let mut ids = Tensor::new(ElementType::I64, &[1, n])?;
+        ids.data_mut::<i64>()?.copy_from_slice(tokens);
+        let mut pos = Tensor::new(ElementType::I64, &[1, n])?;
+        for (i, p) in pos.data_mut::<i64>()?.iter_mut().enumerate() {
+            *p = (past + i) as i64;
+        }
+        let total = past as i64 + n;
+        self.mask = Tensor::new(ElementType::I64, &[1, total + max_new as i64])?;
+        self.mask.data_mut::<i64>()?.fill(1);
+        self.mask.set_shape(&[1, total])?;
+        self.request.set_tensor(INPUT_IDS, &ids)?;
+        self.request.set_tensor(POSITION_IDS, &pos)?;
+        self.request.set_tensor(ATTENTION_MASK, &self.mask)?;
+        clock.infer(|| self.request.infer())?;
+        let first = logits_top2(&self.request, None)?;
         // From here on every step has the same one-token shapes: bind those tensors once.
-        let token = Tensor::new(ElementType::I64, &[1, 1])?;
-        let position = Tensor::new(ElementType::I64, &[1, 1])?;
-        request.set_tensor(INPUT_IDS, &token)?;
-        request.set_tensor(POSITION_IDS, &position)?;
-        Ok((Decoder { request, token, position, mask }, first.id as i64, first.margin))
+        self.request.set_tensor(INPUT_IDS, &self.token)?;
+        self.request.set_tensor(POSITION_IDS, &self.position)?;
+        Ok((first.id as i64, first.margin))
     }
 
     /// Feed `token` at position `past` (the number of tokens already in the cache).
@@ -130,7 +159,7 @@ impl Decoder {
 impl KvCache {
     /// Wrap a compiled stateful IR.
     pub fn new(compiled: CompiledModel, limits: Option<NpuwLimits>) -> KvCache {
-        KvCache { compiled, spare: None, limits }
+        KvCache { compiled, spare: None, limits, kept: None }
     }
 
     /// A failed prefill of a prompt over NPUW's prompt window is the plugin refusing it
@@ -172,16 +201,76 @@ impl Pipeline for KvCache {
         if prompt_ids.is_empty() {
             return Err(GenerateError::Unsupported("the prompt has no tokens".into()));
         }
-        let mut greedy = Greedy::new(config, observer);
+        let greedy = Greedy::new(config, observer);
         if config.max_new_tokens == 0 {
             return Ok(greedy.into_transcript(prompt_ids, StopReason::MaxNewTokens, false));
         }
-        let request = self.take_request()?;
+        self.kept = None;
+        let (transcript, decoder) = self.fresh(prompt_ids, greedy)?;
+        drop(decoder);
+        self.spare = Some(self.compiled.create_infer_request()?);
+        Ok(transcript)
+    }
+
+    /// A turn keeps the conversation's KV state on CPU: when the history starts with every
+    /// token the state holds, only the rest is fed (the new turn, and the end of the
+    /// previous answer the template adds), as openvino-genai's `start_chat` does. When the
+    /// history does not (the previous answer tokenized otherwise once rendered), the turn
+    /// starts from a fresh request: the C API has no way to trim a state, where GenAI trims
+    /// its cache. NPUW's pipeline starts its KV cache anew on every prefill, so on NPU every
+    /// turn re-prefills the whole history (with NPUW_LLM_ENABLE_PREFIX_CACHING the plugin
+    /// reuses its cached prefix blocks itself).
+    fn generate_turn(
+        &mut self,
+        history: &[i64],
+        config: &GenerationConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Turn, GenerateError> {
+        let kept = self.kept.take().filter(|k| history.len() > k.fed.len() && history.starts_with(&k.fed));
+        if self.limits.is_some() || history.is_empty() || config.max_new_tokens == 0 {
+            let transcript = self.generate(history, config, observer)?;
+            return Ok(Turn { prefilled: history.len(), transcript });
+        }
+        let mut greedy = Greedy::new(config, observer);
+        let Some(Kept { mut decoder, fed }) = kept else {
+            let (transcript, decoder) = self.fresh(history, greedy)?;
+            self.kept = Some(Kept { decoder, fed: fed_after(&transcript) });
+            return Ok(Turn { prefilled: history.len(), transcript });
+        };
         let mut clock = StepClock::start();
-        let (mut decoder, mut id, margin) = Decoder::prefill(request, prompt_ids, config.max_new_tokens, &mut clock)
-            .map_err(|e| self.classify_prefill_error(prompt_ids.len(), e))?;
+        let new = &history[fed.len()..];
+        let first = decoder.extend(new, fed.len(), config.max_new_tokens, &mut clock)?;
+        let (stop, decoder) = self.decode(decoder, &mut greedy, &mut clock, first, history.len())?;
+        let transcript = greedy.into_transcript(history, stop, false);
+        self.kept = Some(Kept { decoder, fed: fed_after(&transcript) });
+        Ok(Turn { prefilled: new.len(), transcript })
+    }
+
+    fn end_conversation(&mut self) {
+        self.kept = None;
+    }
+}
+
+/// Every token a generation fed into its KV state: the prompt and every generated token but
+/// the last.
+fn fed_after(t: &Transcript) -> Vec<i64> {
+    let generated = &t.output_ids[..t.output_ids.len().saturating_sub(1)];
+    t.prompt_ids.iter().chain(generated).copied().collect()
+}
+
+impl KvCache {
+    /// One token per step from the first token `(id, margin)` until a stop, `past` tokens
+    /// already in the cache; returns the stop and the decoder (its state holds the history
+    /// and every token but the last).
+    fn decode(
+        &self,
+        mut decoder: Decoder,
+        greedy: &mut Greedy,
+        clock: &mut StepClock,
+        (mut id, margin): (i64, f32),
+        mut past: usize,
+    ) -> Result<(StopReason, Decoder), GenerateError> {
         let mut stop = greedy.push(clock.finish(id, margin));
-        let mut past = prompt_ids.len();
         while stop.is_none() {
             // The next step stores one more token; a full static cache ends generation here
             // (the plugin would fail or overwrite).
@@ -189,14 +278,23 @@ impl Pipeline for KvCache {
                 stop = Some(StopReason::KvFull);
                 break;
             }
-            let (next, margin) = decoder.step(id, past, &mut clock)?;
+            let (next, margin) = decoder.step(id, past, clock)?;
             past += 1;
             id = next;
             stop = greedy.push(clock.finish(id, margin));
         }
-        drop(decoder);
-        self.spare = Some(self.compiled.create_infer_request()?);
-        Ok(greedy.into_transcript(prompt_ids, stop.expect("loop ends with a stop reason"), false))
+        Ok((stop.expect("loop ends with a stop reason"), decoder))
+    }
+
+    /// A generation on a fresh request (fresh KV state): its transcript, and the decoder
+    /// whose state holds it (a conversation keeps it; a single generation drops it).
+    fn fresh(&mut self, prompt_ids: &[i64], mut greedy: Greedy) -> Result<(Transcript, Decoder), GenerateError> {
+        let request = self.take_request()?;
+        let mut clock = StepClock::start();
+        let (decoder, id, margin) = Decoder::prefill(request, prompt_ids, greedy.config.max_new_tokens, &mut clock)
+            .map_err(|e| self.classify_prefill_error(prompt_ids.len(), e))?;
+        let (stop, decoder) = self.decode(decoder, &mut greedy, &mut clock, (id, margin), prompt_ids.len())?;
+        Ok((greedy.into_transcript(prompt_ids, stop, false), decoder))
     }
 }
 

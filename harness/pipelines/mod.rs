@@ -153,6 +153,33 @@ pub trait Pipeline {
         config: &GenerationConfig,
         observer: &mut dyn Observer,
     ) -> Result<Transcript, GenerateError>;
+
+    /// One turn of a conversation: `history` is the whole conversation rendered (earlier
+    /// turns, their answers, the new turn). A pipeline that keeps state between turns
+    /// feeds only what its state lacks; by default every turn is generated anew from the
+    /// whole history (the recompute baseline).
+    fn generate_turn(
+        &mut self,
+        history: &[i64],
+        config: &GenerationConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Turn, GenerateError> {
+        let transcript = self.generate(history, config, observer)?;
+        Ok(Turn { prefilled: history.len(), transcript })
+    }
+
+    /// The conversation is over: drop any state kept for its next turn.
+    fn end_conversation(&mut self) {}
+}
+
+/// One turn of a conversation, generated.
+#[derive(Debug, Clone)]
+pub struct Turn {
+    /// The turn's transcript (its prompt is the whole history).
+    pub transcript: Transcript,
+    /// Tokens this turn's prefill fed: the whole history when nothing was kept, the new
+    /// turn's tokens when the KV state was.
+    pub prefilled: usize,
 }
 
 /// Tensor names of the LLM IRs both pipelines run.

@@ -88,3 +88,38 @@ impl TextLayer {
         }
     }
 }
+
+/// A conversation as a chat application holds it: the messages so far, each new user turn
+/// rendered with the whole history through the model's chat template, and each answer
+/// added back as the text it decodes to (special tokens skipped), as openvino-genai's chat
+/// mode keeps its history.
+#[derive(Debug, Clone, Default)]
+pub struct Conversation {
+    /// The messages so far (an optional system message, then user and assistant turns).
+    pub messages: Vec<Message>,
+    /// Qwen3's thinking switch (None: the template's default).
+    pub enable_thinking: Option<bool>,
+}
+
+impl Conversation {
+    /// A conversation that starts with `system`, if any.
+    pub fn new(system: Option<&str>, enable_thinking: Option<bool>) -> Conversation {
+        let messages = system.map(|s| vec![Message { role: "system".into(), content: s.into() }]).unwrap_or_default();
+        Conversation { messages, enable_thinking }
+    }
+
+    /// Add the user's next turn; the whole history rendered and tokenized, ready to
+    /// generate the answer from.
+    pub fn ask(&mut self, text: &mut TextLayer, user: &str) -> Result<PreparedPrompt, TextError> {
+        self.messages.push(Message::user(user));
+        text.prepare(&PromptInput::Chat { messages: self.messages.clone(), enable_thinking: self.enable_thinking })
+    }
+
+    /// Add the answer generated as `ids` (its eos included or not) to the history; returns
+    /// its text.
+    pub fn answer(&mut self, text: &TextLayer, ids: &[i64]) -> Result<String, TextError> {
+        let content = text.tokenizer.decode(ids, true)?;
+        self.messages.push(Message { role: "assistant".into(), content: content.clone() });
+        Ok(content)
+    }
+}

@@ -67,6 +67,55 @@ def generate_ids(pipe, ids: list[int], max_new_tokens: int, ignore_eos: bool) ->
     return [int(t) for t in generate(pipe, ids, max_new_tokens, ignore_eos).tokens[0]]
 
 
+def chat_turns(model: Path, conversations: Path, out_path: Path, max_new_tokens: int) -> None:
+    """Each conversation of a JSONL file (`{"id": ..., "turns": [...]}`) in GenAI's chat
+    mode: `start_chat`, then one `generate` per user turn, greedy, stopping at eos, so the
+    pipeline keeps its history (its KV cache) between turns as a chat application does. The
+    ids of every answer come from a streamer; the history's answers are GenAI's own decoded
+    text. Stateful SDPA, the backend bakeoff's kvcache pipeline compares with."""
+    import openvino_genai
+
+    class Ids(openvino_genai.StreamerBase):
+        def __init__(self):
+            super().__init__()
+            self.ids: list[int] = []
+
+        def write(self, token):
+            self.ids.extend([int(t) for t in token] if isinstance(token, (list, tuple)) else [int(token)])
+            return openvino_genai.StreamingStatus.RUNNING
+
+        def end(self):
+            pass
+
+    pipe = openvino_genai.LLMPipeline(str(model), "CPU", ATTENTION_BACKEND="SDPA", **CPU_REFERENCE)
+    config = openvino_genai.GenerationConfig()
+    config.max_new_tokens = max_new_tokens
+    config.do_sample = False
+    out = []
+    for line in conversations.read_text(encoding="utf-8").splitlines():
+        if not line.strip():
+            continue
+        item = json.loads(line)
+        pipe.start_chat()
+        turns = []
+        for user in item["turns"]:
+            streamer = Ids()
+            answer = pipe.generate(user, config, streamer)
+            turns.append({"user": user, "answer": str(answer), "ids": streamer.ids})
+        pipe.finish_chat()
+        out.append({"id": item["id"], "turns": turns})
+    doc = {
+        "reference": "openvino_genai.LLMPipeline start_chat (ATTENTION_BACKEND=SDPA)",
+        "openvino_genai": openvino_genai.__version__,
+        "settings": CPU_REFERENCE,
+        "max_new_tokens": max_new_tokens,
+        "conversations": out,
+    }
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(doc, indent=1, ensure_ascii=False) + "\n", encoding="utf-8")
+    print(f"[reference] {len(out)} conversations in GenAI's chat mode -> {out_path}")
+
+
 def render_chat_cases(model: Path, cases_path: Path, out_path: Path) -> None:
     """Render every conversation of cases_path with GenAI's chat template renderer."""
     import openvino_genai
@@ -98,6 +147,7 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--max-prompt-len", type=int, default=1024)
     parser.add_argument("--min-response-len", type=int, default=128)
+    parser.add_argument("--conversations", type=Path, help="JSONL of conversations to run in GenAI's chat mode")
     parser.add_argument("--record-refusals", action="store_true",
                         help="record a prompt GenAI refuses (its message) instead of failing")
     args = parser.parse_args()
@@ -105,6 +155,11 @@ def main() -> int:
         if not args.chat_out:
             parser.error("--chat-cases needs --chat-out")
         render_chat_cases(args.model, args.chat_cases, args.chat_out)
+        return 0
+    if args.conversations:
+        if not args.out:
+            parser.error("--conversations needs --out")
+        chat_turns(args.model, args.conversations, args.out, args.max_new_tokens)
         return 0
     if not (args.prompts and args.out):
         parser.error("--prompts and --out are required (or --chat-cases and --chat-out)")
