@@ -269,7 +269,10 @@ pub fn check_attempts(
     for a in &done {
         let Some(golden) = goldens.get(&a.cell.cell.model) else { continue };
         let mut by_prompt: BTreeMap<&str, Vec<&SampleRecord>> = BTreeMap::new();
-        for s in &a.samples {
+        let as_golden = |prev: &SampleRecord| {
+            golden.transcript(&prev.prompt_id).is_some_and(|t| t.output_ids == prev.metrics.output_ids)
+        };
+        for s in a.samples.iter().filter(|s| same_history(a, s, &as_golden)) {
             by_prompt.entry(&s.prompt_id).or_default().push(s);
         }
         for (prompt_id, samples) in by_prompt {
@@ -309,8 +312,37 @@ pub fn check_attempts(
     out
 }
 
+/// The sample of the turn before `s` in the same conversation, repetition and history mode
+/// (None: `s` is no conversation's later turn).
+fn previous_turn<'a>(a: &Attempt<'a>, s: &SampleRecord) -> Option<&'a SampleRecord> {
+    let turn = s.turn.as_ref().filter(|t| t.turn > 1)?;
+    a.samples.iter().copied().find(|p| {
+        p.rep == s.rep
+            && p.warmup == s.warmup
+            && p.turn.as_ref().is_some_and(|q| {
+                q.conversation == turn.conversation && q.turn + 1 == turn.turn && q.history == turn.history
+            })
+    })
+}
+
+/// Whether a conversation turn's history is the one its reference saw: every earlier turn
+/// of the same conversation answered as `expected` says (a prompt or a first turn always
+/// is). A later turn after a divergence has another history, so comparing its outputs
+/// would blame it for the earlier turn's divergence, which is reported at that turn.
+fn same_history(a: &Attempt, s: &SampleRecord, as_expected: &dyn Fn(&SampleRecord) -> bool) -> bool {
+    let mut current = s;
+    while let Some(prev) = previous_turn(a, current) {
+        if !as_expected(prev) {
+            return false;
+        }
+        current = prev;
+    }
+    true
+}
+
 /// Each prompt's first measured sample in `a`, with the first measured sample of the same
-/// prompt in its twin `b` (prompts `b` lacks are left out).
+/// prompt in its twin `b` (prompts `b` lacks, and conversation turns whose histories differ
+/// between the two, are left out).
 fn paired_samples<'a>(a: &Attempt<'a>, b: &Attempt<'a>) -> Vec<(&'a SampleRecord, &'a SampleRecord)> {
     let first =
         |att: &Attempt<'a>, prompt: &str| att.samples.iter().copied().find(|s| !s.warmup && s.prompt_id == prompt);
@@ -319,7 +351,17 @@ fn paired_samples<'a>(a: &Attempt<'a>, b: &Attempt<'a>) -> Vec<(&'a SampleRecord
         if out.iter().any(|(x, _)| x.prompt_id == s.prompt_id) {
             continue;
         }
-        if let Some(t) = first(b, &s.prompt_id) {
+        let Some(t) = first(b, &s.prompt_id) else { continue };
+        let as_twin = |prev: &SampleRecord| {
+            let history = prev.turn.as_ref().map(|q| q.history);
+            b.samples.iter().any(|x| {
+                x.prompt_id == prev.prompt_id
+                    && x.rep == t.rep
+                    && x.turn.as_ref().map(|q| q.history) == history
+                    && x.metrics.output_ids == prev.metrics.output_ids
+            })
+        };
+        if same_history(a, s, &as_twin) {
             out.push((s, t));
         }
     }

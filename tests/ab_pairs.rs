@@ -30,7 +30,10 @@ fn key() -> CellKey {
 }
 
 fn spec() -> CellSpec {
-    let prompts = vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }];
+    let prompts = vec![
+        CellPrompt { id: "a".into(), ids: vec![1, 2], conversation: None },
+        CellPrompt { id: "b".into(), ids: vec![3], conversation: None },
+    ];
     CellSpec { driven: true, ..common::cell_spec(key(), "x".into(), prompts) }
 }
 

@@ -106,3 +106,119 @@ fn on_npu_host_every_turn_prefills_the_whole_history() {
     }
     assert!(turns[2].0.transcript.prompt_ids.len() > turns[0].0.transcript.prompt_ids.len());
 }
+
+/// A one-conversation chat scenario on CPU `reference`, both history modes, checked against
+/// the shipped goldens; `extra` TOML lines go in its [generation] table.
+fn chat_scenario(dir: &std::path::Path, turns: &str, extra: &str) -> std::path::PathBuf {
+    let path = dir.join("chat.toml");
+    let text = format!(
+        r#"name = "chat-ci"
+[[models]]
+path = "{model}"
+[[prompts.inline]]
+id = "trip"
+turns = {turns}
+[matrix]
+pipelines = ["kvcache"]
+devices = ["CPU"]
+profiles = ["reference"]
+[generation]
+max_new_tokens = 48
+ignore_eos = false
+history = ["keep", "recompute"]
+{extra}
+[measure]
+warmup = 0
+repetitions = 1
+[golden]
+dir = "{golden}"
+"#,
+        model = common::smollm2().root.display(),
+        golden = common::repo().join("golden/chat").display(),
+    );
+    std::fs::write(&path, text).unwrap();
+    path
+}
+
+/// The user turns of the shipped conversation `id`, as a TOML array.
+fn shipped_turns(id: &str) -> String {
+    let text = std::fs::read_to_string(common::repo().join("scenarios/prompts/chat.jsonl")).unwrap();
+    let line = text.lines().find(|l| l.contains(&format!("\"id\": \"{id}\""))).unwrap();
+    let v: serde_json::Value = serde_json::from_str(line).unwrap();
+    let turns: Vec<String> = v["turns"].as_array().unwrap().iter().map(|t| t.as_str().unwrap().to_string()).collect();
+    toml::Value::Array(turns.into_iter().map(toml::Value::String).collect()).to_string()
+}
+
+#[test]
+fn a_run_of_a_conversation_keeps_the_kv_state_per_turn_and_matches_the_goldens_turn_by_turn() {
+    let tmp = tempfile::tempdir().unwrap();
+    let scenario = chat_scenario(tmp.path(), &shipped_turns("trip"), "");
+    let out = tmp.path().join("run");
+    let o = common::bakeoff(&["run", scenario.to_str().unwrap(), "--out", out.to_str().unwrap()]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let records = std::fs::read_to_string(out.join("results.jsonl")).unwrap();
+    let samples: Vec<serde_json::Value> = records
+        .lines()
+        .map(|l| serde_json::from_str::<serde_json::Value>(l).unwrap())
+        .filter(|r| r["kind"] == "sample")
+        .collect();
+    assert_eq!(samples.len(), 6, "three turns in each of two modes");
+    for s in &samples {
+        let turn = &s["turn"];
+        assert_eq!(s["prompt_id"], format!("trip#{}", turn["turn"]));
+        let (prefilled, history) = (turn["prefilled_tokens"].as_u64().unwrap(), s["prompt_tokens"].as_u64().unwrap());
+        match (turn["history"].as_str().unwrap(), turn["turn"].as_u64().unwrap()) {
+            ("keep", 2 | 3) => assert!(prefilled < history / 2, "kept: {prefilled} of {history}"),
+            _ => assert_eq!(prefilled, history, "{s}"),
+        }
+    }
+    let correctness: serde_json::Value =
+        serde_json::from_slice(&std::fs::read(out.join("correctness.json")).unwrap()).unwrap();
+    let golden = correctness["golden"].as_array().unwrap();
+    assert_eq!(golden.len(), 3, "each turn checked: {golden:?}");
+    assert!(golden.iter().all(|g| g["verdict"]["verdict"] == "identical" && g["samples"] == 2), "{golden:?}");
+    let summary: serde_json::Value = serde_json::from_slice(&std::fs::read(out.join("summary.json")).unwrap()).unwrap();
+    assert_eq!(summary["cost_by_turn"].as_array().unwrap().len(), 6);
+    let md = std::fs::read_to_string(out.join("summary.md")).unwrap();
+    assert!(md.contains("## Conversations: cost per turn"), "{md}");
+    assert!(out.join("chart_turns_ttft.svg").exists());
+}
+
+#[test]
+fn an_edited_turn_golden_fails_the_run_naming_the_turn_and_step() {
+    let tmp = tempfile::tempdir().unwrap();
+    let mut golden = bakeoff::golden::GoldenFile::read(&common::repo().join("golden/chat/smollm2-135m.json")).unwrap();
+    let t = golden.transcripts.iter_mut().find(|t| t.prompt_id == "trip#2").unwrap();
+    let step = (5..t.output_ids.len()).find(|&i| t.margins[i] > 0.5).expect("a clear step");
+    t.output_ids[step] = if t.output_ids[step] == 42 { 43 } else { 42 };
+    let dir = tmp.path().join("golden");
+    std::fs::create_dir(&dir).unwrap();
+    golden.write(&dir.join("smollm2-135m.json")).unwrap();
+    let scenario = chat_scenario(tmp.path(), &shipped_turns("trip"), "");
+    let text = std::fs::read_to_string(&scenario).unwrap();
+    let golden_line = format!("dir = \"{}\"", common::repo().join("golden/chat").display());
+    std::fs::write(&scenario, text.replace(&golden_line, &format!("dir = \"{}\"", dir.display()))).unwrap();
+    let o = common::bakeoff(&["golden", "check", scenario.to_str().unwrap()]);
+    let err = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(bakeoff::exit::CORRECTNESS_FAILURE), "{err}");
+    assert!(err.contains("`trip#2`") && err.contains(&format!("hard mismatch at step {step}")), "{err}");
+}
+
+#[test]
+fn a_prompt_is_a_message_or_a_conversation_and_a_conversation_needs_the_chat_template() {
+    let tmp = tempfile::tempdir().unwrap();
+    let run = |scenario: &std::path::Path| {
+        let o = common::bakeoff(&["run", scenario.to_str().unwrap(), "--list"]);
+        (o.status.code(), String::from_utf8_lossy(&o.stderr).into_owned())
+    };
+    let raw = chat_scenario(tmp.path(), r#"["Hi", "Bye"]"#, "chat_template = false");
+    let (code, err) = run(&raw);
+    assert_eq!(code, Some(bakeoff::exit::INPUT_ERROR));
+    assert!(err.contains("`trip` is a conversation, which needs `generation.chat_template = true`"), "{err}");
+    let both = chat_scenario(tmp.path(), r#"["Hi"]"#, "");
+    let text = std::fs::read_to_string(&both).unwrap().replace("id = \"trip\"", "id = \"trip\"\nprompt = \"Hello\"");
+    std::fs::write(&both, text).unwrap();
+    let (code, err) = run(&both);
+    assert_eq!(code, Some(bakeoff::exit::INPUT_ERROR));
+    assert!(err.contains("`trip` has both `prompt` and `turns`"), "{err}");
+}

@@ -866,6 +866,7 @@ mod documents {
             correctness: &correctness,
             figures: &figures,
             by_length: &by_length,
+            by_turn: &[],
         };
         snapshot("run", &report, &run_exporters(), &[(&run.dir, "<run>")]);
         let attempts = run.attempts();

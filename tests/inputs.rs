@@ -130,8 +130,8 @@ fn a_cell_spec_with_an_id_outside_the_vocabulary_fails_as_input_before_compiling
         cache: Default::default(),
     };
     let prompts = vec![
-        CellPrompt { id: "fine".into(), ids: vec![1, 2] },
-        CellPrompt { id: "past".into(), ids: vec![1, 99_999_999] },
+        CellPrompt { id: "fine".into(), ids: vec![1, 2], conversation: None },
+        CellPrompt { id: "past".into(), ids: vec![1, 99_999_999], conversation: None },
     ];
     let spec = CellSpec {
         max_new_tokens: 2,

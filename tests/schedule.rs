@@ -40,7 +40,10 @@ fn scenario(dir: &Path, text: &str) -> LoadedScenario {
 }
 
 fn spec(cell: &PlannedCell) -> Result<CellSpec, String> {
-    let prompts = vec![CellPrompt { id: "a".into(), ids: vec![1, 2] }, CellPrompt { id: "b".into(), ids: vec![3] }];
+    let prompts = vec![
+        CellPrompt { id: "a".into(), ids: vec![1, 2], conversation: None },
+        CellPrompt { id: "b".into(), ids: vec![3], conversation: None },
+    ];
     Ok(CellSpec {
         max_new_tokens: 4,
         measure: bakeoff::scenario::Measure { warmup: 1, repetitions: 2 },

@@ -14,7 +14,7 @@ use crate::plan::CellKey;
 use crate::profiles::ResolvedProfile;
 use crate::runtime::Runtime;
 use crate::scenario::{default_near_tie, CacheMode, LoadedScenario, PromptEntry};
-use crate::text::{PreparedPrompt, TextLayer};
+use crate::text::{Conversation, PreparedPrompt, TextLayer};
 use std::path::Path;
 
 /// Run `golden record` or `golden check`.
@@ -45,14 +45,30 @@ fn prepare_models(scenario: &LoadedScenario) -> Result<Vec<PreparedModel<'_>>, F
         .collect()
 }
 
-/// Compile `kind` for the source's device and profile and generate every prompt.
+/// One transcript a golden file holds: a prompt's, or a conversation turn's (`ID#N`, its
+/// prompt the whole history with the answers generated before it).
+struct Generated {
+    id: String,
+    /// The user message (a conversation's: this turn's).
+    user: String,
+    system: Option<String>,
+    prompt: PreparedPrompt,
+    transcript: Transcript,
+    /// A conversation's turn after the first: its history holds earlier answers, so its
+    /// prompt ids follow from them rather than from the scenario.
+    later_turn: bool,
+}
+
+/// Compile `kind` for the source's device and profile and generate every prompt (each
+/// conversation turn by turn, the pipeline's state kept between turns as openvino-genai's
+/// chat mode keeps it).
 fn transcripts(
     rt: &Runtime,
     scenario: &LoadedScenario,
     source: &GoldenSource,
-    model: &PreparedModel,
+    model: &mut PreparedModel,
     kind: PipelineKind,
-) -> Result<(ResolvedProfile, Vec<Transcript>), Failure> {
+) -> Result<(ResolvedProfile, Vec<Generated>), Failure> {
     let properties = scenario
         .profiles
         .resolve_for_model(&source.profile, source.device, kind, || model.dir.kv_layout())
@@ -60,13 +76,37 @@ fn transcripts(
     let window = scenario.window_options(model.name, model.dir.pad_id());
     let mut loaded = compile_in_process(rt, &model.dir, kind, source.device, &properties.pairs(), window)?;
     let config = scenario.generation_config(model.dir.eos_ids());
+    let failed = |id: &str, e| {
+        let f = generate_failure(e);
+        Failure { message: format!("prompt `{id}` on {kind}: {}", f.message), ..f }
+    };
     let mut out = Vec::new();
     for (entry, prompt) in &model.prompts {
-        let t = loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(|e| {
-            let f = generate_failure(e);
-            Failure { message: format!("prompt `{}` on {kind}: {}", entry.id, f.message), ..f }
-        })?;
-        out.push(t);
+        if !entry.is_conversation() {
+            let transcript =
+                loaded.pipeline.generate(&prompt.ids, &config, &mut NoObserver).map_err(|e| failed(&entry.id, e))?;
+            let (id, user, system) = (entry.id.clone(), entry.prompt.clone(), entry.system.clone());
+            out.push(Generated { id, user, system, prompt: prompt.clone(), transcript, later_turn: false });
+            continue;
+        }
+        let mut chat = Conversation::new(entry.system.as_deref(), scenario.scenario.generation.thinking);
+        for (i, user) in entry.turns.iter().enumerate() {
+            let id = crate::scenario::turn_id(&entry.id, i + 1);
+            let prompt = chat.ask(&mut model.text, user).map_err(|e| Failure::input(format!("{id}: {e}")))?;
+            let turn =
+                loaded.pipeline.generate_turn(&prompt.ids, &config, &mut NoObserver).map_err(|e| failed(&id, e))?;
+            chat.answer(&model.text, &turn.transcript.output_ids).map_err(Failure::harness)?;
+            let system = entry.system.clone();
+            out.push(Generated {
+                id,
+                user: user.clone(),
+                system,
+                prompt,
+                transcript: turn.transcript,
+                later_turn: i > 0,
+            });
+        }
+        loaded.pipeline.end_conversation();
     }
     Ok((properties, out))
 }
@@ -85,21 +125,21 @@ fn record(source: &GoldenSource, kind: PipelineKind, force: bool) -> Result<i32,
     let dir = golden_dir(&scenario)?;
     let rt = open_runtime(&source.runtime)?;
     let openvino_version = crate::runtime::ov::version().map_err(Failure::harness)?.0;
-    for model in prepare_models(&scenario)? {
+    for mut model in prepare_models(&scenario)? {
         let path = golden_path(dir, model.name);
         let fingerprint = model.dir.fingerprint().map_err(Failure::input)?;
-        let (properties, ts) = transcripts(&rt, &scenario, source, &model, kind)?;
+        let (properties, ts) = transcripts(&rt, &scenario, source, &mut model, kind)?;
         let g = &scenario.scenario.generation;
         let mut fresh = Vec::new();
-        for ((entry, prompt), t) in model.prompts.iter().zip(ts) {
+        for Generated { id, user, system, prompt, transcript: t, .. } in ts {
             fresh.push(GoldenTranscript {
-                prompt_id: entry.id.clone(),
-                prompt: entry.prompt.clone(),
-                system: entry.system.clone(),
+                prompt_id: id,
+                prompt: user,
+                system,
                 chat_template: g.chat_template,
                 thinking: g.thinking,
-                rendered_prompt: prompt.rendered.clone(),
-                prompt_ids: prompt.ids.clone(),
+                rendered_prompt: prompt.rendered,
+                prompt_ids: prompt.ids,
                 max_new_tokens: g.max_new_tokens,
                 ignore_eos: g.ignore_eos,
                 text: model.text.tokenizer.decode(&t.output_ids, true).map_err(Failure::harness)?,
@@ -206,7 +246,7 @@ fn check(
     let pipelines = if pipelines.is_empty() { scenario.scenario.matrix.pipelines.clone() } else { pipelines.to_vec() };
     let rt = open_runtime(&source.runtime)?;
     let mut out = Correctness { near_tie, ..Default::default() };
-    for model in prepare_models(&scenario)? {
+    for mut model in prepare_models(&scenario)? {
         let key = |pipeline| CellKey {
             model: model.name.to_string(),
             pipeline,
@@ -216,15 +256,21 @@ fn check(
         };
         let mut by_pipeline = Vec::new();
         for &kind in &pipelines {
-            let (_, ts) = transcripts(&rt, &scenario, source, &model, kind)?;
-            for ((entry, _), t) in model.prompts.iter().zip(&ts) {
-                let expected = goldens[model.name].transcript(&entry.id).expect("usable_for checked every prompt");
-                let verdict = expected.check(t, near_tie);
+            let (_, ts) = transcripts(&rt, &scenario, source, &mut model, kind)?;
+            for g in &ts {
+                let t = &g.transcript;
+                let expected = goldens[model.name].transcript(&g.id).expect("usable_for checked every prompt");
+                let verdict = match g.later_turn {
+                    // Its history holds earlier answers: an earlier turn's divergence is
+                    // reported there, and this turn's outputs are what it adds.
+                    true => compare(expected.side(), Side { ids: &t.output_ids, margins: &margins(t) }, near_tie),
+                    false => expected.check(t, near_tie),
+                };
                 let differing = usize::from(verdict.severity() > 0);
                 let cell = key(kind);
                 out.golden.push(GoldenCheck {
                     cell,
-                    prompt_id: entry.id.clone(),
+                    prompt_id: g.id.clone(),
                     samples: 1,
                     differing,
                     verdict,
@@ -240,13 +286,14 @@ fn check(
         }
         let find = |k| by_pipeline.iter().find(|(kind, _)| *kind == k).map(|(_, ts)| ts);
         if let (Some(kv), Some(st)) = (find(PipelineKind::Kvcache), find(PipelineKind::Static128)) {
-            for (((entry, prompt), a), b) in model.prompts.iter().zip(kv).zip(st) {
+            for (ga, gb) in kv.iter().zip(st) {
+                let (a, b) = (&ga.transcript, &gb.transcript);
                 let (ma, mb) = (margins(a), margins(b));
                 out.pipelines.push(PipelineCheck::judge(
                     key(PipelineKind::Kvcache),
-                    entry.id.clone(),
+                    ga.id.clone(),
                     [Side { ids: &a.output_ids, margins: &ma }, Side { ids: &b.output_ids, margins: &mb }],
-                    prompt.ids.len(),
+                    a.prompt_ids.len(),
                     scenario.scenario.generation.window,
                     near_tie,
                     true,

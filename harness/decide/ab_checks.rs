@@ -183,7 +183,7 @@ mod tests {
             profile: "p".into(),
             cache: crate::scenario::CacheMode::Warm,
         };
-        SampleRecord { cell: key, prompt_id: "q".into(), rep: 0, warmup: false, metrics, ab: None }
+        SampleRecord { cell: key, prompt_id: "q".into(), rep: 0, warmup: false, metrics, ab: None, turn: None }
     }
 
     fn pair(index: usize, b: SampleRecord, c: SampleRecord) -> Pair {

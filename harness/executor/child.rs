@@ -2,14 +2,15 @@
 //! generate, and report [`ChildEvent`]s on stdout. Anything that goes wrong in here (a
 //! plugin abort, a hang) costs only this process; the parent classifies it.
 
-use super::{CellPrompt, CellSpec, ChildEvent, DriveCommand};
+use super::{CellConversation, CellPrompt, CellSpec, ChildEvent, DriveCommand};
 use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError, Loaded};
-use crate::pipelines::{GenerateError, GenerationConfig, NoObserver};
-use crate::results::{FailureClass, RefusedPrompt, SampleRecord};
+use crate::pipelines::{GenerateError, GenerationConfig, NoObserver, Turn};
+use crate::results::{FailureClass, RefusedPrompt, SampleRecord, TurnInfo};
 use crate::runtime::{Device, Runtime};
-use crate::scenario::CacheMode;
+use crate::scenario::{CacheMode, HistoryMode};
 use crate::telemetry::{NpuMemory, Probes, UsageMeter};
+use crate::text::{Conversation, TextLayer};
 use std::io::Write;
 
 /// Environment variable of the test-only fault hook: comma-separated `KIND@MATCH`, where
@@ -120,6 +121,7 @@ fn run_stages(spec: &CellSpec, commands: &mut dyn Iterator<Item = String>) -> St
         },
         pipeline: loaded.pipeline.as_mut(),
         refused: Default::default(),
+        text: conversation_text(spec, &model)?,
         sample_memory: steady_measured.then_some(0.0),
     };
     generator.own_repetitions()?;
@@ -156,6 +158,15 @@ fn open(spec: &CellSpec) -> Stage<(Runtime, ModelDir)> {
     Ok((rt, model))
 }
 
+/// The model's text layer when a prompt of the spec is a conversation (None otherwise: the
+/// parent tokenized every other prompt).
+fn conversation_text(spec: &CellSpec, model: &ModelDir) -> Stage<Option<TextLayer>> {
+    if spec.prompts.iter().all(|p| p.conversation.is_none()) {
+        return Ok(None);
+    }
+    TextLayer::open(model).map(Some).map_err(|e| fail(FailureClass::InputError, e))
+}
+
 /// Compile the cell's pipeline; with the cold compile's time (a compile that did not come
 /// from the cache). A warm cell primes the shared cache so the measured compile is a cache
 /// load, and the priming compile is its cold compile; a cold cell's own compile is.
@@ -184,19 +195,74 @@ struct Generator<'a> {
     pipeline: &'a mut dyn crate::pipelines::Pipeline,
     /// Prompts the pipeline refused: never tried again.
     refused: std::collections::BTreeSet<String>,
+    /// The model's text layer, for a spec with conversations (each turn is rendered here).
+    text: Option<TextLayer>,
     /// The largest per-generation peak so far, MiB; None where the kernel cannot reset the
     /// high-water mark (then no generation has a peak of its own).
     sample_memory: Option<f64>,
 }
 
 impl Generator<'_> {
-    /// One generation of `prompt`, reported as a sample. A prompt the pipeline refuses is
-    /// reported once and skipped from then on, so a ladder's longer rungs over a profile's
-    /// limit cost neither the shorter rungs' measurements nor a failed cell; a driven cell
-    /// (A/B pairs need both sides' samples of every prompt) ends as unsupported instead.
+    /// One generation of `prompt`, reported as a sample (a conversation: each of its
+    /// turns, in every history mode). A prompt the pipeline refuses is reported once and
+    /// skipped from then on, so a ladder's longer rungs over a profile's limit cost neither
+    /// the shorter rungs' measurements nor a failed cell; a driven cell (A/B pairs need both
+    /// sides' samples of every prompt) ends as unsupported instead.
     fn generate(&mut self, prompt: &CellPrompt, rep: usize, warmup: bool) -> Stage<()> {
-        if self.refused.contains(&prompt.id) {
-            return Ok(());
+        if let Some(conversation) = &prompt.conversation {
+            return self.converse(&prompt.id, conversation, rep, warmup);
+        }
+        if let Some((turn, sample)) = self.measured(&prompt.id, &prompt.ids, None, rep, warmup)? {
+            debug_assert_eq!(turn.prefilled, prompt.ids.len());
+            emit(&ChildEvent::Sample(Box::new(sample)));
+        }
+        Ok(())
+    }
+
+    /// Every turn of a conversation in each history mode of the spec: each turn rendered
+    /// with the answers generated so far and reported as sample `ID#N`. A refused turn ends
+    /// the conversation (the later turns need its answer); the state a kept mode holds is
+    /// dropped at its end.
+    fn converse(&mut self, id: &str, conversation: &CellConversation, rep: usize, warmup: bool) -> Stage<()> {
+        for &mode in &self.spec.history {
+            let mut chat = Conversation::new(conversation.system.as_deref(), conversation.enable_thinking);
+            for (i, user) in conversation.turns.iter().enumerate() {
+                let turn_id = crate::scenario::turn_id(id, i + 1);
+                let text = self.text.as_mut().expect("opened for a spec with conversations");
+                let history =
+                    chat.ask(text, user).map_err(|e| fail(FailureClass::InputError, format!("{turn_id}: {e}")))?;
+                let Some((turn, mut sample)) = self.measured(&turn_id, &history.ids, Some(mode), rep, warmup)? else {
+                    break;
+                };
+                sample.turn = Some(TurnInfo {
+                    conversation: id.to_string(),
+                    turn: i + 1,
+                    history: mode,
+                    prefilled_tokens: turn.prefilled,
+                });
+                emit(&ChildEvent::Sample(Box::new(sample)));
+                let text = self.text.as_ref().expect("opened for a spec with conversations");
+                chat.answer(text, &turn.transcript.output_ids)
+                    .map_err(|e| fail(FailureClass::GenerateError, format!("{turn_id}: decoding the answer: {e}")))?;
+            }
+            self.pipeline.end_conversation();
+        }
+        Ok(())
+    }
+
+    /// One measured generation of `ids` as prompt `id` (a conversation's turn when `mode`
+    /// is given: kept or recomputed), its usage and peak memory in the sample; None when the
+    /// pipeline refused it (reported, and remembered).
+    fn measured(
+        &mut self,
+        id: &str,
+        ids: &[i64],
+        mode: Option<HistoryMode>,
+        rep: usize,
+        warmup: bool,
+    ) -> Stage<Option<(Turn, SampleRecord)>> {
+        if self.refused.contains(id) {
+            return Ok(None);
         }
         fault(self.spec, "generate");
         if self.sample_memory.is_some() {
@@ -204,28 +270,32 @@ impl Generator<'_> {
         }
         let mut quiet = NoObserver;
         let mut meter = UsageMeter::start(&self.probes, &mut quiet);
-        let t = match self.pipeline.generate(&prompt.ids, &self.config, &mut meter) {
-            Ok(t) => t,
-            Err(e) if e.is_unsupported() && !self.spec.driven => {
-                let reason = e.to_string();
-                emit(&ChildEvent::Refused(RefusedPrompt {
-                    prompt_id: prompt.id.clone(),
-                    prompt_tokens: prompt.ids.len(),
-                    reason,
-                }));
-                self.refused.insert(prompt.id.clone());
-                return Ok(());
-            }
-            Err(e) => return Err(generate_failure(&prompt.id, e)),
+        let outcome = match mode {
+            Some(HistoryMode::Keep) => self.pipeline.generate_turn(ids, &self.config, &mut meter),
+            _ => self
+                .pipeline
+                .generate(ids, &self.config, &mut meter)
+                .map(|transcript| Turn { prefilled: ids.len(), transcript }),
         };
-        let mut sample = SampleRecord::from_transcript(&self.spec.key, &prompt.id, rep, warmup, &t);
+        let turn = match outcome {
+            Ok(turn) => turn,
+            Err(e) if e.is_unsupported() && !self.spec.driven => {
+                let refused =
+                    RefusedPrompt { prompt_id: id.to_string(), prompt_tokens: ids.len(), reason: e.to_string() };
+                emit(&ChildEvent::Refused(refused));
+                self.refused.insert(id.to_string());
+                return Ok(None);
+            }
+            Err(e) => return Err(generate_failure(id, e)),
+        };
+        let t = &turn.transcript;
+        let mut sample = SampleRecord::from_transcript(&self.spec.key, id, rep, warmup, t);
         sample.metrics.usage = meter.finish(t.steps.len().saturating_sub(1));
         if let Some(largest) = self.sample_memory.as_mut() {
             sample.metrics.peak_rss_mb = crate::platform::own_memory_mb().1;
             *largest = largest.max(sample.metrics.peak_rss_mb.unwrap_or(0.0));
         }
-        emit(&ChildEvent::Sample(Box::new(sample)));
-        Ok(())
+        Ok(Some((turn, sample)))
     }
 
     /// The repetitions the cell takes on its own: the warm-ups, and for a cell that is not
@@ -238,7 +308,12 @@ impl Generator<'_> {
                 self.generate(prompt, rep, rep < measure.warmup)?;
             }
         }
-        if !self.spec.prompts.is_empty() && self.refused.len() == self.spec.prompts.len() {
+        // Every prompt refused (a conversation counts by its first turn).
+        let refused_first = |p: &CellPrompt| match p.conversation {
+            Some(_) => self.refused.contains(&crate::scenario::turn_id(&p.id, 1)),
+            None => self.refused.contains(&p.id),
+        };
+        if !self.spec.prompts.is_empty() && self.spec.prompts.iter().all(refused_first) {
             emit(&ChildEvent::Unsupported { message: "every prompt was refused (see each one's reason)".into() });
         }
         Ok(())

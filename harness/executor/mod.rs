@@ -25,8 +25,23 @@ use std::path::PathBuf;
 pub struct CellPrompt {
     /// Prompt id.
     pub id: String,
-    /// Token ids.
+    /// Token ids (a conversation's: its first turn's, rendered).
     pub ids: Vec<i64>,
+    /// A conversation: the cell renders each turn itself, since each one's history holds
+    /// the answers it generated.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub conversation: Option<CellConversation>,
+}
+
+/// A conversation as a cell runs it.
+#[derive(Debug, Clone, Serialize, Deserialize, PartialEq)]
+pub struct CellConversation {
+    /// The system message, if any.
+    pub system: Option<String>,
+    /// The user turns, in order.
+    pub turns: Vec<String>,
+    /// Qwen3's thinking switch (None: the template's default).
+    pub enable_thinking: Option<bool>,
 }
 
 /// Everything a cell's process needs, passed as JSON on its stdin.
@@ -65,11 +80,18 @@ pub struct CellSpec {
     /// [`crate::profiles::keys::genai_config`]), CACHE_DIR included; empty otherwise.
     #[serde(default, skip_serializing_if = "serde_json::Map::is_empty")]
     pub genai_config: serde_json::Map<String, serde_json::Value>,
+    /// How conversations run (each in every mode listed).
+    #[serde(default = "keep_history")]
+    pub history: Vec<crate::scenario::HistoryMode>,
     /// A driven cell (one side of an A/B pair): after compiling and its warm-ups it says
     /// [`ChildEvent::Ready`] and then runs one generation per [`DriveCommand`] line on its
     /// stdin, until stdin closes, instead of its own repetitions.
     #[serde(default)]
     pub driven: bool,
+}
+
+fn keep_history() -> Vec<crate::scenario::HistoryMode> {
+    vec![crate::scenario::HistoryMode::Keep]
 }
 
 /// One command to a driven cell: generate prompt `prompt` (an index into the spec's

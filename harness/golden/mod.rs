@@ -220,6 +220,10 @@ impl GoldenFile {
         }
         let g = &scenario.scenario.generation;
         for p in prompts {
+            self.turns_usable_for(&err, scenario, p)?;
+            if p.entry.is_conversation() {
+                continue;
+            }
             let id = &p.entry.id;
             let Some(t) = self.transcript(id) else {
                 return Err(Unusable::Input(err(format!(
@@ -242,6 +246,47 @@ impl GoldenFile {
             }
             if let Some(v) = compare_prompts(&t.prompt_ids, &p.prepared.ids) {
                 return Err(Unusable::Prompt(err(format!("prompt `{id}`: {v}"))));
+            }
+        }
+        Ok(())
+    }
+}
+
+impl GoldenFile {
+    /// A conversation's turns each have a transcript recorded with the same user turn and
+    /// settings, and the first turn's prompt ids are the scenario's (later turns' histories
+    /// hold the answers, which the checks compare).
+    fn turns_usable_for(
+        &self,
+        err: &dyn Fn(String) -> GoldenError,
+        scenario: &LoadedScenario,
+        p: &ScenarioPrompt,
+    ) -> Result<(), Unusable> {
+        let g = &scenario.scenario.generation;
+        for (i, user) in p.entry.turns.iter().enumerate() {
+            let id = crate::scenario::turn_id(&p.entry.id, i + 1);
+            let Some(t) = self.transcript(&id) else {
+                return Err(Unusable::Input(err(format!(
+                    "no golden transcript for turn `{id}` of conversation `{}`; record it with `bakeoff golden record {}`",
+                    p.entry.id,
+                    scenario.path.display()
+                ))));
+            };
+            let settings = [
+                ("turn", format!("{:?}", t.prompt), format!("{user:?}")),
+                ("system", format!("{:?}", t.system), format!("{:?}", p.entry.system)),
+                ("generation.thinking", format!("{:?}", t.thinking), format!("{:?}", g.thinking)),
+            ];
+            if let Some((field, golden, now)) = settings.iter().find(|(_, a, b)| a != b) {
+                return Err(Unusable::Input(err(format!(
+                    "turn `{id}`: recorded with {field} = {golden}, the scenario has {now}; \
+                     a golden only checks the conversation it was recorded for"
+                ))));
+            }
+            if i == 0 {
+                if let Some(v) = compare_prompts(&t.prompt_ids, &p.prepared.ids) {
+                    return Err(Unusable::Prompt(err(format!("turn `{id}`: {v}"))));
+                }
             }
         }
         Ok(())

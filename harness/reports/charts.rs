@@ -12,7 +12,7 @@ use crate::decide::verdict::PerfVerdict;
 use crate::metrics::MetricId;
 use crate::pipeline_kind::PipelineKind;
 use crate::results::folder::RunFolder;
-use crate::results::summary::{CellSummary, LengthCost};
+use crate::results::summary::{CellSummary, LengthCost, TurnCost};
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::CacheMode;
 use plotters::coord::Shift;
@@ -738,6 +738,34 @@ pub fn context_charts(run: &RunFolder, rows: &[LengthCost]) -> Vec<(&'static str
         ));
     }
     charts
+}
+
+/// Each conversation turn's median TTFT, one line per cell and history mode, from the turn
+/// rows (never recomputed): keeping the KV state shows as a flat line, recomputing the
+/// history as a rising one. None without conversations.
+pub fn turns_chart(run: &RunFolder, rows: &[TurnCost]) -> Option<Chart> {
+    let mut series: Vec<Series> = Vec::new();
+    for r in rows {
+        let Some(ttft) = r.ttft_ms else { continue };
+        let star = if r.cell.device.disclaimer().is_some() { "*" } else { "" };
+        let name = format!("{} {}{star} {} {}", r.cell.pipeline, r.cell.device, r.cell.profile, r.history.name());
+        let color = series.iter().position(|s| s.name == name).unwrap_or(series.len());
+        add_point(&mut series, name, color, r.history == crate::scenario::HistoryMode::Keep, (r.turn as f64, ttft));
+    }
+    (!series.is_empty()).then(|| {
+        Chart::Trend(Trend {
+            title: format!("{}: TTFT per conversation turn", run.scenario.name),
+            x_label: "turn".into(),
+            y_label: "median TTFT (ms, lower is better)".into(),
+            series,
+            levels: Vec::new(),
+            band: None,
+            note: note(
+                run,
+                "One line per cell and history mode; filled: the KV state kept, hollow: the history recomputed.",
+            ),
+        })
+    })
 }
 
 /// The charts of a run folder (the model-size charts only when it ran models of two sizes,

@@ -18,7 +18,7 @@ pub mod soak;
 use crate::correctness::{CheckKind, Correctness};
 use crate::io::FileError;
 use crate::results::metrics::{Direction, MetricId, METRICS};
-use crate::results::summary::{CellSummary, LengthCost};
+use crate::results::summary::{CellSummary, LengthCost, TurnCost};
 use std::path::Path;
 
 pub use document::{write_document, Exporter, ToMarkdown};
@@ -37,6 +37,8 @@ pub struct RunReport<'a> {
     pub figures: &'a [charts::Figure],
     /// Per cell and prompt length, what a token cost.
     pub by_length: &'a [crate::results::summary::LengthCost],
+    /// Per cell, history mode and conversation turn, what a turn cost.
+    pub by_turn: &'a [crate::results::summary::TurnCost],
 }
 
 /// The key columns every tabular export starts with.
@@ -91,7 +93,7 @@ impl Exporter<RunReport<'_>> for SummaryJson {
         "summary.json"
     }
     fn render(&self, run: &RunReport) -> Result<Vec<u8>, ReportError> {
-        let value = serde_json::json!({
+        let mut value = serde_json::json!({
             "schema_version": crate::results::SCHEMA_VERSION,
             "scenario": run.scenario,
             "metrics": METRICS,
@@ -100,6 +102,9 @@ impl Exporter<RunReport<'_>> for SummaryJson {
             "correctness": run.correctness,
             "cost_by_length": run.by_length,
         });
+        if !run.by_turn.is_empty() {
+            value["cost_by_turn"] = serde_json::json!(run.by_turn);
+        }
         serde_json::to_vec_pretty(&value).map_err(|e| ReportError::Render(e.to_string()))
     }
 }
@@ -212,6 +217,7 @@ impl Exporter<RunReport<'_>> for SummaryMarkdown {
         }
         s += &not_run_markdown(run);
         s += &scaling_markdown(run.by_length);
+        s += &turns_markdown(run.by_turn);
         s += &correctness_markdown(run.correctness);
         if run.cells.iter().any(|c| c.cell.device.disclaimer().is_some()) {
             s += "\n> NPU:host cells: NPUW host execution: not NPU silicon. The NPU plugin's NPUW pipeline ran with the host CPU executing the parts; their speed says nothing about an NPU.\n";
@@ -219,6 +225,48 @@ impl Exporter<RunReport<'_>> for SummaryMarkdown {
         s += "\nWarm-up samples are run and excluded from every metric.\n";
         Ok(s.into_bytes())
     }
+}
+
+/// The conversations' table, when the run has any: per turn, each cell and history mode's
+/// median TTFT and inter-token latency, and the tokens its prefill fed of the history's.
+fn turns_markdown(rows: &[TurnCost]) -> String {
+    if rows.is_empty() {
+        return String::new();
+    }
+    let mut columns: Vec<(&crate::plan::CellKey, crate::scenario::HistoryMode)> = Vec::new();
+    for r in rows {
+        if !columns.contains(&(&r.cell, r.history)) {
+            columns.push((&r.cell, r.history));
+        }
+    }
+    let mut s = String::from(
+        "\n## Conversations: cost per turn\n\nPer cell and history mode (`keep`: the KV state kept between turns; `recompute`: the whole history every turn): median TTFT / median inter-token latency (ms), and the tokens the turn's prefill fed of its history's (medians over the conversations).\n\n| turn |",
+    );
+    for (c, history) in &columns {
+        s += &format!(" {} {} {} {} |", c.pipeline, c.device, c.profile, history.name());
+    }
+    s += &format!("\n|---:|{}\n", "---|".repeat(columns.len()));
+    let turns: std::collections::BTreeSet<usize> = rows.iter().map(|r| r.turn).collect();
+    for turn in turns {
+        s += &format!("| {turn} |");
+        for (c, history) in &columns {
+            match rows.iter().find(|r| r.turn == turn && &r.cell == *c && r.history == *history) {
+                Some(r) => {
+                    let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
+                    s += &format!(
+                        " {} / {}, {:.0} of {:.0} |",
+                        ms(r.ttft_ms),
+                        ms(r.itl_ms),
+                        r.prefilled_tokens,
+                        r.history_tokens
+                    );
+                }
+                None => s += " - |",
+            }
+        }
+        s += "\n";
+    }
+    s
 }
 
 /// The cells that did not complete, with their reasons, and the prompts the completed ones
@@ -398,7 +446,11 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
     let correctness = crate::correctness::run_correctness(&run)?;
     dir.write_json(file::CORRECTNESS, &crate::results::Versioned::new(&correctness))?;
     let by_length = crate::results::summary::cost_by_length(&run.attempts());
+    let by_turn = crate::results::summary::cost_by_turn(&run.attempts());
     let figures = charts::run_charts(&run, &cells, &by_length)
+        .into_iter()
+        .chain(charts::turns_chart(&run, &by_turn).map(|c| ("chart_turns_ttft", c)))
+        .collect::<Vec<_>>()
         .iter()
         .map(|(stem, chart)| charts::write_chart(&dir.dir, stem, chart))
         .collect::<Result<Vec<_>, _>>()?;
@@ -409,6 +461,7 @@ pub fn write_run_reports(dir: &crate::results::folder::RunDir) -> Result<Written
         correctness: &correctness,
         figures: &figures,
         by_length: &by_length,
+        by_turn: &by_turn,
     };
     write_all(&dir.dir, &report)?;
     Ok(WrittenRun { cells, correctness })

@@ -97,12 +97,36 @@ pub struct SampleRecord {
     /// A/B runs: the sample's side and pair.
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub ab: Option<pairs::AbTag>,
+    /// A conversation's turn: where the sample sits in it.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub turn: Option<TurnInfo>,
+}
+
+/// Where a sample sits in a conversation (its prompt id is `ID#N`).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
+pub struct TurnInfo {
+    /// The conversation's id.
+    pub conversation: String,
+    /// The turn, from 1.
+    pub turn: usize,
+    /// Whether the pipeline kept its state from the previous turn or recomputed the history.
+    pub history: crate::scenario::HistoryMode,
+    /// Tokens this turn's prefill fed (the whole history, or only what a kept state lacked).
+    pub prefilled_tokens: usize,
 }
 
 impl SampleRecord {
     /// The record of one transcript.
     pub fn from_transcript(cell: &CellKey, prompt_id: &str, rep: usize, warmup: bool, t: &Transcript) -> SampleRecord {
-        SampleRecord { cell: cell.clone(), prompt_id: prompt_id.to_string(), rep, warmup, metrics: t.into(), ab: None }
+        SampleRecord {
+            cell: cell.clone(),
+            prompt_id: prompt_id.to_string(),
+            rep,
+            warmup,
+            metrics: t.into(),
+            ab: None,
+            turn: None,
+        }
     }
 }
 

@@ -224,6 +224,60 @@ pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
     out
 }
 
+/// One turn of a cell's conversations in one history mode: the registry's median TTFT and
+/// inter-token latency over every conversation's samples of that turn, and what its prefill
+/// fed (a kept state feeds only the new turn; a recompute feeds the whole history).
+#[derive(Debug, Clone, Serialize)]
+pub struct TurnCost {
+    /// The cell.
+    pub cell: CellKey,
+    /// Kept state or recomputed history.
+    pub history: crate::scenario::HistoryMode,
+    /// The turn, from 1.
+    pub turn: usize,
+    /// Measured samples (conversations times repetitions).
+    pub samples: usize,
+    /// Median history length, tokens (the whole prompt of the turn).
+    pub history_tokens: f64,
+    /// Median tokens the turn's prefill fed.
+    pub prefilled_tokens: f64,
+    /// Median time to first token, ms (the registry's `ttft_p50_ms`).
+    pub ttft_ms: Option<f64>,
+    /// Median inter-token latency, ms (the registry's `itl_p50_ms`).
+    pub itl_ms: Option<f64>,
+}
+
+/// Per cell, history mode and turn, what a conversation's turn cost: how keeping the KV
+/// state shows in each turn's TTFT.
+pub fn cost_by_turn(attempts: &[super::Attempt]) -> Vec<TurnCost> {
+    let mut out = Vec::new();
+    for a in attempts.iter().filter(|a| a.cell.status == CellStatus::Completed) {
+        let mut by_turn: BTreeMap<(crate::scenario::HistoryMode, usize), Vec<&SampleRecord>> = BTreeMap::new();
+        for s in a.samples.iter().filter(|s| !s.warmup) {
+            if let Some(t) = &s.turn {
+                by_turn.entry((t.history, t.turn)).or_default().push(s);
+            }
+        }
+        for ((history, turn), samples) in by_turn {
+            let metrics: Vec<&SampleMetrics> = samples.iter().map(|s| &s.metrics).collect();
+            let median = |f: &dyn Fn(&SampleRecord) -> usize| {
+                stats::median(&samples.iter().map(|s| f(s) as f64).collect::<Vec<_>>()).unwrap_or(0.0)
+            };
+            out.push(TurnCost {
+                cell: a.cell.cell.clone(),
+                history,
+                turn,
+                samples: samples.len(),
+                history_tokens: median(&|s| s.metrics.prompt_tokens),
+                prefilled_tokens: median(&|s| s.turn.as_ref().map_or(0, |t| t.prefilled_tokens)),
+                ttft_ms: MetricId::TtftP50Ms.metric().statistic.compute(&metrics),
+                itl_ms: MetricId::ItlP50Ms.metric().statistic.compute(&metrics),
+            });
+        }
+    }
+    out
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;

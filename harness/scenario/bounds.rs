@@ -32,6 +32,11 @@ pub const MAX_PROMPTS: usize = 100_000;
 /// One prompt's text, bytes: 1 MiB is about 250,000 tokens, past any context above.
 pub const MAX_PROMPT_BYTES: usize = 1 << 20;
 
+/// Turns of one conversation at most: each turn re-renders the whole history, so a
+/// conversation's work grows with the square of its turns; real chat benchmarks run a
+/// handful.
+pub const MAX_TURNS: usize = 64;
+
 /// A size-like value past its bound: the message names the field, the value, what is
 /// allowed and why.
 #[derive(Debug, Clone, thiserror::Error)]

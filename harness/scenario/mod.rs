@@ -177,28 +177,66 @@ pub struct PromptSet {
     pub inline: Vec<PromptEntry>,
 }
 
-/// One prompt.
+/// One prompt, or one conversation (`turns`).
 #[derive(Debug, Clone, Deserialize, Serialize, PartialEq)]
 #[serde(deny_unknown_fields)]
 pub struct PromptEntry {
-    /// A stable id (used in results and goldens).
+    /// A stable id (used in results and goldens; a conversation's turns are `ID#1`, `ID#2`,
+    /// ...).
     pub id: String,
-    /// The user message (or raw text when the chat template is off).
+    /// The user message (or raw text when the chat template is off); empty for a
+    /// conversation.
+    #[serde(default)]
     pub prompt: String,
     /// An optional system message.
     #[serde(default)]
     pub system: Option<String>,
+    /// A conversation's user turns, in order: each is generated with the whole history
+    /// (the earlier turns and their answers) rendered through the chat template.
+    #[serde(default, skip_serializing_if = "Vec::is_empty")]
+    pub turns: Vec<String>,
+}
+
+/// A conversation turn's prompt id: `ID#N`, N from 1.
+pub fn turn_id(conversation: &str, turn: usize) -> String {
+    format!("{conversation}#{turn}")
+}
+
+/// How a conversation's turns reach the pipeline (`[generation] history`).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord, Hash, Deserialize, Serialize)]
+#[serde(rename_all = "snake_case")]
+pub enum HistoryMode {
+    /// The pipeline keeps its state between turns (kvcache on CPU: only the new turn is
+    /// prefilled, as openvino-genai's chat mode keeps its KV cache).
+    Keep,
+    /// Every turn is generated anew from the whole history (the baseline).
+    Recompute,
+}
+
+impl HistoryMode {
+    /// How outputs name it.
+    pub fn name(self) -> &'static str {
+        match self {
+            HistoryMode::Keep => "keep",
+            HistoryMode::Recompute => "recompute",
+        }
+    }
 }
 
 impl PromptEntry {
-    /// The chat messages of this prompt.
+    /// The chat messages of this prompt (a conversation's first turn).
     pub fn messages(&self) -> Vec<Message> {
         let mut m = Vec::new();
         if let Some(s) = &self.system {
             m.push(Message { role: "system".into(), content: s.clone() });
         }
-        m.push(Message::user(self.prompt.clone()));
+        m.push(Message::user(self.turns.first().unwrap_or(&self.prompt).clone()));
         m
+    }
+
+    /// Whether this entry is a conversation.
+    pub fn is_conversation(&self) -> bool {
+        !self.turns.is_empty()
     }
 }
 
@@ -246,6 +284,9 @@ pub struct Generation {
     pub overflow: Overflow,
     /// static128 window length.
     pub window: usize,
+    /// How conversations run, each in every mode listed: `keep` (the pipeline's state
+    /// between turns) and/or `recompute` (the whole history every turn).
+    pub history: Vec<HistoryMode>,
 }
 
 impl Default for Generation {
@@ -257,6 +298,7 @@ impl Default for Generation {
             thinking: None,
             overflow: Overflow::Stop,
             window: 128,
+            history: vec![HistoryMode::Keep],
         }
     }
 }
@@ -572,6 +614,7 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
         }
     }
     validate_exclusions(m)?;
+    validate_conversations(s, prompts)?;
     if let Some(g) = &s.golden {
         if g.near_tie.is_nan() || g.near_tie < 0.0 {
             return Err(format!("golden.near_tie: must be a number of logits >= 0, got {}", g.near_tie));
@@ -609,6 +652,45 @@ fn validate(s: &Scenario, profiles: &ProfileSet, prompts: &[PromptEntry]) -> Res
         validate_search(s, search, profiles)?;
     }
     validate_sizes(s, prompts)
+}
+
+/// A prompt is a message or a conversation, never both; a conversation needs the chat
+/// template (its history is rendered through it) and is not for A/B pairs (a pair is one
+/// generation a side).
+fn validate_conversations(s: &Scenario, prompts: &[PromptEntry]) -> Result<(), String> {
+    for p in prompts {
+        let what = format!("prompts: `{}`", p.id);
+        match (p.prompt.is_empty(), p.turns.is_empty()) {
+            (true, true) => return Err(format!("{what} has neither `prompt` nor `turns`; give one")),
+            (false, false) => return Err(format!("{what} has both `prompt` and `turns`; give one")),
+            _ => {}
+        }
+        if p.turns.is_empty() {
+            continue;
+        }
+        if p.id.contains('#') {
+            return Err(format!("{what}: a conversation's id may not contain `#` (its turns are `ID#N`)"));
+        }
+        if !s.generation.chat_template {
+            return Err(format!("{what} is a conversation, which needs `generation.chat_template = true`"));
+        }
+        if s.ab.is_some() {
+            return Err(format!("{what} is a conversation; [ab] pairs single generations, so give it prompts"));
+        }
+        if s.matrix.pipelines.contains(&PipelineKind::Genai) {
+            return Err(format!(
+                "{what} is a conversation, which the genai worker does not run; matrix.pipelines: kvcache and static128 \
+                 run conversations"
+            ));
+        }
+        if p.turns.len() > bounds::MAX_TURNS {
+            return Err(format!("{what}: {} turns; allowed: up to {}", p.turns.len(), bounds::MAX_TURNS));
+        }
+    }
+    if s.generation.history.is_empty() {
+        return Err("generation.history: empty; allowed: [\"keep\"], [\"recompute\"] or both".into());
+    }
+    Ok(())
 }
 
 /// Each exclusion names something, and only what the matrix has: an empty one would drop
@@ -696,9 +778,10 @@ fn validate_sizes(s: &Scenario, prompts: &[PromptEntry]) -> Result<(), String> {
     check("measure.warmup", s.measure.warmup, 0, MAX_WARMUP, "warm-up needs a handful")?;
     check("models", s.models.len(), 1, MAX_MODELS, "a matrix of thousands of cells already")?;
     check("prompts", prompts.len(), 1, MAX_PROMPTS, "a larger set is a generated file gone wrong")?;
-    if let Some(p) =
-        prompts.iter().find(|p| p.prompt.len() + p.system.as_ref().map_or(0, String::len) > MAX_PROMPT_BYTES)
-    {
+    if let Some(p) = prompts.iter().find(|p| {
+        p.prompt.len() + p.system.as_ref().map_or(0, String::len) + p.turns.iter().map(String::len).sum::<usize>()
+            > MAX_PROMPT_BYTES
+    }) {
         return Err(format!(
             "prompts: prompt `{}` has {} bytes; allowed: up to {MAX_PROMPT_BYTES} (1 MiB, about 250,000 tokens, past \
              any model's context)",

@@ -3,7 +3,7 @@
 //! [`CellSpec`]. Every session (a run, a soak's rounds, a search's stages, both sides of an
 //! A/B run) makes its cells here.
 
-use crate::executor::{CellPrompt, CellSpec};
+use crate::executor::{CellConversation, CellPrompt, CellSpec};
 use crate::model::ModelDir;
 use crate::pipeline_kind::PipelineKind;
 use crate::plan::PlannedCell;
@@ -29,7 +29,15 @@ fn prepare_model(scenario: &LoadedScenario, path: &Path) -> Result<PreparedModel
         .prompts
         .iter()
         .zip(prepared.prompts)
-        .map(|(p, prompt)| CellPrompt { id: p.id.clone(), ids: prompt.ids })
+        .map(|(p, prompt)| CellPrompt {
+            id: p.id.clone(),
+            ids: prompt.ids,
+            conversation: p.is_conversation().then(|| CellConversation {
+                system: p.system.clone(),
+                turns: p.turns.clone(),
+                enable_thinking: scenario.scenario.generation.thinking,
+            }),
+        })
         .collect();
     Ok(PreparedModel { dir: prepared.dir, prompts, kv: prepared.kv })
 }
@@ -95,6 +103,7 @@ impl SpecMaker<'_> {
             cache_mode: key.cache,
             openvino_lib: self.openvino_lib.clone(),
             genai_config,
+            history: g.history.clone(),
             driven: self.driven,
         })
     }

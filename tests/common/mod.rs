@@ -155,6 +155,7 @@ pub fn cell_spec(
         cache_dir: None,
         cache_mode: Default::default(),
         openvino_lib: None,
+        history: vec![bakeoff::scenario::HistoryMode::Keep],
         driven: false,
     }
 }
