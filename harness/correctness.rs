@@ -409,4 +409,49 @@ mod tests {
         assert_eq!(compare_pipelines(side(&kv), side(&st), 127, 128, 0.1), Verdict::Identical { compared: 2 });
         assert!(compare_pipelines(side(&kv), side(&st), 100, 128, 0.1).is_failure());
     }
+
+    fn key(device: &str) -> CellKey {
+        serde_json::from_value(serde_json::json!({
+            "model": "m", "pipeline": "kvcache", "device": device, "profile": "p", "cache": "warm"
+        }))
+        .unwrap()
+    }
+
+    fn sample(key: &CellKey, prompt: &str, ids: &[i64], stop: crate::pipelines::StopReason) -> SampleRecord {
+        let steps = ids
+            .iter()
+            .map(|&id| crate::pipelines::Step { id, margin: 1.0, step_ms: 1.0, infer_ms: 1.0 })
+            .collect::<Vec<_>>();
+        let t = crate::pipelines::Transcript {
+            prompt_ids: vec![1, 2],
+            output_ids: ids.to_vec(),
+            steps,
+            stop_reason: stop,
+            truncated: false,
+        };
+        SampleRecord::from_transcript(key, prompt, 0, false, &t)
+    }
+
+    #[test]
+    fn an_npu_output_ending_at_eos_far_before_its_cpu_twin_is_flagged_not_failed() {
+        use crate::pipelines::StopReason;
+        let (cpu, npu) = (key("CPU"), key("NPU:host"));
+        let long: Vec<i64> = (10..30).collect();
+        let samples =
+            [sample(&cpu, "q", &long, StopReason::MaxNewTokens), sample(&npu, "q", &[10, 11, 2], StopReason::Eos)];
+        let (cpu_cell, npu_cell) = (
+            crate::results::CellRecord::new(&cpu, CellStatus::Completed),
+            crate::results::CellRecord::new(&npu, CellStatus::Completed),
+        );
+        let attempts = [
+            Attempt { cell: &cpu_cell, samples: vec![&samples[0]] },
+            Attempt { cell: &npu_cell, samples: vec![&samples[1]] },
+        ];
+        let c = check_attempts(&attempts, &BTreeMap::new(), 0.1, 128, &CellFilter::default());
+        assert_eq!(c.devices.len(), 1);
+        assert_eq!(c.devices[0].short, Some(ShortOutput { got: 3, expected: 20 }));
+        let lines = c.short_outputs();
+        assert!(lines.len() == 1 && lines[0].contains("ends at eos after 3 tokens"), "{lines:?}");
+        assert!(c.failures().is_empty(), "flagged, never failed");
+    }
 }

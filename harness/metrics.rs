@@ -486,8 +486,8 @@ pub const METRICS: &[Metric] = &[
         MetricId::GenerationPeakRssMb,
         "MiB",
         Lower,
-        "peak resident memory during one generation (the high-water mark reset before it), largest over samples: \
-         per prompt, how memory grows with its length",
+        "peak resident memory during one generation (the high-water mark reset, and the allocator's free memory \
+         returned, before it), largest over samples; buffers the plugin keeps from a longer prompt count",
         sq(PeakRss, 1.0),
         0.10,
     ),

@@ -54,8 +54,7 @@ fn converse(
         let turn = if keep {
             pipeline.generate_turn(&history, &config, &mut NoObserver).unwrap()
         } else {
-            let transcript = pipeline.generate(&history, &config, &mut NoObserver).unwrap();
-            Turn { prefilled: history.len(), transcript }
+            pipeline.recompute_turn(&history, &config, &mut NoObserver).unwrap()
         };
         let answer = chat.answer(text, &turn.transcript.output_ids).unwrap();
         out.push((turn, answer));
@@ -111,30 +110,14 @@ fn on_npu_host_every_turn_prefills_the_whole_history() {
 /// the shipped goldens; `extra` TOML lines go in its [generation] table.
 fn chat_scenario(dir: &std::path::Path, turns: &str, extra: &str) -> std::path::PathBuf {
     let path = dir.join("chat.toml");
-    let text = format!(
-        r#"name = "chat-ci"
-[[models]]
-path = "{model}"
-[[prompts.inline]]
-id = "trip"
-turns = {turns}
-[matrix]
-pipelines = ["kvcache"]
-devices = ["CPU"]
-profiles = ["reference"]
-[generation]
-max_new_tokens = 48
-ignore_eos = false
-history = ["keep", "recompute"]
-{extra}
-[measure]
-warmup = 0
-repetitions = 1
-[golden]
-dir = "{golden}"
-"#,
-        model = common::smollm2().root.display(),
-        golden = common::repo().join("golden/chat").display(),
+    let text = common::kvcache_cpu_scenario(
+        "chat-ci",
+        &format!("id = \"trip\"\nturns = {turns}"),
+        &format!("max_new_tokens = 48\nignore_eos = false\nhistory = [\"keep\", \"recompute\"]\n{extra}"),
+        &format!(
+            "[measure]\nwarmup = 0\nrepetitions = 1\n[golden]\ndir = \"{}\"",
+            common::repo().join("golden/chat").display()
+        ),
     );
     std::fs::write(&path, text).unwrap();
     path

@@ -152,25 +152,11 @@ fn an_edited_long_golden_fails_golden_check_naming_the_step() {
     golden.write(&tmp.path().join("golden/smollm2-135m.json")).unwrap();
     let prompt = &LoadedScenario::load(&common::repo().join("scenarios/long-context.toml")).unwrap().prompts[3];
     let scenario = tmp.path().join("one-rung.toml");
-    let text = format!(
-        r#"name = "one-rung"
-[[models]]
-path = "{model}"
-[[prompts.inline]]
-id = "ctx2048"
-prompt = {prompt}
-[matrix]
-pipelines = ["kvcache"]
-devices = ["CPU"]
-profiles = ["reference"]
-[generation]
-max_new_tokens = 48
-ignore_eos = true
-[golden]
-dir = "golden"
-"#,
-        model = common::smollm2().root.display(),
-        prompt = toml::Value::String(prompt.prompt.clone()),
+    let text = common::kvcache_cpu_scenario(
+        "one-rung",
+        &format!("id = \"ctx2048\"\nprompt = {}", toml::Value::String(prompt.prompt.clone())),
+        "max_new_tokens = 48\nignore_eos = true",
+        "[golden]\ndir = \"golden\"",
     );
     std::fs::write(&scenario, text).unwrap();
     let o = common::bakeoff(&["golden", "check", scenario.to_str().unwrap(), "--pipeline", "kvcache"]);

@@ -66,28 +66,23 @@ for m in $FIXTURES; do
     # prompt window (aggressive's), and with 1024 (conservative's), where it refuses the
     # longer rungs: tests/long_context.rs.
     lc=scenarios/prompts/long-context.jsonl
-    ladder() { # ladder OUT ARGS...: the ladder's reference, unless up to date
-      local out=$1; shift
-      if fresh "$out" "$MODELS/$m/bake.json" "$lc" tools/references/reference.py; then
-        say "reference transcripts $out: up to date"
+    genai() { # genai OUT INPUT ARGS...: reference.py writes OUT from INPUT, unless up to date
+      local out=$1 input=$2; shift 2
+      if fresh "$out" "$MODELS/$m/bake.json" "$input" tools/references/reference.py; then
+        say "reference $out: up to date"
       else
-        "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --prompts "$lc" --out "$out" "$@"
+        "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --out "$out" "$@"
       fi
     }
-    ladder "$MODELS/$m/reference/genai-cpu-long.json" --max-new-tokens 48
-    ladder "$MODELS/$m/reference/genai-npu-host-long.json" --device NPU:host --max-new-tokens 48 \
-      --max-prompt-len 4096 --min-response-len 512
-    ladder "$MODELS/$m/reference/genai-npu-host-limit.json" --device NPU:host --max-new-tokens 1 \
-      --max-prompt-len 1024 --min-response-len 128 --record-refusals
+    genai "$MODELS/$m/reference/genai-cpu-long.json" "$lc" --prompts "$lc" --max-new-tokens 48
+    genai "$MODELS/$m/reference/genai-npu-host-long.json" "$lc" --prompts "$lc" --device NPU:host \
+      --max-new-tokens 48 --max-prompt-len 4096 --min-response-len 512
+    genai "$MODELS/$m/reference/genai-npu-host-limit.json" "$lc" --prompts "$lc" --device NPU:host \
+      --max-new-tokens 1 --max-prompt-len 1024 --min-response-len 128 --record-refusals
     # Conversations in GenAI's chat mode (start_chat: its KV cache kept between turns):
     # tests/chat.rs.
-    chat_ref="$MODELS/$m/reference/genai-chat.json"
-    if fresh "$chat_ref" "$MODELS/$m/bake.json" scenarios/prompts/chat.jsonl tools/references/reference.py; then
-      say "reference conversations $chat_ref: up to date"
-    else
-      "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" \
-        --conversations scenarios/prompts/chat.jsonl --out "$chat_ref" --max-new-tokens 48
-    fi
+    genai "$MODELS/$m/reference/genai-chat.json" scenarios/prompts/chat.jsonl \
+      --conversations scenarios/prompts/chat.jsonl --max-new-tokens 48
   fi
   chat="$MODELS/$m/reference/chat-templates.json"
   if fresh "$chat" "$MODELS/$m/bake.json" tests/data/chat_cases.json tools/references/reference.py; then

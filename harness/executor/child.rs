@@ -266,16 +266,17 @@ impl Generator<'_> {
         }
         fault(self.spec, "generate");
         if self.sample_memory.is_some() {
+            // Memory an earlier, longer generation freed stays resident in the allocator's
+            // arenas and would count in this one's peak; returned first, the peak is what
+            // this generation needs.
+            crate::platform::release_free_memory();
             crate::platform::reset_peak_memory();
         }
         let mut quiet = NoObserver;
         let mut meter = UsageMeter::start(&self.probes, &mut quiet);
         let outcome = match mode {
             Some(HistoryMode::Keep) => self.pipeline.generate_turn(ids, &self.config, &mut meter),
-            _ => self
-                .pipeline
-                .generate(ids, &self.config, &mut meter)
-                .map(|transcript| Turn { prefilled: ids.len(), transcript }),
+            _ => self.pipeline.recompute_turn(ids, &self.config, &mut meter),
         };
         let turn = match outcome {
             Ok(turn) => turn,

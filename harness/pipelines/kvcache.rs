@@ -228,8 +228,7 @@ impl Pipeline for KvCache {
     ) -> Result<Turn, GenerateError> {
         let kept = self.kept.take().filter(|k| history.len() > k.fed.len() && history.starts_with(&k.fed));
         if self.limits.is_some() || history.is_empty() || config.max_new_tokens == 0 {
-            let transcript = self.generate(history, config, observer)?;
-            return Ok(Turn { prefilled: history.len(), transcript });
+            return self.recompute_turn(history, config, observer);
         }
         let mut greedy = Greedy::new(config, observer);
         let Some(Kept { mut decoder, fed }) = kept else {

@@ -164,6 +164,16 @@ pub trait Pipeline {
         config: &GenerationConfig,
         observer: &mut dyn Observer,
     ) -> Result<Turn, GenerateError> {
+        self.recompute_turn(history, config, observer)
+    }
+
+    /// One turn generated anew from the whole history, whatever the pipeline keeps.
+    fn recompute_turn(
+        &mut self,
+        history: &[i64],
+        config: &GenerationConfig,
+        observer: &mut dyn Observer,
+    ) -> Result<Turn, GenerateError> {
         let transcript = self.generate(history, config, observer)?;
         Ok(Turn { prefilled: history.len(), transcript })
     }

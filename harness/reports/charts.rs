@@ -734,7 +734,7 @@ pub fn context_charts(run: &RunFolder, rows: &[LengthCost]) -> Vec<(&'static str
     if rows.iter().any(|r| r.peak_rss_mb.is_some()) {
         charts.push((
             "chart_context_memory",
-            trend("peak resident memory of one generation", "MiB, lower is better", &|r| r.peak_rss_mb),
+            trend("peak resident memory of a length's first generation", "MiB, lower is better", &|r| r.peak_rss_mb),
         ));
     }
     charts

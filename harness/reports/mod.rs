@@ -308,7 +308,7 @@ fn scaling_markdown(rows: &[LengthCost]) -> String {
         }
     }
     let mut s = String::from(
-        "\n## Cost against prompt length\n\nPer cell: median TTFT / median inter-token latency (ms), tokens generated, and the largest peak resident memory of one generation (MiB) where measured; `refused`: the pipeline refused prompts of that length (the reasons below).\n\n| prompt tokens |",
+        "\n## Cost against prompt length\n\nPer cell: median TTFT / median inter-token latency (ms), tokens generated, and the peak resident memory of the cell's first generation of that length (MiB) where no longer prompt ran before it in its process (the plugin keeps buffers sized for the longest prompt it has seen); `refused`: the pipeline refused prompts of that length (the reasons below).\n\n| prompt tokens |",
     );
     for c in &cells {
         s += &format!(" {} {} {} |", c.pipeline, c.device, c.profile);

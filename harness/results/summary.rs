@@ -175,8 +175,11 @@ pub struct LengthCost {
     pub itl_ms: Option<f64>,
     /// Tokens generated (the fewest over the samples: a full window or KV cache shows here).
     pub output_tokens: usize,
-    /// The largest peak resident memory of one generation, MiB (the registry's
-    /// `generation_peak_rss_mb`; None where not measured).
+    /// Peak resident memory of the cell process's first generation of this length, MiB
+    /// (warm-ups included), when no longer prompt ran before it in the process: the plugin
+    /// keeps buffers sized for the longest prompt it has seen, so a later generation's peak
+    /// says what came before it, not what this length needs. None where not measured, or
+    /// where a longer prompt came first.
     #[serde(skip_serializing_if = "Option::is_none")]
     pub peak_rss_mb: Option<f64>,
     /// Why the pipeline refused prompts of this length (no sample then).
@@ -184,9 +187,25 @@ pub struct LengthCost {
     pub refused: Option<String>,
 }
 
-/// Per cell and prompt length, the registry's median TTFT, median inter-token latency and
-/// per-generation peak memory over the measured samples (how each pipeline's cost grows with
-/// the context), and the lengths it refused, with the reason.
+/// Per length, the peak memory of the process's first generation of it, where every
+/// generation before it was shorter (see [`LengthCost::peak_rss_mb`]).
+fn first_peaks(samples: &[&SampleRecord]) -> BTreeMap<usize, f64> {
+    let (mut out, mut longest) = (BTreeMap::new(), 0);
+    for s in samples {
+        let n = s.metrics.prompt_tokens;
+        if n > longest {
+            if let Some(peak) = s.metrics.peak_rss_mb {
+                out.insert(n, peak);
+            }
+        }
+        longest = longest.max(n);
+    }
+    out
+}
+
+/// Per cell and prompt length, the registry's median TTFT and median inter-token latency
+/// over the measured samples and the memory its first generation needed (how each
+/// pipeline's cost grows with the context), and the lengths it refused, with the reason.
 pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
     let of = |id: MetricId, samples: &[&SampleMetrics]| id.metric().statistic.compute(samples);
     let mut out = Vec::new();
@@ -197,6 +216,7 @@ pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
             by_len.entry(s.metrics.prompt_tokens).or_default().push(&s.metrics);
         }
         let refused = a.cell.refused.iter().filter(|r| !by_len.contains_key(&r.prompt_tokens));
+        let peaks = first_peaks(&a.samples);
         let mut rows: Vec<LengthCost> = by_len
             .iter()
             .map(|(&prompt_tokens, samples)| LengthCost {
@@ -205,7 +225,7 @@ pub fn cost_by_length(attempts: &[super::Attempt]) -> Vec<LengthCost> {
                 ttft_ms: of(MetricId::TtftP50Ms, samples),
                 itl_ms: of(MetricId::ItlP50Ms, samples),
                 output_tokens: samples.iter().map(|s| s.output_tokens).min().unwrap_or(0),
-                peak_rss_mb: of(MetricId::GenerationPeakRssMb, samples),
+                peak_rss_mb: peaks.get(&prompt_tokens).copied(),
                 refused: None,
             })
             .chain(refused.map(|r| LengthCost {
@@ -327,14 +347,20 @@ mod tests {
     }
 
     #[test]
-    fn refused_lengths_are_rows_without_figures_and_memory_is_the_largest_peak() {
+    fn refused_lengths_are_rows_without_figures_and_memory_is_the_first_generation_of_a_length() {
         let key: CellKey = serde_json::from_value(serde_json::json!({
             "model": "m", "pipeline": "kvcache", "device": "NPU:host", "profile": "p", "cache": "warm"
         }))
         .unwrap();
-        let mut samples = [sample(&key, 500, &[40.0, 8.0], false), sample(&key, 500, &[42.0, 8.0], false)];
-        samples[0].metrics.peak_rss_mb = Some(300.0);
-        samples[1].metrics.peak_rss_mb = Some(310.0);
+        let mut samples = [
+            sample(&key, 500, &[40.0, 8.0], false),
+            sample(&key, 900, &[60.0, 8.0], false),
+            sample(&key, 500, &[42.0, 8.0], false),
+            sample(&key, 100, &[10.0, 8.0], false),
+        ];
+        for (s, peak) in samples.iter_mut().zip([300.0, 380.0, 390.0, 395.0]) {
+            s.metrics.peak_rss_mb = Some(peak);
+        }
         let mut cell = CellRecord::new(&key, CellStatus::Completed);
         cell.refused.push(crate::results::RefusedPrompt {
             prompt_id: "long".into(),
@@ -343,8 +369,10 @@ mod tests {
         });
         let attempt = Attempt { cell: &cell, samples: samples.iter().collect() };
         let rows = cost_by_length(&[attempt]);
-        assert_eq!(rows.len(), 2);
-        assert_eq!((rows[0].prompt_tokens, rows[0].peak_rss_mb, rows[0].refused.as_deref()), (500, Some(310.0), None));
-        assert_eq!((rows[1].prompt_tokens, rows[1].ttft_ms, rows[1].refused.is_some()), (2000, None, true));
+        assert_eq!(rows.len(), 4);
+        // The first generation of each length, unless a longer one ran before it.
+        let peaks: Vec<(usize, Option<f64>)> = rows.iter().map(|r| (r.prompt_tokens, r.peak_rss_mb)).collect();
+        assert_eq!(peaks[..3], [(100, None), (500, Some(300.0)), (900, Some(380.0))]);
+        assert_eq!((rows[3].prompt_tokens, rows[3].ttft_ms, rows[3].refused.is_some()), (2000, None, true));
     }
 }

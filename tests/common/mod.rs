@@ -238,3 +238,14 @@ pub fn fault_scenario_for(model: &Path, dir: &Path, name: &str, edits: &[(&str, 
     std::fs::write(&path, text).unwrap();
     path
 }
+
+/// A scenario of one kvcache cell on CPU `reference` on the SmolLM2 fixture: `prompt` is
+/// the body of its one `[[prompts.inline]]` entry, `generation` that of `[generation]`, and
+/// `rest` follows (a `[golden]` table, say).
+pub fn kvcache_cpu_scenario(name: &str, prompt: &str, generation: &str, rest: &str) -> String {
+    format!(
+        "name = \"{name}\"\n[[models]]\npath = \"{model}\"\n[[prompts.inline]]\n{prompt}\n[matrix]\n\
+         pipelines = [\"kvcache\"]\ndevices = [\"CPU\"]\nprofiles = [\"reference\"]\n[generation]\n{generation}\n{rest}\n",
+        model = smollm2().root.display()
+    )
+}
