@@ -219,7 +219,9 @@ fn draw_trend<DB: DrawingBackend>(root: &DrawingArea<DB, Shift>, t: &Trend) -> D
         .configure_mesh()
         .x_desc(t.x_label.as_str())
         .y_desc(t.y_label.as_str())
-        // The x axis counts pairs: whole numbers.
+        // The x axis counts pairs or turns: whole numbers, so no more labels than there are
+        // whole numbers in a short axis (else 1 shows twice).
+        .x_labels(((xmax + 2.0 * xpad).ceil() as usize + 1).clamp(2, 10))
         .x_label_formatter(&|x| format!("{x:.0}"))
         .label_style((FONT, 13))
         .axis_desc_style((FONT, 15))

@@ -240,7 +240,7 @@ fn turns_markdown(rows: &[TurnCost]) -> String {
         }
     }
     let mut s = String::from(
-        "\n## Conversations: cost per turn\n\nPer cell and history mode (`keep`: the KV state kept between turns; `recompute`: the whole history every turn): median TTFT / median inter-token latency (ms), and the tokens the turn's prefill fed of its history's (medians over the conversations).\n\n| turn |",
+        "\n## Conversations: cost per turn\n\nPer cell and history mode (`keep`: the KV state kept between turns; `recompute`: the whole history every turn): median TTFT / median inter-token latency (ms), the tokens the turn's prefill fed of its history's, and the tokens it generated (medians over the conversations).\n\n| turn |",
     );
     for (c, history) in &columns {
         s += &format!(" {} {} {} {} |", c.pipeline, c.device, c.profile, history.name());
@@ -254,11 +254,12 @@ fn turns_markdown(rows: &[TurnCost]) -> String {
                 Some(r) => {
                     let ms = |v: Option<f64>| v.map_or("-".into(), |v| format!("{v:.1}"));
                     s += &format!(
-                        " {} / {}, {:.0} of {:.0} |",
+                        " {} / {}, {:.0} of {:.0}, {:.0} out |",
                         ms(r.ttft_ms),
                         ms(r.itl_ms),
                         r.prefilled_tokens,
-                        r.history_tokens
+                        r.history_tokens,
+                        r.output_tokens
                     );
                 }
                 None => s += " - |",

@@ -261,6 +261,8 @@ pub struct TurnCost {
     pub history_tokens: f64,
     /// Median tokens the turn's prefill fed.
     pub prefilled_tokens: f64,
+    /// Median tokens the turn generated (its answer).
+    pub output_tokens: f64,
     /// Median time to first token, ms (the registry's `ttft_p50_ms`).
     pub ttft_ms: Option<f64>,
     /// Median inter-token latency, ms (the registry's `itl_p50_ms`).
@@ -290,6 +292,7 @@ pub fn cost_by_turn(attempts: &[super::Attempt]) -> Vec<TurnCost> {
                 samples: samples.len(),
                 history_tokens: median(&|s| s.metrics.prompt_tokens),
                 prefilled_tokens: median(&|s| s.turn.as_ref().map_or(0, |t| t.prefilled_tokens)),
+                output_tokens: median(&|s| s.metrics.output_tokens),
                 ttft_ms: MetricId::TtftP50Ms.metric().statistic.compute(&metrics),
                 itl_ms: MetricId::ItlP50Ms.metric().statistic.compute(&metrics),
             });
