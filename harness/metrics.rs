@@ -486,8 +486,8 @@ pub const METRICS: &[Metric] = &[
         MetricId::GenerationPeakRssMb,
         "MiB",
         Lower,
-        "peak resident memory during one generation (the high-water mark reset, and the allocator's free memory \
-         returned, before it), largest over samples; buffers the plugin keeps from a longer prompt count",
+        "peak resident memory during one generation (the high-water mark reset before it), largest over samples; \
+         memory kept from an earlier, longer generation counts",
         sq(PeakRss, 1.0),
         0.10,
     ),

@@ -222,17 +222,6 @@ pub fn own_memory_mb() -> (Option<f64>, Option<f64>) {
     (field("VmRSS:"), field("VmHWM:"))
 }
 
-/// Return the allocator's free memory to the kernel (glibc's `malloc_trim(0)`), so resident
-/// memory is what is in use: memory freed by earlier work no longer counts in the next
-/// peak. A no-op elsewhere than glibc.
-pub fn release_free_memory() {
-    #[cfg(target_env = "gnu")]
-    // SAFETY: malloc_trim only releases free heap memory; it touches no live allocation.
-    unsafe {
-        libc::malloc_trim(0);
-    }
-}
-
 /// Reset this process's peak resident memory (VmHWM) to its resident memory now, so that
 /// the next peak read covers only what comes after (Linux 4.0 and later: `5` written to
 /// /proc/self/clear_refs). False where the kernel does not allow it. The kernel's own

@@ -266,10 +266,6 @@ impl Generator<'_> {
         }
         fault(self.spec, "generate");
         if self.sample_memory.is_some() {
-            // Memory an earlier, longer generation freed stays resident in the allocator's
-            // arenas and would count in this one's peak; returned first, the peak is what
-            // this generation needs.
-            crate::platform::release_free_memory();
             crate::platform::reset_peak_memory();
         }
         let mut quiet = NoObserver;
