@@ -38,36 +38,27 @@ pub struct NpuwLimits {
     /// The longest prompt, tokens (NPUW_LLM_MAX_PROMPT_LEN, default 1024): the plugin
     /// refuses a longer one at infer time, as openvino-genai's NPU pipeline does before.
     pub max_prompt_len: usize,
-    /// Tokens the KV cache holds at most (see [`npuw_kv_capacity`]).
+    /// Tokens the KV cache holds at most (see [`NpuwLimits::of`]).
     pub capacity: usize,
 }
 
 impl NpuwLimits {
-    /// The limits of a compile with `properties`; None when NPUW_LLM is off.
+    /// The limits of a compile with `properties`; None when NPUW_LLM is off. The KV
+    /// capacity is the prompt window plus the response room, each rounded up to a multiple
+    /// of 64 (the plugin's `align_to(..., 64)`, defaults 1024 and 128), less the one slot the
+    /// plugin keeps (checked: 64 + 64 fails with "KV-Cache is full: num_stored_tokens=127
+    /// capacity=127").
     pub fn of(properties: &[(String, String)]) -> Option<NpuwLimits> {
-        let capacity = npuw_kv_capacity(properties)?;
-        let max_prompt_len = properties
-            .iter()
-            .find(|(k, _)| k == "NPUW_LLM_MAX_PROMPT_LEN")
-            .and_then(|(_, v)| v.parse().ok())
-            .unwrap_or(1024);
+        let get = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
+        if get("NPUW_LLM") != Some("YES") {
+            return None;
+        }
+        let num = |k: &str, default: usize| get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
+        let align = |v: usize| v.div_ceil(64) * 64;
+        let max_prompt_len = num("NPUW_LLM_MAX_PROMPT_LEN", 1024);
+        let capacity = align(max_prompt_len) + align(num("NPUW_LLM_MIN_RESPONSE_LEN", 128)) - 1;
         Some(NpuwLimits { max_prompt_len, capacity })
     }
-}
-
-/// The tokens NPUW's LLM pipeline can hold for these compile properties: its prompt window
-/// plus its response room, each rounded up to a multiple of 64 (the plugin's
-/// `align_to(..., 64)`, defaults 1024 and 128), less the one slot the plugin keeps (checked:
-/// 64 + 64 fails with "KV-Cache is full: num_stored_tokens=127 capacity=127"). None when
-/// NPUW_LLM is off.
-pub fn npuw_kv_capacity(properties: &[(String, String)]) -> Option<usize> {
-    let get = |k: &str| properties.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
-    if get("NPUW_LLM") != Some("YES") {
-        return None;
-    }
-    let align = |v: usize| v.div_ceil(64) * 64;
-    let num = |k: &str, default: usize| get(k).and_then(|v| v.parse().ok()).unwrap_or(default);
-    Some(align(num("NPUW_LLM_MAX_PROMPT_LEN", 1024)) + align(num("NPUW_LLM_MIN_RESPONSE_LEN", 128)) - 1)
 }
 
 /// The plugin's own sentence in an OpenVINO error: its first line that is not one of the
@@ -299,7 +290,11 @@ impl KvCache {
 
 #[cfg(test)]
 mod tests {
-    use super::{npuw_kv_capacity, plugin_says, NpuwLimits};
+    use super::{plugin_says, NpuwLimits};
+
+    fn npuw_kv_capacity(properties: &[(String, String)]) -> Option<usize> {
+        NpuwLimits::of(properties).map(|l| l.capacity)
+    }
 
     fn props(pairs: &[(&str, &str)]) -> Vec<(String, String)> {
         pairs.iter().map(|(k, v)| (k.to_string(), v.to_string())).collect()
