@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export setup-large scale long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples
+.PHONY: setup setup-previous setup-export setup-large scale long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples trust
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -37,6 +37,12 @@ scale: setup-large
 # speed, compile, memory, outputs and the cache across stacks, one PASS/FAIL.
 qualify: setup setup-previous
 	tools/qualify.sh
+
+# Trust in `bakeoff ab`'s verdicts on this machine (about 2 hours): both schedules' noise,
+# A/A recordings, 1000 replayed trials per change (`bakeoff power`), 10 real trials per
+# condition (tools/power.sh); reports/trust-<time>/trust.md.
+trust: setup
+	tools/trust.sh
 
 demo: setup
 	$(BAKEOFF) devices

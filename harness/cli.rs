@@ -107,7 +107,11 @@ pub enum Command {
     /// A/B in one run: a baseline and a candidate side (another OpenVINO runtime, model
     /// folder, profile or environment) compiled once each and sampled in interleaved pairs,
     /// judged by the paired change with a 95% interval, until decided or a cap.
-    Ab(AbArgs),
+    Ab(Box<AbArgs>),
+    /// How often `ab`'s verdicts fire, replayed from recorded A/A runs: thousands of trials
+    /// of the real pair runner, length rule and verdict at injected changes, with the
+    /// false-alarm and detection rates and the time per trial.
+    Power(PowerArgs),
     /// Export a run folder for a tracker: bmf=FILE (Bencher Metric Format), gab=DIR
     /// (github-action-benchmark's bigger_is_better.json and smaller_is_better.json),
     /// llm-bench-csv=FILE (llm_bench's CSV report).
@@ -191,6 +195,44 @@ pub struct RunArgs {
     pub runtime: RuntimeArgs,
 }
 
+/// `bakeoff power`.
+#[derive(Debug, Args)]
+pub struct PowerArgs {
+    /// A/A run folders of `bakeoff ab` (the same stack on both sides), their rounds pooled.
+    #[arg(required = true)]
+    pub from: Vec<PathBuf>,
+    /// The cell to replay, as its key (default: the folders' only A/B cell).
+    #[arg(long)]
+    pub cell: Option<String>,
+    /// Trials per injected change.
+    #[arg(long, default_value_t = 1000)]
+    pub trials: usize,
+    /// The changes injected into the candidate, percent slower, comma-separated.
+    #[arg(long, value_delimiter = ',', default_values_t = [0.0, 1.0, 2.0, 3.0, 5.0])]
+    pub changes: Vec<f64>,
+    /// The change that counts, as a fraction (default: `bakeoff ab`'s, 0.02).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// Pairs at least before the length rule is consulted (default: `bakeoff ab`'s).
+    #[arg(long)]
+    pub min_pairs: Option<usize>,
+    /// Pairs at most (default: `bakeoff ab`'s).
+    #[arg(long)]
+    pub max_pairs: Option<usize>,
+    /// Minutes at most per trial, on the recorded clock (default: `bakeoff ab`'s).
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+    /// Seed of the trials' draws.
+    #[arg(long, default_value_t = 1)]
+    pub seed: u64,
+    /// Also write the table as JSON to this file.
+    #[arg(long)]
+    pub out: Option<PathBuf>,
+    /// Output format.
+    #[arg(long, value_enum, default_value_t = Format::Text)]
+    pub format: Format,
+}
+
 /// `bakeoff ab`.
 #[derive(Debug, Args)]
 pub struct AbArgs {
@@ -209,8 +251,9 @@ pub struct AbArgs {
     /// One-cell form: the candidate's model folder (default: the baseline's).
     #[arg(long)]
     pub candidate_model: Option<PathBuf>,
-    /// alternate (one after the other, random order inside each pair) or duet (both at once,
-    /// a core each).
+    /// steps (default: both prefill, then decode steps alternate one by one), alternate
+    /// (whole generations one after the other), mixed (each pair either way at random, both
+    /// compared in ab.md) or duet (both at once, a core each).
     #[arg(long, value_enum)]
     pub schedule: Option<crate::scenario::ab::Schedule>,
     /// The change that counts, as a fraction (default 0.02).
@@ -235,6 +278,21 @@ pub struct AbArgs {
     /// default decode_tokens_per_s and ttft_p50_ms).
     #[arg(long = "judge", value_name = "METRIC")]
     pub judge: Vec<String>,
+    /// Calibrate instead of judging: a short A/A of the baseline side against itself
+    /// (`--calibrate-rounds` rounds a cell), then per cell and metric the smallest change
+    /// `--budget-minutes` could flag and the minutes `--effect` needs (calibrate.md).
+    #[arg(long, conflicts_with = "resume")]
+    pub calibrate: bool,
+    /// --calibrate: rounds of A/A pairs a cell (even, at least 10: five blocks of two).
+    #[arg(long, default_value_t = 10, requires = "calibrate")]
+    pub calibrate_rounds: usize,
+    /// --calibrate: the time budget asked about, minutes a cell (default: [ab.length]
+    /// max_minutes).
+    #[arg(long, requires = "calibrate")]
+    pub budget_minutes: Option<f64>,
+    /// --calibrate: the change to be flagged nine times in ten, percent.
+    #[arg(long, default_value_t = 3.0, requires = "calibrate")]
+    pub effect: f64,
     /// The run folder (default `reports/ab-<scenario>-<UTC time>`).
     #[arg(long, conflicts_with = "resume")]
     pub out: Option<PathBuf>,

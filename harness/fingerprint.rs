@@ -191,6 +191,14 @@ fn hypervisor_vendor() -> Option<String> {
     None
 }
 
+/// The host of a recorded fingerprint (its JSON), in a line: CPU, cores and ISA extensions,
+/// as every figure that depends on the machine is quoted beside.
+pub fn describe_host(fingerprint: &serde_json::Value) -> String {
+    let field = |k: &str| fingerprint[k].as_str().unwrap_or("unknown").to_string();
+    let cores = fingerprint["host_cpus"].as_u64().map_or("?".into(), |n| n.to_string());
+    format!("Host: {}, {cores} CPUs, ISA: {}.", field("host_cpu"), field("host_cpu_isa"))
+}
+
 /// The host CPU's model name (the first `model name` of /proc/cpuinfo's text).
 pub fn host_cpu(cpuinfo: &str) -> String {
     cpuinfo

@@ -359,19 +359,29 @@ pub struct UsageMeter<'a> {
     inner: &'a mut dyn Observer,
     start: Reading,
     first: Option<Reading>,
+    /// Time spent waiting between steps for the other side of a step-interleaved pair.
+    waited: std::time::Duration,
 }
 
 impl<'a> UsageMeter<'a> {
     /// Start measuring a generation now.
     pub fn start(probes: &'a Probes, inner: &'a mut dyn Observer) -> UsageMeter<'a> {
-        UsageMeter { probes, inner, start: probes.read(), first: None }
+        UsageMeter { probes, inner, start: probes.read(), first: None, waited: std::time::Duration::ZERO }
     }
 
     /// The generation is over: what it used, over `decode_steps` tokens after the first.
+    /// A generation that waited between its steps (its decode interleaved with another
+    /// process's) keeps its own CPU time but no package energy, power or NPU busy share:
+    /// the package and the NPU worked for the other process during the waits, and no
+    /// reading can tell the two apart.
     pub fn finish(self, decode_steps: usize) -> Usage {
         let end = self.probes.read();
         let first = self.first.as_ref().unwrap_or(&end);
-        self.probes.usage(&self.start, first, &end, decode_steps)
+        let usage = self.probes.usage(&self.start, first, &end, decode_steps);
+        if self.waited.is_zero() {
+            return usage;
+        }
+        Usage { prefill_cpu_ms: usage.prefill_cpu_ms, cpu_ms_per_token: usage.cpu_ms_per_token, ..Usage::default() }
     }
 }
 
@@ -381,6 +391,12 @@ impl Observer for UsageMeter<'_> {
             self.first = Some(self.probes.read());
         }
         self.inner.on_token(index, step);
+    }
+
+    fn before_next_step(&mut self, index: usize) -> std::time::Duration {
+        let waited = self.inner.before_next_step(index);
+        self.waited += waited;
+        waited
     }
 }
 

@@ -275,3 +275,106 @@ fn bad_ab_tables_and_flags_are_input_errors_naming_the_field() {
     assert_eq!(o.status.code(), Some(bakeoff::exit::INPUT_ERROR));
     assert!(String::from_utf8_lossy(&o.stderr).contains("--pipeline: a flag of the one-cell form"));
 }
+
+#[test]
+fn a_mixed_run_takes_pairs_both_ways_with_the_same_ids() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("mixed");
+    let (code, report, stderr) = one_cell(&dir, &["--schedule", "mixed"], &[]);
+    assert_eq!(code, 0, "{stderr}");
+    let cell = &report["cells"][0];
+    assert_eq!(
+        (cell["schedule"].as_str(), cell["outputs"]["identical"].as_u64()),
+        (Some("mixed"), Some(6)),
+        "{cell:#}"
+    );
+    let pairs = pairs_by_cell(&read_results(&dir.join("results.jsonl")).unwrap().records).into_values().next().unwrap();
+    let stepped: Vec<_> = pairs.iter().filter_map(|p| p.steps.as_deref()).collect();
+    assert!(!stepped.is_empty() && stepped.len() < pairs.len(), "both schedules in 6 pairs: {stepped:?}");
+    // A stepped pair asked each side for each of its 11 decode steps, and waiting between
+    // them changed no token: every sample of either schedule has the same ids.
+    assert!(
+        stepped.iter().all(|order| order.len() == 11 && order.chars().all(|c| c == 'b' || c == 'c')),
+        "{stepped:?}"
+    );
+    let ids = &pairs[0].baseline.metrics.output_ids;
+    assert_eq!(ids.len(), 12);
+    assert!(pairs.iter().all(|p| &p.baseline.metrics.output_ids == ids && &p.candidate.metrics.output_ids == ids));
+    // Each stepped sample's step times are its own: no wait for the other side is in them.
+    for p in pairs.iter().filter(|p| p.steps.is_some()) {
+        for side in [&p.baseline, &p.candidate] {
+            let m = &side.metrics;
+            let e2e: f64 = m.ttft_ms + m.itl_ms.iter().sum::<f64>();
+            assert!((m.e2e_ms - e2e).abs() < 1e-6, "{m:?}");
+            assert!(m.infer_ms_per_token * m.output_tokens as f64 <= m.e2e_ms + 1e-6, "{m:?}");
+        }
+    }
+    let md = std::fs::read_to_string(dir.join("ab.md")).unwrap();
+    assert!(md.contains("### Schedules compared") && md.contains("| steps |") && md.contains("| alternate |"), "{md}");
+}
+
+#[test]
+fn calibrate_projects_what_the_machine_can_see_and_its_recording_replays() {
+    let tmp = tempfile::tempdir().unwrap();
+    let dir = tmp.path().join("calibrate");
+    let model = common::repo().join("models/smollm2-135m");
+    let o = common::bakeoff(&[
+        "ab",
+        "--calibrate",
+        "--calibrate-rounds",
+        "10",
+        "--pairs-per-round",
+        "2",
+        "--budget-minutes",
+        "2.5",
+        "--effect",
+        "5",
+        "--baseline-model",
+        model.to_str().unwrap(),
+        "--pipeline",
+        "kvcache",
+        "--device",
+        "CPU",
+        "--prompt",
+        PROMPT,
+        "--max-new-tokens",
+        "8",
+        "--ignore-eos",
+        "--out",
+        dir.to_str().unwrap(),
+        "--format",
+        "json",
+    ]);
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert_eq!(o.status.code(), Some(0), "{stderr}");
+    let v: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let cell = &v["cells"][0];
+    assert_eq!((cell["blocks"].as_u64(), cell["pairs"].as_u64()), (Some(5), Some(20)), "{cell:#}");
+    let decode = cell["projections"].as_array().unwrap().iter().find(|p| p["metric"] == "decode_tokens_per_s").unwrap();
+    let (detectable, at_90) = (decode["detectable"].as_f64().unwrap(), decode["detectable_90"].as_f64().unwrap());
+    assert!(detectable > 0.02 && at_90 > detectable, "{decode}");
+    let minutes = decode["minutes_for_effect"].as_f64().unwrap();
+    assert!(minutes > 0.0, "5% against a 2% threshold is reachable: {decode}");
+    let md = std::fs::read_to_string(dir.join("calibrate.md")).unwrap();
+    assert!(md.contains("decode_tokens_per_s") && md.contains("ISA:"), "{md}");
+    // The A/A is the baseline against itself: a verdict on it is PASS.
+    let ab: Value = serde_json::from_str(&std::fs::read_to_string(dir.join("ab.json")).unwrap()).unwrap();
+    assert_eq!(ab["pass"], true, "{:#}", ab["reasons"]);
+
+    // Its recording replays: the real length rule and verdict over its rounds.
+    let o =
+        common::bakeoff(&["power", dir.to_str().unwrap(), "--trials", "20", "--changes", "0,50", "--format", "json"]);
+    assert_eq!(o.status.code(), Some(0), "{}", String::from_utf8_lossy(&o.stderr));
+    let power: Value = serde_json::from_slice(&o.stdout).unwrap();
+    let conditions = power["conditions"].as_array().unwrap();
+    assert_eq!(conditions.iter().map(|c| c["trials"].as_u64().unwrap()).collect::<Vec<_>>(), [20, 20]);
+    assert_eq!(conditions[1]["fired"], 20, "every trial sees a candidate half again as slow: {:#}", conditions[1]);
+    // Bad input names the flag.
+    let o = common::bakeoff(&["power", dir.to_str().unwrap(), "--changes", "150"]);
+    assert_eq!(o.status.code(), Some(2));
+    assert!(String::from_utf8_lossy(&o.stderr).contains("--changes"), "{}", String::from_utf8_lossy(&o.stderr));
+    let o = common::bakeoff(&["ab", "--calibrate", "--calibrate-rounds", "7", "--baseline-model", "x"]);
+    assert_eq!(o.status.code(), Some(2));
+    let stderr = String::from_utf8_lossy(&o.stderr);
+    assert!(stderr.contains("--calibrate-rounds 7") && stderr.contains("at least 10"), "{stderr}");
+}

@@ -432,6 +432,7 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
             index: i,
             round: i / 2,
             first: Some(Side::Baseline),
+            steps: None,
             baseline: sample(i, itl),
             candidate: sample(i, itl * 1.01),
         })
@@ -440,7 +441,15 @@ fn summary_and_ab_give_every_statistic_the_same_value() {
     // Three rounds whose processes measured what the run's one process did: a side's
     // per-process figure (the median over its rounds) is that process's value.
     let rounds: Vec<AbRound> = (0..3)
-        .map(|round| AbRound { cell: k.clone(), round, baseline: record.figures(), candidate: record.figures() })
+        .map(|round| AbRound {
+            cell: k.clone(),
+            round,
+            baseline: record.figures(),
+            candidate: record.figures(),
+            seconds: None,
+            start_seconds: None,
+            first: None,
+        })
         .collect();
     let outcome = AbCellRecord {
         cell: k.clone(),
@@ -899,6 +908,7 @@ mod documents {
                     index: i,
                     round: i / 5,
                     first: Some(if i % 2 == 0 { Side::Baseline } else { Side::Candidate }),
+                    steps: None,
                     baseline: sample(itl),
                     candidate: sample(itl * factor * jitter),
                 }

@@ -13,20 +13,27 @@
 # cell sleeps PCT% of that call's time), confined to the candidate side by
 # BAKEOFF_TEST_SLOWDOWN_SIDE: the same relative change on any CPU. Scenarios never set it.
 #
-# Usage: tools/power.sh [--trials N] [--cells kvcache,static128] [--separate K] [--out DIR]
+# --schedule passes ab's schedule (default: ab's own, steps); --conditions picks the
+# conditions as NAME:PCT (default AA:0,AB5:5,AB3:3).
+#
+# Usage: tools/power.sh [--trials N] [--cells kvcache,static128] [--separate K] [--schedule S] [--conditions LIST] [--out DIR]
 set -euo pipefail
 cd "$(dirname "$0")/.."
 TRIALS=20
 CELLS=kvcache,static128
 SEPARATE=0
+SCHEDULE=
+CONDITIONS=AA:0,AB5:5,AB3:3
 OUT=reports/power-$(date -u +%Y%m%d-%H%M%S)
 while [ $# -gt 0 ]; do
   case $1 in
     --trials) TRIALS=$2; shift 2 ;;
     --cells) CELLS=$2; shift 2 ;;
     --separate) SEPARATE=$2; shift 2 ;;
+    --schedule) SCHEDULE=$2; shift 2 ;;
+    --conditions) CONDITIONS=$2; shift 2 ;;
     --out) OUT=$2; shift 2 ;;
-    *) echo "usage: tools/power.sh [--trials N] [--cells kvcache,static128] [--separate K] [--out DIR]" >&2; exit 2 ;;
+    *) echo "usage: tools/power.sh [--trials N] [--cells kvcache,static128] [--separate K] [--schedule S] [--conditions LIST] [--out DIR]" >&2; exit 2 ;;
   esac
 done
 BAKEOFF=${BAKEOFF:-./target/release/bakeoff}
@@ -49,11 +56,11 @@ ab_trial() { # CELL CONDITION PCT TRIAL
   start=$(date +%s.%N)
   if [ "$pct" = 0 ]; then
     "$BAKEOFF" -q ab --baseline-model "$MODEL" --pipeline "$cell" --device CPU --prompt "$PROMPT" \
-      --max-new-tokens "$(tokens_of "$cell")" --ignore-eos --seed "$trial" --out "$dir" --format json >/dev/null || code=$?
+      --max-new-tokens "$(tokens_of "$cell")" --ignore-eos --seed "$trial" ${SCHEDULE:+--schedule "$SCHEDULE"} --out "$dir" --format json >/dev/null || code=$?
   else
     BAKEOFF_TEST_SLOWDOWN=$pct BAKEOFF_TEST_SLOWDOWN_SIDE=candidate \
       "$BAKEOFF" -q ab --baseline-model "$MODEL" --pipeline "$cell" --device CPU --prompt "$PROMPT" \
-      --max-new-tokens "$(tokens_of "$cell")" --ignore-eos --seed "$trial" --out "$dir" --format json >/dev/null || code=$?
+      --max-new-tokens "$(tokens_of "$cell")" --ignore-eos --seed "$trial" ${SCHEDULE:+--schedule "$SCHEDULE"} --out "$dir" --format json >/dev/null || code=$?
   fi
   end=$(date +%s.%N)
   "$PY" - "$dir/ab.json" "$cell" "$cond" "$trial" "$code" "$start" "$end" >> "$TABLE" <<'PY'
@@ -68,7 +75,7 @@ if cond == "AA":
 else:
     flagged = d["verdict"] == "regressed"
 ch = d["change"] or {}
-print("\t".join(map(str, [cell, cond, trial, "interleaved", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), c["pairs"], round(float(end) - float(start), 1), d.get("pair_ratio_sd")])))
+print("\t".join(map(str, [cell, cond, trial, c.get("schedule") or "interleaved", code, int(flagged), ch.get("relative"), ch.get("ci_low"), ch.get("ci_high"), c["pairs"], round(float(end) - float(start), 1), d.get("pair_ratio_sd")])))
 PY
 }
 
@@ -123,7 +130,7 @@ for trial in $(seq 1 "$TRIALS"); do
   # Cells and conditions alternate within a trial round, so slow minutes of the machine are
   # spread over all of them, and a run stopped early has as many trials of each.
   for cell in ${CELLS//,/ }; do
-    for cond in AA:0 AB5:5 AB3:3; do
+    for cond in ${CONDITIONS//,/ }; do
       ab_trial "$cell" "${cond%%:*}" "${cond##*:}" "$trial"
       if [ "$trial" -le "$SEPARATE" ]; then
         separate_trial "$cell" "${cond%%:*}" "${cond##*:}" "$trial"
@@ -138,13 +145,14 @@ import csv, statistics, sys
 rows = list(csv.DictReader(open(sys.argv[1]), delimiter="\t"))
 print("| cell | method | condition | trials | flagged | exit 3 | median pairs | median s/trial | max s/trial | median decode change | median pair-ratio sd |")
 print("|---|---|---|---:|---:|---:|---:|---:|---:|---:|---:|")
-keys = sorted({(r["cell"], r["method"], r["condition"]) for r in rows}, key=lambda k: (k[0], k[1], ["AA", "AB5", "AB3"].index(k[2])))
+pct = lambda cond: 0.0 if cond == "AA" else float(cond[2:])
+keys = sorted({(r["cell"], r["method"], r["condition"]) for r in rows}, key=lambda k: (k[0], k[1], pct(k[2])))
 for cell, method, cond in keys:
     rs = [r for r in rows if (r["cell"], r["method"], r["condition"]) == (cell, method, cond)]
     flagged = sum(int(r["flagged"]) for r in rs)
     secs = [float(r["seconds"]) for r in rs]
     changes = [float(r["decode_change"]) for r in rs if r["decode_change"] not in ("None", "")]
-    name = {"AA": "A/A", "AB5": "A/B 5% slower", "AB3": "A/B 3% slower"}[cond]
+    name = "A/A" if cond == "AA" else f"A/B {cond[2:]}% slower"
     med = f"{100 * statistics.median(changes):+.2f}%" if changes else "-"
     sds = [float(r["pair_sd"]) for r in rs if r.get("pair_sd") not in (None, "None", "")]
     sd = f"{100 * statistics.median(sds):.1f}%" if sds else "-"

@@ -15,8 +15,12 @@ use crate::session::folder::canonical;
 use crate::session::folder::FolderArgs;
 use std::path::{Path, PathBuf};
 
-/// Run an A/B comparison.
+/// Run an A/B comparison (or, with `--calibrate`, an A/A that says what this machine can
+/// see).
 pub fn run(args: &AbArgs) -> Result<i32, Failure> {
+    if args.calibrate {
+        return calibrate(args);
+    }
     let (scenario, origin) = load_scenario(args)?;
     let request = AbRequest {
         scenario: &scenario,
@@ -44,6 +48,65 @@ pub fn run(args: &AbArgs) -> Result<i32, Failure> {
     }
     crate::ui::note(format!("{}", dir.join(file::AB_MD).display()));
     Ok(report.exit_code())
+}
+
+/// `--calibrate`: the baseline side against itself for a fixed number of rounds a cell, then
+/// each cell's projections (`decide::power::calibrate`) printed and kept in the folder.
+fn calibrate(args: &AbArgs) -> Result<i32, Failure> {
+    let least = crate::stats::paired::MIN_ROUNDS * crate::results::pairs::ROUNDS_PER_BLOCK;
+    if args.calibrate_rounds < least || args.calibrate_rounds % crate::results::pairs::ROUNDS_PER_BLOCK != 0 {
+        return Err(Failure::input(format!(
+            "--calibrate-rounds {}: an even number, at least {least} (the blocks of two rounds a verdict's interval \
+             resamples)",
+            args.calibrate_rounds
+        )));
+    }
+    if !(args.effect.is_finite() && args.effect > 0.0 && args.effect <= 100.0) {
+        return Err(Failure::input(format!("--effect {}: a percentage above 0, at most 100", args.effect)));
+    }
+    let (mut scenario, origin) = load_scenario(args)?;
+    let mut ab = scenario.scenario.ab.clone().expect("load_scenario sets [ab]");
+    let budget_minutes = args.budget_minutes.unwrap_or(ab.length.max_minutes);
+    ab.candidate = SideSpec { label: Some("A/A".into()), ..ab.baseline.clone() };
+    let pairs = args.calibrate_rounds * ab.length.pairs_per_round.max(1);
+    (ab.length.min_pairs, ab.length.max_pairs, ab.length.max_minutes) = (pairs, pairs, 24.0 * 60.0);
+    let rules = scenario.scenario.ab.clone().expect("load_scenario sets [ab]");
+    scenario.scenario.ab = Some(ab);
+    let path = origin.clone().unwrap_or_else(|| PathBuf::from(ONE_CELL));
+    let scenario = effective_scenario(&path, &scenario.scenario)?;
+    let request = AbRequest {
+        scenario: &scenario,
+        filters: &args.filters,
+        folder: FolderArgs { resume: None, out: args.out.as_deref() },
+        origin: origin.as_deref(),
+    };
+    let AbOutcome { dir, .. } = crate::session::ab::run(&request)?;
+    let folder = crate::results::folder::RunFolder::open(&dir).map_err(Failure::input)?;
+    let mut pairs = crate::results::pairs::pairs_by_cell(&folder.records);
+    let mut rounds = crate::results::pairs::rounds_by_cell(&folder.records);
+    let calibrations = pairs
+        .keys()
+        .cloned()
+        .collect::<Vec<_>>()
+        .iter()
+        .map(|cell| {
+            let (p, r) = (pairs.remove(cell).unwrap_or_default(), rounds.remove(cell).unwrap_or_default());
+            crate::decide::power::calibrate(cell, &p, &r, &rules, (budget_minutes, args.effect / 100.0))
+        })
+        .collect::<Result<Vec<_>, _>>()
+        .map_err(Failure::input)?;
+    let machine = crate::fingerprint::describe_host(&folder.fingerprint["baseline"]["fingerprint"]);
+    let report = crate::reports::power::CalibrationReport { machine, cells: calibrations };
+    let markdown = crate::reports::power::calibration_markdown(&report);
+    crate::io::write_atomic(&dir.join(file::CALIBRATE_MD), markdown.as_bytes()).map_err(Failure::harness)?;
+    let json = serde_json::to_string_pretty(&crate::results::Versioned::new(&report)).map_err(Failure::harness)?;
+    crate::io::write_atomic(&dir.join(file::CALIBRATE_JSON), json.as_bytes()).map_err(Failure::harness)?;
+    match args.format {
+        Format::Json => super::print_json(&crate::results::Versioned::new(&report))?,
+        Format::Text => print!("{markdown}"),
+    }
+    crate::ui::note(format!("{}", dir.join(file::CALIBRATE_MD).display()));
+    Ok(crate::exit::SUCCESS)
 }
 
 /// The scenario of this run with its effective `[ab]` table: the file's (or the one-cell

@@ -8,6 +8,7 @@ pub mod generate;
 pub mod golden;
 pub mod lint;
 pub mod merge;
+pub mod power;
 pub mod prepare;
 pub mod profiles;
 pub mod qualify;
@@ -33,6 +34,7 @@ pub fn dispatch(cli: Cli) -> Result<i32, Failure> {
         Command::Profiles(args) => profiles::run(&args),
         Command::Run(args) => run_scenario(&args),
         Command::Ab(args) => ab::run(&args),
+        Command::Power(args) => power::run(&args),
         Command::Merge { out, dirs } => merge::run(&out, &dirs),
         Command::Export { run, exports } => export::run(&run, &exports),
         Command::Prepare { src, out, window, keep_full_lm_head, runtime } => {

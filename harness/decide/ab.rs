@@ -8,7 +8,7 @@ use super::verdict::decided;
 use super::verdict::{decide, Change, PerfVerdict};
 use crate::metrics::{CellField, Direction, Metric, MetricId, Statistic, METRICS};
 use crate::plan::CellKey;
-use crate::results::pairs::{AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side};
+use crate::results::pairs::{block_of, AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side, ROUNDS_PER_BLOCK};
 use crate::results::{CellStatus, SampleMetrics};
 use crate::scenario::ab::AbSettings;
 use crate::stats::paired::{minimum_detectable_effect, paired_ratio_change, paired_statistic_change};
@@ -92,6 +92,10 @@ pub struct AbCell {
     pub outputs: Option<AbOutputs>,
     /// The candidate's stack opening the baseline's compile cache (warm cells).
     pub cache: Option<CacheReuse>,
+    /// A mixed-schedule cell: both schedules' per-pair noise and what interleaving steps
+    /// costs a step.
+    #[serde(skip_serializing_if = "Option::is_none")]
+    pub schedules: Option<super::schedules::ScheduleComparison>,
 }
 
 impl AbCell {
@@ -194,7 +198,7 @@ pub fn judge_metric(m: &Metric, evidence: Evidence, settings: &AbSettings) -> Ab
         }
         (statistic, None) => {
             out.method = "paired resample";
-            let rounds: Vec<usize> = pairs.iter().map(|p| p.round).collect();
+            let rounds: Vec<usize> = pairs.iter().map(|p| block_of(p.round)).collect();
             out.change = paired_statistic_change(&b, &c, &rounds, |s: &[&SampleMetrics]| statistic.compute(s));
         }
     }
@@ -208,7 +212,8 @@ pub fn judge_metric(m: &Metric, evidence: Evidence, settings: &AbSettings) -> Ab
 }
 
 /// Each round's two values of a per-process quantity (rounds where a side lacks it or it
-/// is not positive are left out), with each round's number: one pair a round.
+/// is not positive are left out), with each round's block (what the bootstrap resamples):
+/// one pair a round.
 fn round_values(rounds: &[AbRound], field: CellField) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for r in rounds {
@@ -216,7 +221,7 @@ fn round_values(rounds: &[AbRound], field: CellField) -> (Vec<f64>, Vec<f64>, Ve
             if b > 0.0 && c > 0.0 {
                 out.0.push(b);
                 out.1.push(c);
-                out.2.push(r.round);
+                out.2.push(block_of(r.round));
             }
         }
     }
@@ -224,7 +229,8 @@ fn round_values(rounds: &[AbRound], field: CellField) -> (Vec<f64>, Vec<f64>, Ve
 }
 
 /// Each pair's two values of a metric judged by pair ratios (pairs where a side lacks it or
-/// is not positive are left out), with each pair's round.
+/// is not positive are left out), with each pair's block of rounds (what the bootstrap
+/// resamples).
 fn pair_values(pairs: &[Pair], value: &PairValue) -> (Vec<f64>, Vec<f64>, Vec<usize>) {
     let mut out = (Vec::new(), Vec::new(), Vec::new());
     for p in pairs {
@@ -232,7 +238,7 @@ fn pair_values(pairs: &[Pair], value: &PairValue) -> (Vec<f64>, Vec<f64>, Vec<us
             if b > 0.0 && c > 0.0 {
                 out.0.push(b);
                 out.1.push(c);
-                out.2.push(p.round);
+                out.2.push(block_of(p.round));
             }
         }
     }
@@ -253,12 +259,14 @@ pub fn judge_pairs(evidence: Evidence, settings: &AbSettings) -> Vec<AbMetric> {
         .collect()
 }
 
-/// The length rule: the pairs so far span enough rounds for their interval to include
-/// each process's own speed ([`crate::stats::paired::MIN_ROUNDS`]), and decide every metric of
-/// `[ab.length] metrics` (a per-process one over the rounds so far).
+/// The length rule: the pairs so far span enough blocks of rounds for their interval to
+/// include each process's own speed ([`crate::stats::paired::MIN_ROUNDS`] blocks), every
+/// block complete (both start orders: a cell never stops on half a block), and decide
+/// every metric of `[ab.length] metrics` (a per-process one over the rounds so far).
 pub fn length_decided(pairs: &[Pair], rounds: &[AbRound], settings: &AbSettings) -> bool {
     let pair_rounds: std::collections::BTreeSet<usize> = pairs.iter().map(|p| p.round).collect();
-    if pair_rounds.len() < crate::stats::paired::MIN_ROUNDS {
+    let blocks: std::collections::BTreeSet<usize> = pair_rounds.iter().map(|&r| block_of(r)).collect();
+    if blocks.len() < crate::stats::paired::MIN_ROUNDS || pair_rounds.len() % ROUNDS_PER_BLOCK != 0 {
         return false;
     }
     settings.length.metrics.iter().all(|name| {
@@ -291,6 +299,7 @@ pub fn judge_cell(
         metrics: judge_pairs(Evidence { pairs, rounds, outcome: Some(outcome) }, settings),
         outputs: compare_outputs(pairs, near_tie),
         cache: outcome.cache_probe.as_ref().map(|p| classify_cache(p, pairs, near_tie)),
+        schedules: super::schedules::compare_schedules(pairs),
     }
 }
 

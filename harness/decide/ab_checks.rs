@@ -187,7 +187,7 @@ mod tests {
     }
 
     fn pair(index: usize, b: SampleRecord, c: SampleRecord) -> Pair {
-        Pair { index, round: 0, first: None, baseline: b, candidate: c }
+        Pair { index, round: 0, first: None, steps: None, baseline: b, candidate: c }
     }
 
     #[test]

@@ -1,13 +1,16 @@
 //! Decisions from runs: whether a change is real ([`verdict`]), a candidate run against a
-//! baseline ([`comparison`]), a stack upgrade's verdict ([`qualify`]) and the best profile
-//! under constraints ([`recommend`]).
+//! baseline ([`comparison`]), a stack upgrade's verdict ([`qualify`]), the best profile
+//! under constraints ([`recommend`]), and how often A/B verdicts fire, replayed from
+//! recorded A/A pairs ([`power`]).
 
 pub mod ab;
 pub mod ab_checks;
 pub mod comparison;
 pub mod pareto;
+pub mod power;
 pub mod qualify;
 pub mod recommend;
+pub mod schedules;
 pub mod search;
 pub mod search_folder;
 pub mod verdict;

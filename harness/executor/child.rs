@@ -2,10 +2,10 @@
 //! generate, and report [`ChildEvent`]s on stdout. Anything that goes wrong in here (a
 //! plugin abort, a hang) costs only this process; the parent classifies it.
 
-use super::{CellConversation, CellPrompt, CellSpec, ChildEvent, DriveCommand};
+use super::{CellConversation, CellPrompt, CellSpec, ChildEvent, DriveCommand, StepCommand};
 use crate::model::ModelDir;
 use crate::pipelines::load::{load, LoadError, Loaded};
-use crate::pipelines::{GenerateError, GenerationConfig, NoObserver, Turn};
+use crate::pipelines::{GenerateError, GenerationConfig, NoObserver, Observer, Step, Turn};
 use crate::results::{FailureClass, RefusedPrompt, SampleRecord, TurnInfo};
 use crate::runtime::{Device, Runtime};
 use crate::scenario::{CacheMode, HistoryMode};
@@ -208,11 +208,12 @@ impl Generator<'_> {
     /// skipped from then on, so a ladder's longer rungs over a profile's limit cost neither
     /// the shorter rungs' measurements nor a failed cell; a driven cell (A/B pairs need both
     /// sides' samples of every prompt) ends as unsupported instead.
-    fn generate(&mut self, prompt: &CellPrompt, rep: usize, warmup: bool) -> Stage<()> {
+    /// `observer` sees every token (a stepped generation's gate).
+    fn generate(&mut self, prompt: &CellPrompt, rep: usize, warmup: bool, observer: &mut dyn Observer) -> Stage<()> {
         if let Some(conversation) = &prompt.conversation {
             return self.converse(&prompt.id, conversation, rep, warmup);
         }
-        if let Some((turn, sample)) = self.measured(&prompt.id, &prompt.ids, None, rep, warmup)? {
+        if let Some((turn, sample)) = self.measured(&prompt.id, &prompt.ids, None, (rep, warmup), observer)? {
             debug_assert_eq!(turn.prefilled, prompt.ids.len());
             emit(&ChildEvent::Sample(Box::new(sample)));
         }
@@ -231,7 +232,8 @@ impl Generator<'_> {
                 let text = self.text.as_mut().expect("opened for a spec with conversations");
                 let history =
                     chat.ask(text, user).map_err(|e| fail(FailureClass::InputError, format!("{turn_id}: {e}")))?;
-                let Some((turn, mut sample)) = self.measured(&turn_id, &history.ids, Some(mode), rep, warmup)? else {
+                let measured = self.measured(&turn_id, &history.ids, Some(mode), (rep, warmup), &mut NoObserver)?;
+                let Some((turn, mut sample)) = measured else {
                     break;
                 };
                 sample.turn = Some(TurnInfo {
@@ -251,15 +253,16 @@ impl Generator<'_> {
     }
 
     /// One measured generation of `ids` as prompt `id` (a conversation's turn when `mode`
-    /// is given: kept or recomputed), its usage and peak memory in the sample; None when the
-    /// pipeline refused it (reported, and remembered).
+    /// is given: kept or recomputed), repetition `rep` (a warm-up or not), its usage and
+    /// peak memory in the sample; None when the pipeline refused it (reported, and
+    /// remembered).
     fn measured(
         &mut self,
         id: &str,
         ids: &[i64],
         mode: Option<HistoryMode>,
-        rep: usize,
-        warmup: bool,
+        (rep, warmup): (usize, bool),
+        observer: &mut dyn Observer,
     ) -> Stage<Option<(Turn, SampleRecord)>> {
         if self.refused.contains(id) {
             return Ok(None);
@@ -268,8 +271,7 @@ impl Generator<'_> {
         if self.sample_memory.is_some() {
             crate::platform::reset_peak_memory();
         }
-        let mut quiet = NoObserver;
-        let mut meter = UsageMeter::start(&self.probes, &mut quiet);
+        let mut meter = UsageMeter::start(&self.probes, observer);
         let outcome = match mode {
             Some(HistoryMode::Keep) => self.pipeline.generate_turn(ids, &self.config, &mut meter),
             _ => self.pipeline.recompute_turn(ids, &self.config, &mut meter),
@@ -302,7 +304,7 @@ impl Generator<'_> {
         let reps = if self.spec.driven { measure.warmup } else { measure.warmup + measure.repetitions };
         for rep in 0..reps {
             for prompt in &self.spec.prompts {
-                self.generate(prompt, rep, rep < measure.warmup)?;
+                self.generate(prompt, rep, rep < measure.warmup, &mut NoObserver)?;
             }
         }
         // Every prompt refused (a conversation counts by its first turn).
@@ -316,17 +318,63 @@ impl Generator<'_> {
         Ok(())
     }
 
-    /// A driven cell's measured generations, one per [`DriveCommand`] line.
+    /// A driven cell's measured generations, one per [`DriveCommand`] line (a stepped
+    /// one's [`StepCommand`] lines read by its gate as it goes).
     fn driven(&mut self, commands: &mut dyn Iterator<Item = String>) -> Stage<()> {
-        for line in commands {
+        let spec = self.spec;
+        while let Some(line) = commands.next() {
             let command: DriveCommand = serde_json::from_str(&line)
                 .map_err(|e| fail(FailureClass::InputError, format!("drive command `{line}`: {e}")))?;
-            let prompt = self.spec.prompts.get(command.prompt).ok_or_else(|| {
+            let prompt = spec.prompts.get(command.prompt).ok_or_else(|| {
                 fail(FailureClass::InputError, format!("drive command: no prompt {}", command.prompt))
             })?;
-            self.generate(prompt, command.pair, false)?;
+            if !command.stepped {
+                self.generate(prompt, command.pair, false, &mut NoObserver)?;
+                continue;
+            }
+            let mut gate = StepGate { commands: &mut *commands, open: true, error: None };
+            self.generate(prompt, command.pair, false, &mut gate)?;
+            if let Some(error) = gate.error {
+                return Err(fail(FailureClass::InputError, error));
+            }
         }
         Ok(())
+    }
+}
+
+/// The observer of a stepped generation: after each token that another follows it says
+/// [`ChildEvent::Stepped`] and waits for the driver's [`StepCommand`] of the next one.
+/// Once the driver's commands end (it is ending the process) the generation runs on
+/// ungated; a command out of order is an error, reported once the generation is over.
+struct StepGate<'a> {
+    commands: &'a mut dyn Iterator<Item = String>,
+    /// The driver's commands have not ended.
+    open: bool,
+    /// The first protocol error seen.
+    error: Option<String>,
+}
+
+impl Observer for StepGate<'_> {
+    fn on_token(&mut self, _index: usize, _step: &Step) {}
+
+    fn before_next_step(&mut self, index: usize) -> std::time::Duration {
+        if !self.open || self.error.is_some() {
+            return std::time::Duration::ZERO;
+        }
+        let waiting = std::time::Instant::now();
+        emit(&ChildEvent::Stepped { index });
+        let Some(line) = self.commands.next() else {
+            self.open = false;
+            return waiting.elapsed();
+        };
+        match serde_json::from_str::<StepCommand>(&line) {
+            Ok(StepCommand { step }) if step == index + 1 => {}
+            Ok(StepCommand { step }) => {
+                self.error = Some(format!("step command for token {step}, expected {}", index + 1))
+            }
+            Err(e) => self.error = Some(format!("step command `{line}`: {e}")),
+        }
+        waiting.elapsed()
     }
 }
 

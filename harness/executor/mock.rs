@@ -2,7 +2,7 @@
 //! is scripted by a rule on its key; and a mock pair launcher for the paired A/B runner,
 //! whose generations run at a scripted speed.
 
-use super::paired::{DrivenCell, PairLauncher};
+use super::paired::{DrivenCell, PairLauncher, StepEnd};
 use super::{CellSpec, DriveCommand, Executor};
 use crate::pipelines::{Step, StopReason, Transcript};
 use crate::results::pairs::Side;
@@ -119,6 +119,8 @@ pub struct MockPairLauncher {
     pub starts: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
     /// Every request, in order: (side, pair index).
     pub requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
+    /// Every decode step requested of a stepped generation, in order: (side, pair, step).
+    pub step_requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize, usize)>>>,
 }
 
 impl MockPairLauncher {
@@ -130,6 +132,7 @@ impl MockPairLauncher {
             crash: None,
             starts: Default::default(),
             requests: Default::default(),
+            step_requests: Default::default(),
         }
     }
 }
@@ -142,7 +145,10 @@ struct MockDriven {
     compile_ms: f64,
     crash: Option<usize>,
     requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize)>>>,
+    step_requests: std::rc::Rc<std::cell::RefCell<Vec<(Side, usize, usize)>>>,
     asked: Option<DriveCommand>,
+    /// Tokens the stepped generation asked has produced.
+    produced: usize,
     record: CellRecord,
 }
 
@@ -177,7 +183,22 @@ impl DrivenCell for MockDriven {
     fn request(&mut self, command: DriveCommand) -> bool {
         self.requests.borrow_mut().push((self.side, command.pair));
         self.asked = Some(command);
+        self.produced = 0;
         true
+    }
+
+    fn request_step(&mut self, step: usize) -> bool {
+        let pair = self.asked.map_or(usize::MAX, |c| c.pair);
+        self.step_requests.borrow_mut().push((self.side, pair, step));
+        self.asked.is_some_and(|c| c.stepped) && step == self.produced
+    }
+
+    fn receive_step(&mut self) -> Option<StepEnd> {
+        self.produced += 1;
+        if self.produced < self.spec.max_new_tokens && self.crash != self.asked.map(|c| c.pair) {
+            return Some(StepEnd::Waiting);
+        }
+        self.receive().map(|s| StepEnd::Done(Box::new(s)))
     }
 
     fn receive(&mut self) -> Option<SampleRecord> {
@@ -220,7 +241,9 @@ impl PairLauncher for MockPairLauncher {
             compile_ms: (self.compile)(side, round),
             crash: self.crash.filter(|(s, _)| *s == side).map(|(_, pair)| pair),
             requests: self.requests.clone(),
+            step_requests: self.step_requests.clone(),
             asked: None,
+            produced: 0,
             record: CellRecord::new(&spec.key, CellStatus::Failed),
         }))
     }

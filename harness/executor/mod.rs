@@ -102,6 +102,18 @@ pub struct DriveCommand {
     pub prompt: usize,
     /// The pair this generation belongs to (its sample's `rep`).
     pub pair: usize,
+    /// Take the decode steps one at a time: after each token that another follows, say
+    /// [`ChildEvent::Stepped`] and wait for a [`StepCommand`] line (the first token, the
+    /// prefill, runs at once). The waits count in no step's time.
+    #[serde(default, skip_serializing_if = "std::ops::Not::not")]
+    pub stepped: bool,
+}
+
+/// The go-ahead for one decode step of a stepped generation: produce token `step`.
+#[derive(Debug, Clone, Copy, Serialize, Deserialize, PartialEq, Eq)]
+pub struct StepCommand {
+    /// The index of the token to produce (1 for the first decode step).
+    pub step: usize,
 }
 
 /// One generation of a worker that reports when each token arrived rather than a
@@ -232,6 +244,12 @@ pub enum ChildEvent {
     },
     /// A driven cell compiled and ran its warm-ups: it waits for commands.
     Ready,
+    /// A stepped generation produced token `index` and waits for the [`StepCommand`] of the
+    /// next.
+    Stepped {
+        /// The token just produced (0: the prefill's).
+        index: usize,
+    },
 }
 
 /// Runs one cell, reporting each sample as soon as it exists.

@@ -18,8 +18,8 @@
 //! kill never leaves half a pair recorded.
 
 use super::process::{absorb, Absorbed, CellProcess, Launch, Next, ProcessExecutor};
-use super::{CellSpec, DriveCommand};
-use crate::results::pairs::{AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side};
+use super::{CellSpec, DriveCommand, StepCommand};
+use crate::results::pairs::{block_of, AbCellRecord, AbRound, LengthEnd, Pair, Schedule, Side, ROUNDS_PER_BLOCK};
 use crate::results::{CellRecord, CellStatus, FailureClass, SampleRecord};
 use rand::rngs::SmallRng;
 use rand::{Rng, SeedableRng};
@@ -34,8 +34,24 @@ pub trait DrivenCell {
     fn request(&mut self, command: DriveCommand) -> bool;
     /// Wait for the requested generation's sample (None: the cell ended instead).
     fn receive(&mut self) -> Option<SampleRecord>;
+    /// Ask a stepped generation in progress for its next decode step (token `step`);
+    /// false when the process is gone.
+    fn request_step(&mut self, step: usize) -> bool;
+    /// Wait for a stepped generation's next token: it waits for another step, or it ended
+    /// (its sample). None: the cell ended instead.
+    fn receive_step(&mut self) -> Option<StepEnd>;
     /// End the process; its outcome.
     fn finish(self: Box<Self>) -> CellRecord;
+}
+
+/// What a stepped generation did on a command: produced a token and waits for the next
+/// step, or ended with its sample.
+#[derive(Debug)]
+pub enum StepEnd {
+    /// Another step follows; the side waits for its command.
+    Waiting,
+    /// The generation ended.
+    Done(Box<SampleRecord>),
 }
 
 /// Starts the driven cells of both sides.
@@ -48,6 +64,12 @@ pub trait PairLauncher {
         side: Side,
         cpu: Option<usize>,
     ) -> Result<Box<dyn DrivenCell>, Box<CellRecord>>;
+
+    /// The time since `started`, as the time cap counts it: the wall clock, or a replay's
+    /// clock of the recorded times.
+    fn elapsed(&self, started: Instant) -> Duration {
+        started.elapsed()
+    }
 }
 
 /// How long a cell runs and how its pairs are ordered.
@@ -78,10 +100,31 @@ impl PairOptions {
         self.coin(index as u64)
     }
 
-    /// Which side starts (compiles) first in round `round`: a coin of its own, so that
-    /// neither side always reads the model's files first.
+    /// Which side starts (compiles) first in round `round`: a coin per block of rounds
+    /// ([`ROUNDS_PER_BLOCK`]) for its first round, the other side first in its second, so
+    /// that whatever the start order does to a process's speed cancels inside each block.
     pub fn round_first_side(&self, round: usize) -> Side {
-        self.coin((round as u64) | (1 << 31))
+        let first = self.coin((block_of(round) as u64) | (1 << 31));
+        match round % ROUNDS_PER_BLOCK {
+            0 => first,
+            _ => first.other(),
+        }
+    }
+
+    /// Whether pair `index` interleaves decode steps (`steps`; `mixed`: a coin of its own).
+    pub fn pair_by_steps(&self, index: usize) -> bool {
+        match self.schedule {
+            Schedule::Steps => true,
+            Schedule::Mixed => self.coin((index as u64) | (1 << 30)) == Side::Baseline,
+            Schedule::Alternate | Schedule::Duet => false,
+        }
+    }
+
+    /// Which side takes the first step of step pair `step` (1 for the first decode step)
+    /// in pair `index`: a coin per step, so neither side always steps right after the other
+    /// (the one stepping second finds the caches as the first left them).
+    pub fn step_first_side(&self, index: usize, step: usize) -> Side {
+        self.coin((index as u64) | ((step as u64) << 40) | (1 << 29))
     }
 
     fn coin(&self, index: u64) -> Side {
@@ -145,14 +188,23 @@ pub fn run_ab_cell(
         if progress.pairs.len() >= options.max_pairs {
             break LengthEnd::MaxPairs;
         }
-        if started.elapsed() >= options.max_time {
+        if launcher.elapsed(started) >= options.max_time {
             break LengthEnd::MaxTime;
         }
         let taking = RoundContext { options, round, started };
-        let (round_records, complete) = run_round(specs, launcher, &taking, progress, sink)?;
+        let round_started = Instant::now();
+        let (round_records, complete, start_seconds) = run_round(specs, launcher, &taking, progress, sink)?;
         if complete {
             let [b, c] = &round_records;
-            let figures = AbRound { cell: specs[0].key.clone(), round, baseline: b.figures(), candidate: c.figures() };
+            let figures = AbRound {
+                cell: specs[0].key.clone(),
+                round,
+                baseline: b.figures(),
+                candidate: c.figures(),
+                seconds: Some(round_started.elapsed().as_secs_f64()),
+                start_seconds,
+                first: Some(options.round_first_side(round)),
+            };
             sink.round(&figures)?;
             progress.rounds.push(figures);
         }
@@ -281,28 +333,31 @@ fn start_sides(
 
 /// One round: both processes started and warmed up, asked for pairs until the round, the
 /// pair cap or the time cap is full, and ended; the round's cache folders removed. Returns
-/// both records and whether the round completed (no side failed).
+/// both records, whether the round completed (no side failed) and how long starting both
+/// sides took (s).
 fn run_round(
     specs: [&CellSpec; 2],
     launcher: &mut dyn PairLauncher,
     taking: &RoundContext,
     progress: &mut CellProgress,
     sink: &mut dyn PairSink,
-) -> std::io::Result<([CellRecord; 2], bool)> {
+) -> std::io::Result<([CellRecord; 2], bool, Option<f64>)> {
     let options = taking.options;
     let specs = [round_spec(specs[0], taking.round), round_spec(specs[1], taking.round)];
     let mut write_error = None;
+    let starting = Instant::now();
     let mut cells = match start_sides(&specs, launcher, taking, sink, &mut write_error) {
         Ok(cells) => cells,
         Err(records) => {
             remove_caches(&specs);
-            return write_error.map_or(Ok((*records, false)), Err);
+            return write_error.map_or(Ok((*records, false, None)), Err);
         }
     };
+    let start_seconds = Some(starting.elapsed().as_secs_f64());
     let mut complete = true;
     let mut taken = 0;
     while complete && write_error.is_none() && taken < options.pairs_per_round.max(1) {
-        if progress.pairs.len() >= options.max_pairs || taking.started.elapsed() >= options.max_time {
+        if progress.pairs.len() >= options.max_pairs || launcher.elapsed(taking.started) >= options.max_time {
             break;
         }
         let index = progress.pairs.len();
@@ -324,7 +379,7 @@ fn run_round(
         return Err(e);
     }
     let complete = complete && records.iter().all(|r| r.status == CellStatus::Completed);
-    Ok((records.try_into().expect("one record a side"), complete))
+    Ok((records.try_into().expect("one record a side"), complete, start_seconds))
 }
 
 /// Remove a round's cache folders: each round compiles into an empty one, and a model's
@@ -353,8 +408,9 @@ fn take_pair(
     round: usize,
     prompt: usize,
 ) -> Option<Pair> {
-    let command = DriveCommand { prompt, pair: index };
-    let (first, samples) = match options.schedule {
+    let stepped = options.pair_by_steps(index);
+    let command = DriveCommand { prompt, pair: index, stepped };
+    let (first, steps, samples) = match options.schedule {
         Schedule::Duet => {
             let asked = cells.iter_mut().all(|c| c.request(command));
             if !asked {
@@ -362,9 +418,14 @@ fn take_pair(
             }
             let b = cells[0].receive();
             let c = cells[1].receive();
-            (None, [b?, c?])
+            (None, None, [b?, c?])
         }
-        Schedule::Alternate => {
+        _ if stepped => {
+            let first = options.first_side(index);
+            let (order, samples) = take_stepped(cells, options, command, first)?;
+            (Some(first), Some(order), samples)
+        }
+        Schedule::Alternate | Schedule::Steps | Schedule::Mixed => {
             let first = options.first_side(index);
             let mut got: [Option<SampleRecord>; 2] = [None, None];
             for side in [first, first.other()] {
@@ -375,11 +436,54 @@ fn take_pair(
                 got[side as usize] = Some(cell.receive()?);
             }
             let [b, c] = got;
-            (Some(first), [b?, c?])
+            (Some(first), None, [b?, c?])
         }
     };
     let [baseline, candidate] = samples;
-    Some(Pair { index, round, first, baseline, candidate })
+    Some(Pair { index, round, first, steps, baseline, candidate })
+}
+
+/// A pair with its decode steps interleaved: both sides prefill one after the other
+/// (`first` first), then each step pair gives each side still generating one step, the
+/// side going first chosen by a coin per step. Returns the step order (`b`/`c` per step
+/// pair) and both samples.
+fn take_stepped(
+    cells: &mut [Box<dyn DrivenCell>],
+    options: &PairOptions,
+    command: DriveCommand,
+    first: Side,
+) -> Option<(String, [SampleRecord; 2])> {
+    let mut done: [Option<SampleRecord>; 2] = [None, None];
+    for side in [first, first.other()] {
+        let cell = &mut cells[side as usize];
+        if !cell.request(command) {
+            return None;
+        }
+        if let StepEnd::Done(sample) = cell.receive_step()? {
+            done[side as usize] = Some(*sample);
+        }
+    }
+    let mut order = String::new();
+    let mut step = 1;
+    while done.iter().any(Option::is_none) {
+        let lead = options.step_first_side(command.pair, step);
+        order.push(lead.letter());
+        for side in [lead, lead.other()] {
+            if done[side as usize].is_some() {
+                continue;
+            }
+            let cell = &mut cells[side as usize];
+            if !cell.request_step(step) {
+                return None;
+            }
+            if let StepEnd::Done(sample) = cell.receive_step()? {
+                done[side as usize] = Some(*sample);
+            }
+        }
+        step += 1;
+    }
+    let [b, c] = done;
+    Some((order, [b?, c?]))
 }
 
 /// A side's driven `bakeoff cell` process.
@@ -426,7 +530,7 @@ impl DrivenCell for ProcessCell {
             match self.step(compiled, on_warmup) {
                 Some(Absorbed::Compiled) => compiled = true,
                 Some(Absorbed::Ready) => return true,
-                Some(Absorbed::Sample | Absorbed::Other) => {}
+                Some(Absorbed::Sample | Absorbed::Stepped | Absorbed::Other) => {}
                 None => return false,
             }
         }
@@ -442,6 +546,23 @@ impl DrivenCell for ProcessCell {
         loop {
             match self.step(true, &mut |s| got = Some(s)) {
                 Some(Absorbed::Sample) => return got,
+                Some(_) => {}
+                None => return None,
+            }
+        }
+    }
+
+    fn request_step(&mut self, step: usize) -> bool {
+        let line = serde_json::to_string(&StepCommand { step }).expect("commands serialize");
+        self.process.as_mut().is_some_and(|p| p.send(&line))
+    }
+
+    fn receive_step(&mut self) -> Option<StepEnd> {
+        let mut got = None;
+        loop {
+            match self.step(true, &mut |s| got = Some(s)) {
+                Some(Absorbed::Stepped) => return Some(StepEnd::Waiting),
+                Some(Absorbed::Sample) => return got.map(|s| StepEnd::Done(Box::new(s))),
                 Some(_) => {}
                 None => return None,
             }

@@ -237,6 +237,8 @@ pub enum Absorbed {
     Sample,
     /// A driven cell finished its warm-ups and waits for commands.
     Ready,
+    /// A stepped generation produced a token and waits for the next step's command.
+    Stepped,
     /// Anything else (a failure or unsupported message, memory figures).
     Other,
 }
@@ -279,6 +281,7 @@ pub fn absorb(
             return Ok(Absorbed::Sample);
         }
         ChildEvent::Ready => return Ok(Absorbed::Ready),
+        ChildEvent::Stepped { .. } => return Ok(Absorbed::Stepped),
         ChildEvent::NpuMemory(memory) => record.npu_memory = Some(memory),
         ChildEvent::SteadyMemory { peak_rss_mb } => record.steady_peak_rss_mb = peak_rss_mb,
         ChildEvent::Failed { class, message } => {
@@ -325,7 +328,7 @@ fn watch(
                 deadline = Instant::now() + generate_timeout;
             }
             Ok(Absorbed::Sample) => deadline = Instant::now() + generate_timeout,
-            Ok(Absorbed::Ready | Absorbed::Other) => {}
+            Ok(Absorbed::Ready | Absorbed::Stepped | Absorbed::Other) => {}
         }
     }
 }

@@ -260,7 +260,7 @@ impl KvCache {
         (mut id, margin): (i64, f32),
         mut past: usize,
     ) -> Result<(StopReason, Decoder), GenerateError> {
-        let mut stop = greedy.push(clock.finish(id, margin));
+        let mut stop = greedy.push(clock, id, margin);
         while stop.is_none() {
             // The next step stores one more token; a full static cache ends generation here
             // (the plugin would fail or overwrite).
@@ -271,7 +271,7 @@ impl KvCache {
             let (next, margin) = decoder.step(id, past, clock)?;
             past += 1;
             id = next;
-            stop = greedy.push(clock.finish(id, margin));
+            stop = greedy.push(clock, id, margin);
         }
         Ok((stop.expect("loop ends with a stop reason"), decoder))
     }

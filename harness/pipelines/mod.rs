@@ -109,6 +109,13 @@ impl Transcript {
 pub trait Observer {
     /// Called once per generated token, in order.
     fn on_token(&mut self, _index: usize, _step: &Step) {}
+
+    /// Called after token `index` when another step follows, before that step starts; the
+    /// time spent here is returned and no step counts it. An A/B side whose decode steps
+    /// alternate with the other side's waits here for its turn.
+    fn before_next_step(&mut self, _index: usize) -> Duration {
+        Duration::ZERO
+    }
 }
 
 /// An observer that does nothing.
@@ -298,6 +305,11 @@ impl StepClock {
         out
     }
 
+    /// Leave `waited` (time spent waiting between steps) out of the next step's wall time.
+    pub(crate) fn exclude(&mut self, waited: Duration) {
+        self.last += waited;
+    }
+
     /// Close the step producing `id`; the next step starts now.
     pub(crate) fn finish(&mut self, id: i64, margin: f32) -> Step {
         let now = Instant::now();
@@ -327,17 +339,25 @@ impl<'a> Greedy<'a> {
         Greedy { config, observer, steps: Vec::with_capacity(config.max_new_tokens.min(4096)) }
     }
 
-    /// Record `step`; returns the stop reason if generation ends with it.
-    pub(crate) fn push(&mut self, step: Step) -> Option<StopReason> {
-        self.observer.on_token(self.steps.len(), &step);
+    /// Close the clock's step producing `(id, margin)` and record it; returns the stop
+    /// reason if generation ends with it. When it goes on, the observer may hold the next
+    /// step back (its wait is left out of that step's time).
+    pub(crate) fn push(&mut self, clock: &mut StepClock, id: i64, margin: f32) -> Option<StopReason> {
+        let step = clock.finish(id, margin);
+        let index = self.steps.len();
+        self.observer.on_token(index, &step);
         self.steps.push(step);
-        if self.config.stops_at(step.id) {
+        let stop = if self.config.stops_at(step.id) {
             Some(StopReason::Eos)
         } else if self.steps.len() >= self.config.max_new_tokens {
             Some(StopReason::MaxNewTokens)
         } else {
             None
+        };
+        if stop.is_none() {
+            clock.exclude(self.observer.before_next_step(index));
         }
+        stop
     }
 
     pub(crate) fn into_transcript(self, prompt_ids: &[i64], stop: StopReason, truncated: bool) -> Transcript {

@@ -125,7 +125,7 @@ impl Pipeline for Static128 {
             }
             let (id, margin, cut) = self.step(&context, &mut clock)?;
             truncated |= cut;
-            if let Some(stop) = greedy.push(clock.finish(id, margin)) {
+            if let Some(stop) = greedy.push(&mut clock, id, margin) {
                 break stop;
             }
             context.push(id);

@@ -60,7 +60,7 @@ pub fn ab_markdown(r: &AbReport) -> String {
     let failures = r.failures();
     s += &format!(
         "{} cells, {} regression(s), {} failed cell(s). A change counts when the whole 95% interval of the paired \
-         change (bootstrap over rounds of pairs, over pairs while a cell has fewer than {} rounds) lies beyond its threshold (default {:.1}%); `min. detectable` is the smallest \
+         change (bootstrap over blocks of two rounds of pairs, over pairs while a cell has fewer than {} blocks) lies beyond its threshold (default {:.1}%); `min. detectable` is the smallest \
          change this run could have flagged.\n\n",
         r.cells.len(),
         regressions.len(),
@@ -96,6 +96,9 @@ pub fn ab_markdown(r: &AbReport) -> String {
             );
         }
         s += &checks_markdown(c);
+        if let Some(compared) = &c.schedules {
+            s += &schedules_markdown(compared);
+        }
     }
     if !r.fingerprint.is_empty() {
         s += "\n## What differs between the sides\n\n| field | baseline | candidate |\n|---|---|---|\n";
@@ -107,6 +110,36 @@ pub fn ab_markdown(r: &AbReport) -> String {
                 d.candidate.as_deref().unwrap_or("-")
             );
         }
+    }
+    s
+}
+
+/// A mixed cell's two schedules: per-pair noise, and each side's figures under `steps`
+/// against under `alternate`.
+fn schedules_markdown(compared: &crate::decide::schedules::ScheduleComparison) -> String {
+    let mut s = String::from(
+        "\n### Schedules compared (pairs taken by either at random)\n\nPer-pair noise, the standard deviation of \
+         the pairs' log ratios (what a verdict's interval shrinks from):\n\n| schedule | pairs |",
+    );
+    let metrics: Vec<_> = compared.schedules[0].noise.iter().map(|n| n.metric).collect();
+    for m in &metrics {
+        s += &format!(" {m} |");
+    }
+    s += &format!("\n|---|---:|{}\n", "---:|".repeat(metrics.len()));
+    for sched in &compared.schedules {
+        s += &format!("| {} | {} |", sched.schedule.name(), sched.pairs);
+        for n in &sched.noise {
+            s += &format!(" {} |", n.pair_ratio_sd.map_or("-".into(), |v| format!("{v:.4}")));
+        }
+        s += "\n";
+    }
+    s += "\nWhat interleaving steps does to a side's figures (its median under steps against under alternate, 95% \
+          interval):\n\n| side | metric | change |\n|---|---|---|\n";
+    for cost in &compared.step_cost {
+        let change = cost.change.as_ref().map_or("-".into(), |c| {
+            format!("{:+.1}% [{:+.1}%, {:+.1}%]", 100.0 * c.relative, 100.0 * c.ci_low, 100.0 * c.ci_high)
+        });
+        s += &format!("| {} | {} | {change} |\n", cost.side, cost.metric);
     }
     s
 }
@@ -206,7 +239,7 @@ pub fn ratio_chart(cell: &CellKey, pairs: &[Pair], metric: Option<&AbMetric>) ->
         levels,
         band,
         note: format!(
-            "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over rounds (over pairs below {} rounds).",
+            "Estimate: Hodges-Lehmann of the pairs' log ratios; interval: bootstrap over blocks of two rounds (over pairs below {} blocks).",
             crate::stats::paired::MIN_ROUNDS
         ),
     })

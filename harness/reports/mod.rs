@@ -12,6 +12,7 @@ pub mod exports;
 pub mod github;
 pub mod html;
 pub mod junit;
+pub mod power;
 pub mod search;
 pub mod soak;
 

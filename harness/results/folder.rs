@@ -36,6 +36,10 @@ pub mod file {
     pub const AB_JSON: &str = "ab.json";
     /// An A/B run's verdicts, markdown.
     pub const AB_MD: &str = "ab.md";
+    /// `ab --calibrate`: what the machine can see, JSON.
+    pub const CALIBRATE_JSON: &str = "calibrate.json";
+    /// `ab --calibrate`: what the machine can see, markdown.
+    pub const CALIBRATE_MD: &str = "calibrate.md";
     /// The scenario file an A/B run was made from (the one-cell form: none), whose folder
     /// its relative paths resolve in: with `scenario.toml` it lets `ab --resume DIR` go on
     /// from the folder alone.

@@ -35,6 +35,14 @@ impl Side {
         }
     }
 
+    /// The side's letter in a pair's step order (`b`, `c`).
+    pub fn letter(self) -> char {
+        match self {
+            Side::Baseline => 'b',
+            Side::Candidate => 'c',
+        }
+    }
+
     /// The other side.
     pub fn other(self) -> Side {
         match self {
@@ -51,7 +59,7 @@ impl std::fmt::Display for Side {
 }
 
 /// Where a sample of an A/B run belongs.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 pub struct AbTag {
     /// Its side.
     pub side: Side,
@@ -63,9 +71,27 @@ pub struct AbTag {
     /// The round: which pair of processes took it (both sides restart every round).
     #[serde(default, skip_serializing_if = "Option::is_none")]
     pub round: Option<usize>,
+    /// The pair's decode steps interleaved: which side took each step pair's first step
+    /// (`b`, `c`), as [`Pair::steps`].
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub steps: Option<String>,
 }
 
 pub use crate::scenario::ab::Schedule;
+
+/// Rounds come in blocks of two: the second round of a block starts its processes in the
+/// other order than the first (see `executor::paired::PairOptions::round_first_side`), and a
+/// verdict's bootstrap resamples blocks. The order in which a round's two processes start
+/// changes their speed for their whole life: on a 2-vCPU VM the process started first ran
+/// 4-5% slower than the second in 36 of 36 rounds of one A/A run (kvcache CPU, default CPU
+/// pinning), which made each round's ratio about -5% or +5% and nothing in between. Inside
+/// a block that cancels, so the interval is the width of what is left.
+pub const ROUNDS_PER_BLOCK: usize = 2;
+
+/// The block round `round` belongs to.
+pub fn block_of(round: usize) -> usize {
+    round / ROUNDS_PER_BLOCK
+}
 
 /// Why a cell stopped adding pairs.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
@@ -100,8 +126,12 @@ pub struct Pair {
     pub index: usize,
     /// The round (the pair of processes) it was taken in.
     pub round: usize,
-    /// The side that ran first (duet: None).
+    /// The side that ran first (duet: None); with steps interleaved, the side that
+    /// prefilled first.
     pub first: Option<Side>,
+    /// With decode steps interleaved: which side took each step pair's first step, one
+    /// letter per step pair (`b` baseline, `c` candidate). None: whole generations.
+    pub steps: Option<String>,
     /// The baseline's sample.
     pub baseline: SampleRecord,
     /// The candidate's sample.
@@ -129,7 +159,13 @@ impl Pair {
             .map(|(i, &side)| {
                 let mut s = self.side(side).clone();
                 let position = if self.first.is_none() { 0 } else { i as u8 };
-                s.ab = Some(AbTag { side, pair: Some(self.index), position: Some(position), round: Some(self.round) });
+                s.ab = Some(AbTag {
+                    side,
+                    pair: Some(self.index),
+                    position: Some(position),
+                    round: Some(self.round),
+                    steps: self.steps.clone(),
+                });
                 s
             })
             .collect()
@@ -151,6 +187,16 @@ pub struct AbRound {
     pub baseline: ProcessFigures,
     /// The candidate's process.
     pub candidate: ProcessFigures,
+    /// The round's wall time, s: both processes started, its pairs taken, both ended
+    /// (absent in folders recorded before rounds were timed).
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub seconds: Option<f64>,
+    /// Of which starting both processes (each compiled and warmed up), s.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub start_seconds: Option<f64>,
+    /// The side whose process started first.
+    #[serde(default, skip_serializing_if = "Option::is_none")]
+    pub first: Option<Side>,
 }
 
 impl AbRound {
@@ -268,7 +314,7 @@ pub fn pairs_by_cell(records: &[Record]) -> BTreeMap<CellKey, Vec<Pair>> {
     let mut halves: BTreeMap<(CellKey, usize), [Option<Half>; 2]> = BTreeMap::new();
     for r in records {
         let Record::Sample(s) = r else { continue };
-        let Some(AbTag { side, pair: Some(index), position, round }) = s.ab else { continue };
+        let Some(AbTag { side, pair: Some(index), position, round, .. }) = s.ab.clone() else { continue };
         let slot = halves.entry((s.cell.clone(), index)).or_default();
         slot[side as usize] = Some((s.clone(), position.unwrap_or(0), round.unwrap_or(0)));
     }
@@ -280,7 +326,8 @@ pub fn pairs_by_cell(records: &[Record]) -> BTreeMap<CellKey, Vec<Pair>> {
             (1, 0) => Some(Side::Candidate),
             _ => None,
         };
-        out.entry(cell).or_default().push(Pair { index, round, first, baseline, candidate });
+        let steps = baseline.ab.as_ref().and_then(|t| t.steps.clone());
+        out.entry(cell).or_default().push(Pair { index, round, first, steps, baseline, candidate });
     }
     out
 }

@@ -342,7 +342,7 @@ struct RecordingSink<'a> {
 
 impl PairSink for RecordingSink<'_> {
     fn warmup(&mut self, side: Side, mut sample: SampleRecord) -> std::io::Result<()> {
-        sample.ab = Some(AbTag { side, pair: None, position: None, round: None });
+        sample.ab = Some(AbTag { side, pair: None, position: None, round: None, steps: None });
         self.writer.write(&Record::Sample(sample))
     }
 

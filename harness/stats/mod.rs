@@ -9,7 +9,8 @@
 //!   sets of values;
 //! - [`paired`]: paired changes (Hodges-Lehmann of log ratios, the bootstrap over clusters,
 //!   the widening for few clusters, the minimum detectable effect);
-//! - [`stream`]: quantiles of a stream too long to hold (an HDR histogram).
+//! - [`stream`]: quantiles of a stream too long to hold (an HDR histogram);
+//! - here too: the Wilson interval of a rate (how often a verdict fired over trials).
 //!
 //! Which statistic a metric uses, and what a change means for a release, live above
 //! (`metrics.rs`, `results/`, `decide/`).
@@ -19,6 +20,19 @@ pub mod paired;
 pub mod stream;
 
 pub use bootstrap::Change;
+
+/// The Wilson score 95% interval of a rate of `k` successes in `n` trials (0 to 1 each):
+/// unlike the normal approximation it stays within [0, 1] and is honest at 0 of 10 or 10
+/// of 10 (0 of 10: [0, 0.28]). None when `n` is 0.
+pub fn wilson_interval(k: usize, n: usize) -> Option<(f64, f64)> {
+    if n == 0 {
+        return None;
+    }
+    let (z, n, p) = (1.959_964, n as f64, k as f64 / n as f64);
+    let centre = (p + z * z / (2.0 * n)) / (1.0 + z * z / n);
+    let half = z / (1.0 + z * z / n) * (p * (1.0 - p) / n + z * z / (4.0 * n * n)).sqrt();
+    Some(((centre - half).max(0.0), (centre + half).min(1.0)))
+}
 
 /// The q-quantile of sorted values, linear interpolation between closest ranks (type 7 of
 /// Hyndman and Fan, numpy's default): the one percentile definition of bakeoff. `q` is
@@ -111,6 +125,16 @@ pub fn beyond_upper_fence(values: &[f64], k: f64) -> Option<(f64, Vec<f64>)> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn wilson_intervals_match_the_published_values() {
+        // 0 of 10: [0, 0.2775]; 9 of 10: [0.5958, 0.9821]; 50 of 1000: [0.0381, 0.0653].
+        let close = |(lo, hi): (f64, f64), (a, b): (f64, f64)| (lo - a).abs() < 5e-4 && (hi - b).abs() < 5e-4;
+        assert!(close(wilson_interval(0, 10).unwrap(), (0.0, 0.2775)), "{:?}", wilson_interval(0, 10));
+        assert!(close(wilson_interval(9, 10).unwrap(), (0.5958, 0.9821)), "{:?}", wilson_interval(9, 10));
+        assert!(close(wilson_interval(50, 1000).unwrap(), (0.0381, 0.0653)), "{:?}", wilson_interval(50, 1000));
+        assert_eq!(wilson_interval(0, 0), None);
+    }
 
     #[test]
     fn quantiles_interpolate_between_closest_ranks() {

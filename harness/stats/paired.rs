@@ -8,10 +8,12 @@
 //!   estimate of the pairs' log ratios (the median of all pairwise means: robust to the
 //!   odd burst like a median, nearly as efficient as a mean on clean data), and the 95%
 //!   interval is the percentile bootstrap of that estimate.
-//! - The bootstrap resamples rounds (the pairs one pair of processes took), not single
-//!   pairs, once there are [`MIN_ROUNDS`] of them: each process has a speed of its own, so
-//!   pairs of one round are not independent, and an interval that ignored that would be too
+//! - The bootstrap resamples groups of pairs, not single pairs, once there are
+//!   [`MIN_ROUNDS`] groups: each process has a speed of its own, so pairs of one round (one
+//!   pair of processes) are not independent, and an interval that ignored that would be too
 //!   narrow (A/A runs in one process pair showed ±2% "changes" with intervals excluding 0).
+//!   An A/B run's groups are its blocks of rounds (two rounds of opposite start order, see
+//!   `results::pairs::ROUNDS_PER_BLOCK`); the caller says which group each pair is in.
 //! - For a statistic over samples that no single pair has (a TTFT p99, the overhead share),
 //!   pairs are resampled jointly and the statistic is recomputed on each side.
 //! - A bootstrap over few groups is too narrow: with `k` rounds its spread underestimates
@@ -163,6 +165,21 @@ pub fn paired_statistic_change<T: Copy>(
     Some(Change { baseline: b, candidate: c, relative: c / b - 1.0, ci_low, ci_high })
 }
 
+/// The half-width an interval of `half_width`, from `rounds` resampled rounds, would have
+/// from `more` rounds of the same kind: the spread shrinks as the square root of the
+/// rounds, and the few-groups widening changes with their number. A projection: it
+/// assumes the later rounds are as noisy as the measured ones.
+pub fn projected_half_width(half_width: f64, rounds: usize, more: usize) -> f64 {
+    let (k0, k) = (rounds.max(2), more.max(2));
+    half_width * (k0 as f64 / k as f64).sqrt() * few_groups_widening(k) / few_groups_widening(k0)
+}
+
+/// How far past the threshold, in interval half-widths, a true change must lie to be
+/// flagged nine times in ten: the estimate must clear `threshold + half-width` with
+/// probability 0.9, so the change lies one half-width plus 1.2816 standard errors (a
+/// half-width is 1.96 of them) past the threshold.
+pub const HALF_WIDTHS_FOR_90: f64 = 1.0 + 1.2816 / 1.96;
+
 /// The smallest true change this interval would have flagged at `threshold`: the
 /// threshold plus half the interval's width (an interval of that width centred on a
 /// change that large just clears the threshold).
@@ -239,6 +256,16 @@ mod tests {
             }
         }
         assert!(excluded <= runs * 9 / 100, "{excluded} of {runs} A/A intervals excluded zero");
+    }
+
+    #[test]
+    fn a_projected_half_width_shrinks_with_the_square_root_of_the_rounds_and_the_widening() {
+        // Four times the rounds: half the spread, and a smaller widening (1.35 at 7 rounds
+        // against 1.06 at 28).
+        let h = projected_half_width(0.02, 7, 28);
+        let expected = 0.02 * 0.5 * few_groups_widening(28) / few_groups_widening(7);
+        assert!((h - expected).abs() < 1e-12 && h < 0.01 * 0.85, "{h}");
+        assert_eq!(projected_half_width(0.02, 7, 7), 0.02);
     }
 
     #[test]
