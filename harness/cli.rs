@@ -195,6 +195,60 @@ pub struct RunArgs {
     pub runtime: RuntimeArgs,
 }
 
+/// The rules of a paired verdict and of a cell's length, shared by `bakeoff ab` (which
+/// applies them) and `bakeoff power` (which replays them), so both read the same flags.
+#[derive(Debug, Args)]
+pub struct RuleArgs {
+    /// The change that counts, as a fraction (default 0.02).
+    #[arg(long)]
+    pub threshold: Option<f64>,
+    /// One metric's own threshold, as METRIC=FRACTION (repeatable; as `[ab.noise]`).
+    #[arg(long = "noise", value_name = "METRIC=FRACTION", value_parser = parse_noise)]
+    pub noise: Vec<(String, f64)>,
+    /// Pairs at least per cell before the length rule is consulted.
+    #[arg(long)]
+    pub min_pairs: Option<usize>,
+    /// Pairs at most per cell.
+    #[arg(long)]
+    pub max_pairs: Option<usize>,
+    /// Minutes at most per cell.
+    #[arg(long)]
+    pub max_minutes: Option<f64>,
+}
+
+impl RuleArgs {
+    /// Write the flags given over `ab`'s rules (the metric names are checked where the
+    /// table is validated).
+    pub fn apply(&self, ab: &mut crate::scenario::ab::AbSettings) {
+        if let Some(t) = self.threshold {
+            ab.threshold = t;
+        }
+        for (metric, v) in &self.noise {
+            ab.noise.insert(metric.clone(), *v);
+        }
+        if let Some(n) = self.min_pairs {
+            ab.length.min_pairs = n;
+        }
+        if let Some(n) = self.max_pairs {
+            ab.length.max_pairs = n;
+        }
+        if let Some(m) = self.max_minutes {
+            ab.length.max_minutes = m;
+        }
+    }
+}
+
+/// `--noise METRIC=FRACTION`.
+fn parse_noise(s: &str) -> Result<(String, f64), String> {
+    let (metric, v) =
+        s.split_once('=').ok_or_else(|| format!("expected METRIC=FRACTION (decode_tokens_per_s=0.01), got {s}"))?;
+    let v = v
+        .trim()
+        .parse::<f64>()
+        .map_err(|_| format!("{metric}: the threshold must be a fraction (0.01 = 1%), got {v}"))?;
+    Ok((metric.trim().to_string(), v))
+}
+
 /// `bakeoff power`.
 #[derive(Debug, Args)]
 pub struct PowerArgs {
@@ -210,18 +264,10 @@ pub struct PowerArgs {
     /// The changes injected into the candidate, percent slower, comma-separated.
     #[arg(long, value_delimiter = ',', default_values_t = [0.0, 1.0, 2.0, 3.0, 5.0])]
     pub changes: Vec<f64>,
-    /// The change that counts, as a fraction (default: `bakeoff ab`'s, 0.02).
-    #[arg(long)]
-    pub threshold: Option<f64>,
-    /// Pairs at least before the length rule is consulted (default: `bakeoff ab`'s).
-    #[arg(long)]
-    pub min_pairs: Option<usize>,
-    /// Pairs at most (default: `bakeoff ab`'s).
-    #[arg(long)]
-    pub max_pairs: Option<usize>,
-    /// Minutes at most per trial, on the recorded clock (default: `bakeoff ab`'s).
-    #[arg(long)]
-    pub max_minutes: Option<f64>,
+    /// The verdict and length rules replayed (default: `bakeoff ab`'s; minutes are on the
+    /// recorded clock).
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Seed of the trials' draws.
     #[arg(long, default_value_t = 1)]
     pub seed: u64,
@@ -256,18 +302,9 @@ pub struct AbArgs {
     /// compared in ab.md) or duet (both at once, a core each).
     #[arg(long, value_enum)]
     pub schedule: Option<crate::scenario::ab::Schedule>,
-    /// The change that counts, as a fraction (default 0.02).
-    #[arg(long)]
-    pub threshold: Option<f64>,
-    /// Pairs at least per cell before the length rule is consulted.
-    #[arg(long)]
-    pub min_pairs: Option<usize>,
-    /// Pairs at most per cell.
-    #[arg(long)]
-    pub max_pairs: Option<usize>,
-    /// Minutes at most per cell.
-    #[arg(long)]
-    pub max_minutes: Option<f64>,
+    /// The verdict and length rules (default: the `[ab]` table's).
+    #[command(flatten)]
+    pub rules: RuleArgs,
     /// Pairs per round (both processes restart after each round).
     #[arg(long)]
     pub pairs_per_round: Option<usize>,

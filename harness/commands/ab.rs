@@ -174,18 +174,7 @@ fn apply_flags(ab: &mut AbSettings, args: &AbArgs) -> Result<(), Failure> {
     if let Some(s) = args.schedule {
         ab.schedule = s;
     }
-    if let Some(t) = args.threshold {
-        ab.threshold = t;
-    }
-    if let Some(n) = args.min_pairs {
-        ab.length.min_pairs = n;
-    }
-    if let Some(n) = args.max_pairs {
-        ab.length.max_pairs = n;
-    }
-    if let Some(m) = args.max_minutes {
-        ab.length.max_minutes = m;
-    }
+    args.rules.apply(ab);
     if let Some(n) = args.pairs_per_round {
         ab.length.pairs_per_round = n;
     }

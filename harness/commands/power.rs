@@ -64,18 +64,10 @@ fn load(args: &PowerArgs) -> Result<(ReplayPool, AbSettings), Failure> {
 
 /// The command line's changes to the recorded rules.
 fn apply_flags(settings: &mut AbSettings, args: &PowerArgs) -> Result<(), Failure> {
-    if let Some(t) = args.threshold {
-        settings.threshold = t;
-    }
-    if let Some(n) = args.min_pairs {
-        settings.length.min_pairs = n;
-    }
-    if let Some(n) = args.max_pairs {
-        settings.length.max_pairs = n;
-    }
-    if let Some(m) = args.max_minutes {
-        settings.length.max_minutes = m;
-    }
+    args.rules.apply(settings);
+    settings
+        .validate(&[])
+        .map_err(|e| Failure::input(format!("bakeoff power: {e} (each --flag sets the [ab] field of its name)")))?;
     if args.trials == 0 {
         return Err(Failure::input("--trials: at least 1"));
     }

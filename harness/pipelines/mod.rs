@@ -226,13 +226,16 @@ pub(crate) fn logits_top2(request: &InferRequest, row: Option<usize>) -> Result<
 }
 
 /// Environment variable of the test-only slowdown: `PCT` or `PCT@MATCH` (MATCH a substring
-/// of the cell key, as for the fault hook). After every measured `infer()` the process
-/// busy-waits PCT percent of that call's own duration, counted as inference, so a test or the power
-/// script can inject a slowdown of a size bakeoff controls on any CPU, however fast. Only
-/// tests and `tools/` set it; a run made with it says so in its fingerprint.
+/// of the cell key, as for the fault hook). At the end of every measured step (prefill or
+/// decode) the process busy-waits PCT percent of that step's own wall time, counted as
+/// inference, so every step, TTFT included, takes exactly 1 + PCT/100 times as long and
+/// decode tokens/s falls by exactly 1 - 1/(1 + PCT/100) on any CPU, however fast: the same
+/// change `bakeoff power` injects by multiplying recorded timings, so real and replayed
+/// trials test one thing. Only tests and `tools/` set it; a run made with it says so in its
+/// fingerprint.
 pub const SLOWDOWN_ENV: &str = "BAKEOFF_TEST_SLOWDOWN";
 
-/// The injected slowdown, as a fraction of each infer's duration, in millionths (0: none).
+/// The injected slowdown, as a fraction of each step's wall time, in millionths (0: none).
 static SLOWDOWN_PPM: std::sync::atomic::AtomicU64 = std::sync::atomic::AtomicU64::new(0);
 
 /// Parse a [`SLOWDOWN_ENV`] value: the fraction to add (3.0 for `300`) and the optional
@@ -253,7 +256,7 @@ pub fn parse_slowdown(value: &str) -> Result<(f64, Option<&str>), SlowdownError>
 #[error("BAKEOFF_TEST_SLOWDOWN={0}: expected PCT or PCT@MATCH, PCT a number from 0 to 10000")]
 pub struct SlowdownError(pub String);
 
-/// Turn the test-only slowdown on for this process (`fraction` of each infer's duration).
+/// Turn the test-only slowdown on for this process (`fraction` of each step's wall time).
 pub fn inject_slowdown(fraction: f64) {
     SLOWDOWN_PPM.store((fraction * 1e6).round() as u64, std::sync::atomic::Ordering::Relaxed);
 }
@@ -296,11 +299,6 @@ impl StepClock {
     pub(crate) fn infer<T>(&mut self, f: impl FnOnce() -> T) -> T {
         let t = Instant::now();
         let out = f();
-        let took = t.elapsed();
-        let ppm = SLOWDOWN_PPM.load(std::sync::atomic::Ordering::Relaxed);
-        if ppm > 0 {
-            spin_for(took.mul_f64(ppm as f64 / 1e6));
-        }
         self.infer += t.elapsed();
         out
     }
@@ -312,6 +310,12 @@ impl StepClock {
 
     /// Close the step producing `id`; the next step starts now.
     pub(crate) fn finish(&mut self, id: i64, margin: f32) -> Step {
+        let ppm = SLOWDOWN_PPM.load(std::sync::atomic::Ordering::Relaxed);
+        if ppm > 0 {
+            let t = Instant::now();
+            spin_for((t - self.last).mul_f64(ppm as f64 / 1e6));
+            self.infer += t.elapsed();
+        }
         let now = Instant::now();
         let step = Step {
             id,

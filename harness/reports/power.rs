@@ -27,18 +27,38 @@ pub struct PowerReport {
     pub replay_seconds: f64,
 }
 
+/// The thresholds in force: the default, then each deciding metric's own where it differs
+/// (`2.0% (decode_tokens_per_s 1.0%)`).
+fn thresholds(settings: &crate::scenario::ab::AbSettings) -> String {
+    let own: Vec<String> = settings
+        .length
+        .metrics
+        .iter()
+        .filter_map(|name| crate::metrics::MetricId::parse(name))
+        .map(|id| (id, settings.threshold_of(id)))
+        .filter(|(_, t)| *t != settings.threshold)
+        .map(|(id, t)| format!("{} {:.1}%", id.name(), 100.0 * t))
+        .collect();
+    let default = format!("{:.1}%", 100.0 * settings.threshold);
+    if own.is_empty() {
+        default
+    } else {
+        format!("{default} ({})", own.join(", "))
+    }
+}
+
 /// The table, in markdown.
 pub fn markdown(report: &PowerReport) -> String {
     let l = &report.settings.length;
     let mut s = format!(
         "# Operating characteristics of `bakeoff ab`, replayed\n\n`{}`, schedule {}: {} recorded A/A rounds of {} pairs \
-         from {}.\nRules: threshold {:.1}%, at least {} pairs, at most {} pairs or {} minutes, decided on {}.\n\n",
+         from {}.\nRules: threshold {}, at least {} pairs, at most {} pairs or {} minutes, decided on {}.\n\n",
         report.cell,
         report.schedule.name(),
         report.rounds,
         report.pairs_per_round,
         report.sources.join(", "),
-        100.0 * report.settings.threshold,
+        thresholds(&report.settings),
         l.min_pairs,
         l.max_pairs,
         l.max_minutes,
@@ -113,7 +133,7 @@ pub fn calibration_markdown(report: &CalibrationReport) -> String {
     }
     s += "\nProjected from the A/A's intervals: a half-width shrinks as the square root of the blocks of rounds (and \
           with the few-blocks widening). A change is flagged when its whole interval clears the threshold, so nothing at or \
-          below the threshold is ever flagged: to see 1%, lower `--threshold`. Set `[ab.length] max_minutes` (or \
+          below the threshold is ever flagged: to see 1%, lower the metric's threshold (`--noise METRIC=FRACTION`). Set `[ab.length] max_minutes` (or \
           `--max-minutes`) from the last column.\n";
     s
 }
