@@ -51,6 +51,9 @@ fn assert_equal_ids(
     profile: &str,
     reference: &common::Reference,
 ) {
+    if device == Device::NpuHost {
+        common::assert_npu_settings_agree(reference, model, kind, profile);
+    }
     let rt = common::runtime();
     let mut loaded = common::pipeline(&rt, model, kind, device, profile);
     let n = reference.max_new_tokens;

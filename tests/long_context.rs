@@ -86,6 +86,7 @@ fn npu_host_equals_genai(rungs: &[&str]) {
     let model = common::smollm2();
     let reference = common::reference(&model, "genai-npu-host-long.json");
     assert_eq!(reference.device, "NPU:host");
+    common::assert_npu_settings_agree(&reference, &model, PipelineKind::Kvcache, "aggressive");
     let rt = common::runtime();
     let mut loaded = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "aggressive");
     for p in reference.prompts.iter().filter(|p| rungs.contains(&p.id.as_str())) {
@@ -115,6 +116,7 @@ fn a_rung_over_the_prompt_window_is_refused_exactly_where_genai_refuses_it() {
     // `reference` profile on NPU:host (conservative's NPUW_LLM_MAX_PROMPT_LEN 1024).
     let model = common::smollm2();
     let reference = common::reference(&model, "genai-npu-host-limit.json");
+    common::assert_npu_settings_agree(&reference, &model, PipelineKind::Kvcache, "reference");
     let rt = common::runtime();
     let mut loaded = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "reference");
     let mut refused = Vec::new();

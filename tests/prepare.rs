@@ -99,6 +99,7 @@ fn a_prepared_optimum_layout_lints_clean_and_both_pipelines_equal_openvino_genai
         }
     }
     let npu = common::reference(&common::smollm2(), "genai-npu-host.json");
+    common::assert_npu_settings_agree(&npu, &model, PipelineKind::Kvcache, "conservative");
     let mut loaded = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "conservative");
     let p = &npu.prompts[0];
     let config = GenerationConfig { max_new_tokens: 16, eos_ids: model.eos_ids(), ignore_eos: true };

@@ -37,6 +37,7 @@ source_model=models/smollm2-135m
 stamp="$OUT/.inputs"
 inputs=$(cat "$gguf" "$source_model/tokenizer.json" "$source_model/tokenizer_config.json" \
   tools/bake/export_optimum.py tools/requirements-export.lock tools/references/reference.py \
+  harness/profiles/npu_host.toml \
   scenarios/prompts/parity.jsonl | sha256sum | cut -d' ' -f1)
 if [ -f "$stamp" ] && [ "$(cat "$stamp")" = "$inputs" ]; then
   say "exports $OUT/int8, $OUT/int4-sym: up to date"

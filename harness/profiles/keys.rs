@@ -106,6 +106,9 @@ pub const KNOWN_KEYS: &[Key] = &[
     Key { name: "NPUW_LLM_PREFILL_MOE_HINT", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_LLM_GENERATE_MOE_HINT", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_FOLD", kind: Kind::Bool, devices: NPU },
+    Key { name: "NPUW_FUNCALL_FOR_ALL", kind: Kind::Bool, devices: NPU },
+    // How NPUW partitions a model (NONE: one graph); the plugin checks the value.
+    Key { name: "NPUW_ONLINE_PIPELINE", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_DQ", kind: Kind::Bool, devices: NPU },
     Key { name: "NPUW_WEIGHTS_BANK", kind: Kind::Text, devices: NPU },
     Key { name: "NPUW_CACHE_DIR", kind: Kind::Text, devices: NPU },

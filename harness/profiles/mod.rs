@@ -3,6 +3,7 @@
 //! Resolving one gives the exact properties a cell compiles with and where each came from.
 
 pub mod effective;
+pub mod host;
 pub mod keys;
 pub mod sweep;
 
@@ -349,7 +350,8 @@ impl ProfileSet {
 
     /// The properties `name` gives a bakeoff [`Device`] for `pipeline`: the profile's
     /// section for the OpenVINO device, plus what NPU:host adds to run NPUW on the host
-    /// (NPUW_DEVICES=CPU, and NPU_USE_NPUW=YES so that no NPU compiler is needed).
+    /// ([`host::HostExecution`]: NPUW_DEVICES=CPU, and unless the profile says otherwise
+    /// NPU_USE_NPUW=YES and unfolded, unpartitioned NPUW models).
     pub fn resolve_for(
         &self,
         name: &str,
@@ -359,11 +361,7 @@ impl ProfileSet {
     ) -> Result<ResolvedProfile, ProfileError> {
         let mut out = self.resolve(name, device.ov_name(), pipeline, kv)?;
         if device == Device::NpuHost {
-            let origin = || "NPU:host (NPUW host execution)".to_string();
-            out.set("NPUW_DEVICES", "CPU".into(), origin());
-            if out.get("NPU_USE_NPUW").is_none() {
-                out.set("NPU_USE_NPUW", "YES".into(), origin());
-            }
+            host::HOST_EXECUTION.apply(&mut out);
         }
         Ok(out)
     }
@@ -445,6 +443,27 @@ mod tests {
         let npu =
             set.resolve("balanced", "NPU", PipelineKind::Kvcache, Some(KvLayout { batch_dim: 0, seq_len_dim: 2 }));
         assert_eq!(npu.unwrap().get("NPUW_LLM_MAX_PROMPT_LEN"), Some("2048"), "other devices untouched");
+    }
+
+    #[test]
+    fn host_execution_settings_reach_npu_host_only_and_yield_to_the_profile() {
+        let mut set = ProfileSet::builtin();
+        set.add_toml("[folded]\ninherits = \"balanced\"\n[folded.NPU.kvcache]\nNPUW_FOLD = \"YES\"\n", "f.toml")
+            .unwrap();
+        let kv = Some(KvLayout { batch_dim: 0, seq_len_dim: 2 });
+        let host = set.resolve_for("balanced", Device::NpuHost, PipelineKind::Kvcache, kv).unwrap();
+        assert_eq!(host.get("NPUW_DEVICES"), Some("CPU"));
+        for (key, value) in &host::HOST_EXECUTION.unless_set {
+            assert_eq!(host.get(key), Some(value.as_str()), "{key} on NPU:host");
+        }
+        assert!(host.properties.iter().any(|p| p.key == "NPUW_FOLD" && p.origin.contains("never NPU silicon")));
+        let silicon = set.resolve_for("balanced", Device::Npu, PipelineKind::Kvcache, kv).unwrap();
+        for key in ["NPUW_DEVICES", "NPUW_FOLD", "NPUW_ONLINE_PIPELINE", "NPUW_FUNCALL_FOR_ALL"] {
+            assert_eq!(silicon.get(key), None, "{key} must never reach NPU silicon");
+        }
+        let folded = set.resolve_for("folded", Device::NpuHost, PipelineKind::Kvcache, kv).unwrap();
+        assert_eq!(folded.get("NPUW_FOLD"), Some("YES"), "a profile's own value wins");
+        assert_eq!(folded.get("NPUW_ONLINE_PIPELINE"), Some("NONE"));
     }
 
     #[test]

@@ -87,6 +87,9 @@ pub struct RefPrompt {
 #[derive(Debug, Deserialize)]
 pub struct Reference {
     pub device: String,
+    /// The properties GenAI's pipeline was made with.
+    #[serde(default)]
+    pub settings: std::collections::BTreeMap<String, serde_json::Value>,
     pub max_new_tokens: usize,
     pub prompts: Vec<RefPrompt>,
 }
@@ -94,6 +97,19 @@ pub struct Reference {
 /// Read a reference file under the fixture's `reference/` folder.
 pub fn reference(model: &ModelDir, name: &str) -> Reference {
     reference_file(&model.root.join("reference").join(name), "make setup")
+}
+
+/// Panics unless every NPU setting `reference` was made with is what `profile` resolves to on
+/// NPU:host for `kind` (GenAI's MAX_PROMPT_LEN and MIN_RESPONSE_LEN are NPUW_LLM_ keys), so
+/// that an id comparison compares pipelines compiled alike.
+pub fn assert_npu_settings_agree(reference: &Reference, model: &ModelDir, kind: PipelineKind, profile: &str) {
+    let kv = Some(model.kv_layout().unwrap());
+    let resolved = ProfileSet::builtin().resolve_for(profile, Device::NpuHost, kind, kv).unwrap();
+    for (key, value) in &reference.settings {
+        let key = if key.starts_with("NPU") { key.clone() } else { format!("NPUW_LLM_{key}") };
+        let value = value.as_str().map_or_else(|| value.to_string(), str::to_string);
+        assert_eq!(resolved.get(&key), Some(value.as_str()), "{key}: GenAI's reference against {profile}");
+    }
 }
 
 /// Read the reference file at `path`, which `setup` (the make target that writes it) makes.

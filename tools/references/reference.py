@@ -11,8 +11,9 @@ With `--chat-cases FILE --chat-out FILE` it renders chat conversations (messages
 add_generation_prompt, enable_thinking) with GenAI's chat template renderer instead: the
 reference bakeoff's minijinja rendering must equal byte for byte.
 
-Devices: `CPU`, or `NPU:host` = LLMPipeline(dir, "NPU", NPUW_DEVICES="CPU",
-MAX_PROMPT_LEN=..., MIN_RESPONSE_LEN=...), GenAI's own NPU path executed by the host.
+Devices: `CPU`, or `NPU:host` = LLMPipeline(dir, "NPU", MAX_PROMPT_LEN=...,
+MIN_RESPONSE_LEN=..., plus bakeoff's host execution settings), GenAI's own NPU path executed
+by the host.
 """
 
 from __future__ import annotations
@@ -21,6 +22,7 @@ import argparse
 import json
 import sys
 import time
+import tomllib
 from pathlib import Path
 
 # bakeoff's `reference` CPU profile (exact parity with GenAI needs all three).
@@ -31,19 +33,32 @@ CPU_REFERENCE = {
 }
 
 
-def pipeline(model: Path, device: str, max_prompt_len: int, min_response_len: int):
+# What bakeoff adds to every NPU:host compile (NPUW_DEVICES=CPU and the host execution
+# settings): one file, read by bakeoff and here, so both run NPUW on the host alike.
+NPU_HOST_TOML = Path(__file__).resolve().parents[2] / "harness" / "profiles" / "npu_host.toml"
+
+
+def npu_host_settings() -> dict[str, str]:
+    host = tomllib.loads(NPU_HOST_TOML.read_text(encoding="utf-8"))
+    return {**host["unless_set"], **host["always"]}
+
+
+def npu_settings(max_prompt_len: int, min_response_len: int, extra: dict[str, str] | None = None) -> dict:
+    return {
+        **npu_host_settings(),
+        "MAX_PROMPT_LEN": max_prompt_len,
+        "MIN_RESPONSE_LEN": min_response_len,
+        **(extra or {}),
+    }
+
+
+def pipeline(model: Path, device: str, npu: dict):
     import openvino_genai
 
     if device == "CPU":
         return openvino_genai.LLMPipeline(str(model), "CPU", **CPU_REFERENCE)
     if device == "NPU:host":
-        return openvino_genai.LLMPipeline(
-            str(model),
-            "NPU",
-            NPUW_DEVICES="CPU",
-            MAX_PROMPT_LEN=max_prompt_len,
-            MIN_RESPONSE_LEN=min_response_len,
-        )
+        return openvino_genai.LLMPipeline(str(model), "NPU", **npu)
     raise SystemExit(f"reference.py: unknown device {device!r}; allowed: CPU, NPU:host")
 
 
@@ -147,6 +162,8 @@ def main() -> int:
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--max-prompt-len", type=int, default=1024)
     parser.add_argument("--min-response-len", type=int, default=128)
+    parser.add_argument("--npu-property", action="append", default=[], metavar="KEY=VALUE",
+                        help="another NPU property (e.g. the NPUW_LLM hints of the profile a test compares with)")
     parser.add_argument("--conversations", type=Path, help="JSONL of conversations to run in GenAI's chat mode")
     parser.add_argument("--record-refusals", action="store_true",
                         help="record a prompt GenAI refuses (its message) instead of failing")
@@ -167,7 +184,8 @@ def main() -> int:
     import openvino_genai
 
     tokenizer = openvino_genai.Tokenizer(str(args.model))
-    pipe = pipeline(args.model, args.device, args.max_prompt_len, args.min_response_len)
+    npu = npu_settings(args.max_prompt_len, args.min_response_len, dict(kv.split("=", 1) for kv in args.npu_property))
+    pipe = pipeline(args.model, args.device, npu)
     eos = json.loads((args.model / "generation_config.json").read_text())["eos_token_id"]
     records = []
     started = time.time()
@@ -194,11 +212,7 @@ def main() -> int:
         "reference": "openvino_genai.LLMPipeline",
         "openvino_genai": openvino_genai.__version__,
         "device": args.device,
-        "settings": CPU_REFERENCE if args.device == "CPU" else {
-            "NPUW_DEVICES": "CPU",
-            "MAX_PROMPT_LEN": args.max_prompt_len,
-            "MIN_RESPONSE_LEN": args.min_response_len,
-        },
+        "settings": CPU_REFERENCE if args.device == "CPU" else npu,
         "max_new_tokens": args.max_new_tokens,
         "eos_token_id": eos,
         "prompts": records,
