@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export setup-large scale long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai profile-prefill soak examples trust
+.PHONY: setup setup-previous setup-export setup-large scale npu-host-size long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai bench-vs-genai-large profile-prefill soak examples trust
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -32,6 +32,11 @@ long-context: setup
 # The model-size scenario on the large fixture.
 scale: setup-large
 	$(BAKEOFF) run scenarios/scale.toml
+
+# NPU:host at Qwen3-0.6B with bakeoff's host execution settings and with NPUW's own, beside
+# CPU (about 15 minutes).
+npu-host-size: setup-large
+	$(BAKEOFF) run scenarios/npu-host-size.toml
 
 # scenarios/driver-qualification.toml as one `bakeoff ab` of OpenVINO 2026.3.1 against 2026.4.1:
 # speed, compile, memory, outputs and the cache across stacks, one PASS/FAIL.
@@ -66,6 +71,12 @@ speed: setup
 bench-vs-genai: setup
 	.venv/bin/python tools/bench/bench_vs_genai.py --model $(MODEL) --pairs 40
 	.venv/bin/python tools/bench/bench_vs_genai.py --model $(MODEL) --pairs 40 --fresh-prompts
+
+# The same at Qwen3-0.6B (`make setup-large`): on CPU against SDPA and PA, and on NPU:host
+# against GenAI's own NPU path executed by the host, same properties (about 20 minutes).
+bench-vs-genai-large: setup-large
+	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 20
+	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 20 --device NPU:host
 
 # Where one prefill's time goes, per node type: the stateful IR against paged attention.
 profile-prefill: setup

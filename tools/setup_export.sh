@@ -1,11 +1,12 @@
 #!/usr/bin/env bash
 # Real optimum-intel exports of the SmolLM2 fixture, as users bring their models: the export
 # tooling in a venv of its own (.venv-export, pinned by tools/requirements-export.lock:
-# optimum-intel 2.2.0, transformers 5.5.4, accelerate, torch; 6.0 GB, 4.0 GB of them the
-# CUDA libraries and triton that torch's PyPI wheel depends on. They cannot be left out:
-# torch 2.15.0 from PyPI installed without them (pip --no-deps, 2.0 GB) fails on `import
-# torch` with "libcublasLt.so.*[0-9] not found", and the CPU-only wheels live on
-# download.pytorch.org, which a machine limited to the package registries cannot reach),
+# optimum-intel 2.2.0, transformers 5.5.4, accelerate, torch), installed with --no-deps from
+# exactly that list: torch's PyPI wheel declares triton and every CUDA library as
+# dependencies, but a CPU-only `import torch` loads only the CUDA libraries libtorch_cuda.so
+# links (without them it fails with "libcublasLt.so.*[0-9] not found"; the CPU-only wheels
+# live on download.pytorch.org, which a machine limited to the package registries cannot
+# reach), so triton, cusolver, cccl, nvtx and torchvision are left out (about 1.3 GB),
 # then `optimum-cli export openvino` of the model
 # setup already has, INT8 and INT4 symmetric channel-wise (tools/bake/export_optimum.py),
 # into models/exports/, and openvino-genai's greedy transcripts on each export (CPU; the
@@ -25,9 +26,10 @@ lock_hash=$(sha256sum tools/requirements-export.lock | cut -d' ' -f1)
 if [ -f "$VENV/.bakeoff-lock" ] && [ "$(cat "$VENV/.bakeoff-lock")" = "$lock_hash" ]; then
   say "venv $VENV: up to date"
 else
-  say "creating venv $VENV with optimum-intel and torch (tools/requirements-export.lock; about 6 GB)"
-  [ -x "$VENV/bin/python" ] || "$PYTHON" -m venv "$VENV"
-  "$VENV/bin/pip" install --quiet --disable-pip-version-check -r tools/requirements-export.lock
+  say "creating venv $VENV with optimum-intel and torch (tools/requirements-export.lock; about 5 GB)"
+  # Made anew, so that it holds exactly the lock's packages (--no-deps removes nothing).
+  rm -rf "$VENV" && "$PYTHON" -m venv "$VENV"
+  "$VENV/bin/pip" install --quiet --disable-pip-version-check --no-deps -r tools/requirements-export.lock
   echo "$lock_hash" > "$VENV/.bakeoff-lock"
 fi
 [ "${1:-}" = --venv-only ] && exit 0

@@ -19,6 +19,12 @@ B, C and D one measured generation of a GenAI pipeline loaded once and warmed up
 Prints medians with 95% bootstrap intervals of decode tokens/s and TTFT, the ratios
 bakeoff/GenAI for each with their intervals, and whether the ids were identical.
 
+With --device NPU:host both run the NPU plugin's NPUW LLM pipeline executed by the host:
+bakeoff's kvcache pipeline on NPU:host under --profile (conservative by default) against
+GenAI's own NPU path, LLMPipeline(model, "NPU", ...) with the very properties that profile
+resolves to on NPU:host (`bakeoff profiles show --format json`; the NPUW_LLM lengths as
+GenAI's MAX_PROMPT_LEN and MIN_RESPONSE_LEN). Host execution, never NPU silicon figures.
+
 With --fresh-prompts every round asks a new question (the same one of all four), so GenAI's
 prefix cache can only reuse the chat template's common start: GenAI as it comes, on prompts
 it has not seen. The figures it gave are in the README ("Performance").
@@ -28,6 +34,7 @@ from __future__ import annotations
 
 import argparse
 import json
+import os
 import random
 import statistics
 import subprocess
@@ -38,7 +45,7 @@ from pathlib import Path
 HERE = Path(__file__).resolve().parent
 sys.path.insert(0, str(HERE.parent / "references"))  # the GenAI reference settings and generation
 
-from reference import CPU_REFERENCE, generate  # noqa: E402
+from reference import CPU_REFERENCE, generate, npu_settings  # noqa: E402
 
 
 def bootstrap_median(values: list[float], resamples: int = 4000, seed: int = 7) -> tuple[float, float, float]:
@@ -62,9 +69,10 @@ def genai_run(pipe, ids: list[int], max_new_tokens: int) -> tuple[float, float, 
     return m.get_ttft().mean, 1000.0 / m.get_tpot().mean, [int(t) for t in result.tokens[0]]
 
 
-def bakeoff_run(exe: str, model: str, ids: list[int], max_new_tokens: int, warmup: int, cache: str):
+def bakeoff_run(exe: str, model: str, device: str, profile: str, ids: list[int], max_new_tokens: int, warmup: int,
+                cache: str):
     cmd = [
-        exe, "generate", "--model", model, "--pipeline", "kvcache", "--profile", "reference",
+        exe, "generate", "--model", model, "--pipeline", "kvcache", "--device", device, "--profile", profile,
         "--prompt-ids", ",".join(map(str, ids)), "--max-new-tokens", str(max_new_tokens),
         "--ignore-eos", "--warmup", str(warmup), "--cache-dir", cache, "--format", "json",
     ]
@@ -73,12 +81,27 @@ def bakeoff_run(exe: str, model: str, ids: list[int], max_new_tokens: int, warmu
 
 
 # The configurations the goal is judged against: the same work as bakeoff's.
-SAME_WORK = ("SDPA", "PA")
+SAME_WORK = ("SDPA", "PA", "NPU")
 
 
-def backends() -> dict[str, dict]:
-    """GenAI configurations by label: LLMPipeline keyword arguments."""
+def profile_npu_properties(exe: str, model: str, profile: str) -> dict[str, str]:
+    """What `profile` sets on NPU:host for kvcache (not the keys left at the plugin's
+    default), as GenAI's NPU path takes it: the NPUW_LLM lengths under GenAI's own names."""
+    cmd = [exe, "profiles", "show", profile, "--device", "NPU:host", "--pipeline", "kvcache", "--model", model,
+           "--format", "json"]
+    shown = json.loads(subprocess.run(cmd, check=True, capture_output=True, text=True).stdout)
+    props = {p["key"]: p["value"] for p in shown["properties"] if not p["origin"].startswith("left")}
+    mpl = int(props.pop("NPUW_LLM_MAX_PROMPT_LEN"))
+    mrl = int(props.pop("NPUW_LLM_MIN_RESPONSE_LEN"))
+    return npu_settings(mpl, mrl, props)
+
+
+def backends(device: str, npu: dict[str, str] | None) -> dict[str, tuple[str, dict]]:
+    """GenAI configurations by label: the OpenVINO device and LLMPipeline keyword arguments."""
     import openvino_genai
+
+    if device == "NPU:host":
+        return {"NPU": ("NPU", npu)}
 
     # GenAI's own default for PA (utils::get_latency_oriented_scheduler_config): no limit on
     # batched tokens, prefix caching on. The same, with prefix caching off:
@@ -86,16 +109,27 @@ def backends() -> dict[str, dict]:
     no_prefix.max_num_batched_tokens = sys.maxsize
     no_prefix.enable_prefix_caching = False
     return {
-        "SDPA": {"ATTENTION_BACKEND": "SDPA"},
-        "PA": {"ATTENTION_BACKEND": "PA", "scheduler_config": no_prefix},
-        "PA+prefix": {"ATTENTION_BACKEND": "PA"},
+        "SDPA": ("CPU", {"ATTENTION_BACKEND": "SDPA", **CPU_REFERENCE}),
+        "PA": ("CPU", {"ATTENTION_BACKEND": "PA", "scheduler_config": no_prefix, **CPU_REFERENCE}),
+        "PA+prefix": ("CPU", {"ATTENTION_BACKEND": "PA", **CPU_REFERENCE}),
     }
+
+
+def cpu_features() -> str:
+    """The CPU model and the instruction sets that decide OpenVINO's CPU kernels."""
+    info = Path("/proc/cpuinfo").read_text(encoding="utf-8", errors="replace")
+    model = next((line.split(":", 1)[1].strip() for line in info.splitlines() if line.startswith("model name")), "?")
+    flags = next((line.split(":", 1)[1].split() for line in info.splitlines() if line.startswith("flags")), [])
+    isa = [f for f in ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_bf16") if f in flags]
+    return f"{model}, {os.cpu_count()} vCPU, {' '.join(isa) or 'no AVX2'}"
 
 
 def main() -> int:
     parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     parser.add_argument("--model", default="models/smollm2-135m")
     parser.add_argument("--bakeoff", default="target/release/bakeoff")
+    parser.add_argument("--device", default="CPU", choices=["CPU", "NPU:host"])
+    parser.add_argument("--profile", help="bakeoff's profile (default: reference on CPU, conservative on NPU:host)")
     parser.add_argument("--prompt", default="What is the capital of France?")
     parser.add_argument("--max-new-tokens", type=int, default=48)
     parser.add_argument("--pairs", type=int, default=10, help="interleaved rounds")
@@ -107,8 +141,12 @@ def main() -> int:
 
     import openvino_genai
 
-    pipes = {b: openvino_genai.LLMPipeline(args.model, "CPU", **kw, **CPU_REFERENCE) for b, kw in backends().items()}
-    tok = pipes["SDPA"].get_tokenizer()
+    profile = args.profile or ("reference" if args.device == "CPU" else "conservative")
+    npu = profile_npu_properties(args.bakeoff, args.model, profile) if args.device == "NPU:host" else None
+    if npu:
+        print(f"GenAI's NPU path with {npu}")
+    pipes = {b: openvino_genai.LLMPipeline(args.model, dev, **kw) for b, (dev, kw) in backends(args.device, npu).items()}
+    tok = next(iter(pipes.values())).get_tokenizer()
     labels = list(pipes)
 
     def prompt_ids(text: str) -> list[int]:
@@ -128,7 +166,9 @@ def main() -> int:
         for i in range(args.pairs):
             if args.fresh_prompts:
                 ids = prompt_ids(f"Question {i + 1}: {args.prompt}")
-            t, r, a_ids, over, infer = bakeoff_run(args.bakeoff, args.model, ids, args.max_new_tokens, args.warmup, cache)
+            t, r, a_ids, over, infer = bakeoff_run(
+                args.bakeoff, args.model, args.device, profile, ids, args.max_new_tokens, args.warmup, cache
+            )
             ttft["bakeoff"].append(t)
             tps["bakeoff"].append(r)
             overhead.append(100.0 * over / (over + infer))
@@ -146,7 +186,10 @@ def main() -> int:
 
     prompts = "a new question each round" if args.fresh_prompts else "the same prompt each round"
     print(f"\n{args.model}: {prompts}, {len(ids)} prompt tokens, {args.max_new_tokens} new tokens, {args.pairs} interleaved rounds,"
-          f" {args.warmup} warm-up each, reference CPU settings (f32)")
+          f" {args.warmup} warm-up each, on {args.device}, bakeoff profile {profile}"
+          + (" (f32, GenAI with the same CPU settings)" if args.device == "CPU" else
+             " (NPUW executed by the host, GenAI's NPU path with the same properties; not NPU silicon)"))
+    print(f"  CPU: {cpu_features()}")
     for k in tps:
         label = "bakeoff kvcache" if k == "bakeoff" else f"openvino-genai {k}"
         show(f"{label} decode", tps[k], "tok/s")
