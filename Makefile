@@ -14,7 +14,7 @@ setup-previous:
 	@tools/setup_previous.sh
 
 # Real optimum-intel exports of the SmolLM2 fixture (INT8, INT4-sym) in models/exports/, made
-# with the export tooling's own venv (.venv-export, about 6 GB); tests/export.rs needs them.
+# with the export tooling's own venv (.venv-export, 4.7 GB); tests/export.rs needs them.
 setup-export: setup
 	@tools/setup_export.sh
 
@@ -73,10 +73,10 @@ bench-vs-genai: setup
 	.venv/bin/python tools/bench/bench_vs_genai.py --model $(MODEL) --pairs 40 --fresh-prompts
 
 # The same at Qwen3-0.6B (`make setup-large`): on CPU against SDPA and PA, and on NPU:host
-# against GenAI's own NPU path executed by the host, same properties (about 20 minutes).
+# against GenAI's own NPU path executed by the host, same properties (about 10 minutes).
 bench-vs-genai-large: setup-large
-	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 20
-	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 20 --device NPU:host
+	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 12
+	.venv/bin/python tools/bench/bench_vs_genai.py --model models/qwen3-0.6b --pairs 12 --device NPU:host
 
 # Where one prefill's time goes, per node type: the stateful IR against paged attention.
 profile-prefill: setup
