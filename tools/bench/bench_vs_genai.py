@@ -59,10 +59,7 @@ def bootstrap_paired_ratio(a: list[float], b: list[float], resamples: int = 4000
     """The median of the per-round ratios a/b, with a 95% bootstrap interval. Each round's two
     figures were taken seconds apart, so the machine's minute-to-minute drift (up to 50% on
     these VMs) cancels in the ratio instead of widening it."""
-    rng = random.Random(seed)
-    ratios = [x / y for x, y in zip(a, b)]
-    meds = sorted(statistics.median(rng.choices(ratios, k=len(ratios))) for _ in range(resamples))
-    return statistics.median(ratios), meds[int(0.025 * resamples)], meds[int(0.975 * resamples)]
+    return bootstrap_median([x / y for x, y in zip(a, b)], resamples, seed)
 
 
 def genai_run(pipe, ids: list[int], max_new_tokens: int) -> tuple[float, float, list[int]]:
