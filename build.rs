@@ -1,10 +1,15 @@
 //! Records the git commit bakeoff is built from (`BAKEOFF_COMMIT`, for the fingerprint):
 //! two runs measured by different builds of the harness should say so.
+//!
+//! git runs with `--no-optional-locks`: a plain `git status` refreshes and rewrites
+//! `.git/index` (always on the first call in a fresh clone), and since this script reruns
+//! when `.git/index` changes, every build would make the next one rebuild bakeoff and all of
+//! its test binaries (minutes on a 2-core machine: `make test` builds twice).
 
 use std::process::Command;
 
 fn git(args: &[&str]) -> Option<String> {
-    let out = Command::new("git").args(args).output().ok()?;
+    let out = Command::new("git").arg("--no-optional-locks").args(args).output().ok()?;
     out.status.success().then(|| String::from_utf8_lossy(&out.stdout).trim().to_string())
 }
 
