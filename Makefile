@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export setup-large scale npu-host-size long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai bench-vs-genai-large profile-prefill soak examples trust
+.PHONY: setup setup-previous setup-export setup-large npu-host-long-reference scale npu-host-size long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai bench-vs-genai-large profile-prefill soak examples trust
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -28,6 +28,15 @@ setup-large: setup
 # The long-context ladder (229 to 3987 prompt tokens) on CPU and NPU:host, about 12 minutes.
 long-context: setup
 	$(BAKEOFF) run scenarios/long-context.toml
+
+# GenAI's NPU path on the host at every rung of the ladder (aggressive's window and generate
+# hint; `make setup` makes the rung the tests generate), for
+# `cargo test --release --test long_context -- --ignored` (about two minutes).
+npu-host-long-reference: setup
+	.venv/bin/python tools/references/reference.py --model $(MODEL) --device NPU:host \
+	  --prompts scenarios/prompts/long-context.jsonl --out $(MODEL)/reference/genai-npu-host-long-all.json \
+	  --max-new-tokens 48 --max-prompt-len 4096 --min-response-len 512 \
+	  --npu-property NPUW_LLM_GENERATE_HINT=BEST_PERF --ignore-eos-only
 
 # The model-size scenario on the large fixture.
 scale: setup-large

@@ -51,7 +51,7 @@ fn generate_json_has_every_field_and_the_reference_ids() {
             assert!(v.get(key).is_some(), "{pipeline}: no `{key}` in {v}");
         }
         let ids: Vec<i64> = serde_json::from_value(v["output_ids"].clone()).unwrap();
-        assert_eq!(ids, p.natural_ids, "{pipeline}");
+        assert_eq!(ids, p.natural(), "{pipeline}");
         assert_eq!(v["stop_reason"], "eos");
         assert_eq!(v["profile"], "reference");
         assert_eq!(v["itl_ms"].as_array().unwrap().len(), ids.len() - 1);

@@ -81,15 +81,16 @@ fn kvcache_on_cpu_equals_genai_at_every_rung() {
 }
 
 /// kvcache on NPU:host with the 4096-token prompt window of `aggressive` (the NPUW lengths
-/// GenAI's reference was made with) on `rungs`, against GenAI's NPU path on the host.
-fn npu_host_equals_genai(rungs: &[&str]) {
+/// GenAI's reference was made with) on every rung of `reference`, against GenAI's NPU path on
+/// the host.
+fn npu_host_equals_genai(reference: common::Reference) {
     let model = common::smollm2();
-    let reference = common::reference(&model, "genai-npu-host-long.json");
     assert_eq!(reference.device, "NPU:host");
     common::assert_npu_settings_agree(&reference, &model, PipelineKind::Kvcache, "aggressive");
     let rt = common::runtime();
     let mut loaded = common::pipeline(&rt, &model, PipelineKind::Kvcache, Device::NpuHost, "aggressive");
-    for p in reference.prompts.iter().filter(|p| rungs.contains(&p.id.as_str())) {
+    assert!(!reference.prompts.is_empty());
+    for p in &reference.prompts {
         let t = loaded.pipeline.generate(&p.prompt_ids, &config(reference.max_new_tokens), &mut NoObserver).unwrap();
         let margins: Vec<f32> = t.steps.iter().map(|s| s.margin).collect();
         let got = bakeoff::golden::divergence::Side { ids: &t.output_ids, margins: &margins };
@@ -101,13 +102,19 @@ fn npu_host_equals_genai(rungs: &[&str]) {
 
 #[test]
 fn kvcache_on_npu_host_equals_genai_npu_path_at_1024_prompt_tokens() {
-    npu_host_equals_genai(&["ctx1024"]);
+    // `make setup` makes GenAI's NPU:host reference at this rung alone.
+    let reference = common::reference(&common::smollm2(), "genai-npu-host-long.json");
+    assert_eq!(reference.prompts.iter().map(|p| p.id.as_str()).collect::<Vec<_>>(), ["ctx1024"]);
+    npu_host_equals_genai(reference);
 }
 
 #[test]
-#[ignore = "opt-in: every rung on NPU:host (about two minutes)"]
+#[ignore = "opt-in: every rung on NPU:host (about two minutes), after `make npu-host-long-reference`"]
 fn kvcache_on_npu_host_equals_genai_npu_path_at_every_rung() {
-    npu_host_equals_genai(&["ctx0256", "ctx0512", "ctx1024", "ctx2048", "ctx4000"]);
+    let path = common::smollm2().root.join("reference/genai-npu-host-long-all.json");
+    let reference = common::reference_file(&path, "make npu-host-long-reference");
+    assert_eq!(reference.prompts.len(), RUNGS.len());
+    npu_host_equals_genai(reference);
 }
 
 #[test]

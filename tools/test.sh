@@ -10,7 +10,8 @@
 #   cargo test --no-run ......................................... (background)
 #   .venv-export's pip install .................................. (background)
 #   setup.sh --no-build (venv, bakes, references) -> setup_export.sh (exports, references)
-#   setup.sh (up to date; waits for the build, lints) -> the tests
+#   setup.sh --lint-only (up to date; waits for the build, lints with the tests' bakeoff)
+#     -> the tests
 set -uo pipefail
 cd "$(dirname "$0")/.."
 mkdir -p target
@@ -29,7 +30,7 @@ wait "$export_venv" || { cat "$export_log"; fail "the export venv's install fail
 cat "$export_log"
 tools/setup_export.sh || fail "the exports failed"
 wait "$build" || { cat "$build_log"; fail "the build of bakeoff's tests failed"; }
-tools/setup.sh || fail "set-up failed"
+tools/setup.sh --lint-only || fail "set-up failed"
 
 status=0
 cargo test --release --no-fail-fast || status=1

@@ -76,11 +76,19 @@ pub struct RefPrompt {
     pub prompt_ids: Vec<i64>,
     #[serde(default)]
     pub ignore_eos_ids: Vec<i64>,
+    /// The generation that stops at eos (None: made with `--ignore-eos-only`).
     #[serde(default)]
-    pub natural_ids: Vec<i64>,
+    pub natural_ids: Option<Vec<i64>>,
     /// GenAI refused the prompt (written with `--record-refusals`): its message.
     #[serde(default)]
     pub refused: Option<String>,
+}
+
+impl RefPrompt {
+    /// The ids of the generation that stopped at eos; panics for a reference made without it.
+    pub fn natural(&self) -> &[i64] {
+        self.natural_ids.as_deref().unwrap_or_else(|| panic!("{}: the reference has no natural_ids", self.id))
+    }
 }
 
 /// A reference file.

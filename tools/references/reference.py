@@ -5,7 +5,8 @@ For every prompt of a JSONL prompt set: render the model's chat template with Ge
 renderer, tokenize with GenAI's tokenizer (no special tokens added), then generate from
 those ids with LLMPipeline on the same baked folder, greedy, with the same precision
 settings bakeoff's `reference` profile pins. Two generations per prompt: `ignore_eos` for
-`--max-new-tokens` tokens, and a natural one that stops at eos.
+`--max-new-tokens` tokens, and a natural one that stops at eos (left out with
+`--ignore-eos-only`, for references no test reads natural stops from).
 
 With `--chat-cases FILE --chat-out FILE` it renders chat conversations (messages,
 add_generation_prompt, enable_thinking) with GenAI's chat template renderer instead: the
@@ -167,6 +168,11 @@ def main() -> int:
     parser.add_argument("--conversations", type=Path, help="JSONL of conversations to run in GenAI's chat mode")
     parser.add_argument("--record-refusals", action="store_true",
                         help="record a prompt GenAI refuses (its message) instead of failing")
+    parser.add_argument("--only", action="append", default=[], metavar="ID",
+                        help="only this prompt id of --prompts (repeatable; default: every prompt)")
+    parser.add_argument("--ignore-eos-only", action="store_true",
+                        help="only the ignore_eos generation (no natural_ids): for references no test "
+                             "reads natural stops from, at half the generations")
     args = parser.parse_args()
     if args.chat_cases:
         if not args.chat_out:
@@ -193,6 +199,8 @@ def main() -> int:
         if not line.strip():
             continue
         item = json.loads(line)
+        if args.only and item["id"] not in args.only:
+            continue
         rendered = tokenizer.apply_chat_template(
             [{"role": "user", "content": item["prompt"]}], add_generation_prompt=True
         )
@@ -200,7 +208,8 @@ def main() -> int:
         record = {"id": item["id"], "prompt": item["prompt"], "rendered": rendered, "prompt_ids": ids}
         try:
             record["ignore_eos_ids"] = generate_ids(pipe, ids, args.max_new_tokens, True)
-            record["natural_ids"] = generate_ids(pipe, ids, args.max_new_tokens, False)
+            if not args.ignore_eos_only:
+                record["natural_ids"] = generate_ids(pipe, ids, args.max_new_tokens, False)
         except RuntimeError as e:
             # GenAI refusing the prompt (on NPU: longer than MAX_PROMPT_LEN) is itself the
             # reference for what bakeoff must do with it.
@@ -208,6 +217,9 @@ def main() -> int:
                 raise
             record["refused"] = str(e)
         records.append(record)
+    missing = set(args.only) - {r["id"] for r in records}
+    if missing:
+        parser.error(f"--only: no prompt {', '.join(sorted(missing))} in {args.prompts}")
     out = {
         "reference": "openvino_genai.LLMPipeline",
         "openvino_genai": openvino_genai.__version__,
