@@ -51,24 +51,22 @@ fn clusters(rounds: &[usize]) -> Vec<Vec<usize>> {
     }
 }
 
-/// One bootstrap resample: as many groups as there are, drawn with replacement, their
-/// members' indices in `into`.
+/// The groups of one bootstrap resample: as many as there are, drawn with replacement.
+fn drawn_groups<'r, 'g: 'r>(rng: &'r mut SmallRng, groups: &'g [Vec<usize>]) -> impl Iterator<Item = &'g [usize]> + 'r {
+    (0..groups.len()).map(move |_| groups[rng.random_range(0..groups.len())].as_slice())
+}
+
+/// One bootstrap resample: its groups' members' indices in `into`.
 fn resample_clusters(rng: &mut SmallRng, groups: &[Vec<usize>], into: &mut Vec<usize>) {
     into.clear();
-    for _ in 0..groups.len() {
-        into.extend_from_slice(&groups[rng.random_range(0..groups.len())]);
-    }
+    drawn_groups(rng, groups).for_each(|g| into.extend_from_slice(g));
 }
 
 /// The same resample as [`resample_clusters`] (the same draws of `rng`), as how many times
 /// each index was picked.
 fn resample_cluster_counts(rng: &mut SmallRng, groups: &[Vec<usize>], counts: &mut [u64]) {
     counts.fill(0);
-    for _ in 0..groups.len() {
-        for &i in &groups[rng.random_range(0..groups.len())] {
-            counts[i] += 1;
-        }
-    }
+    drawn_groups(rng, groups).flatten().for_each(|&i| counts[i] += 1);
 }
 
 /// Every Walsh average `(v[i] + v[j]) / 2`, `i <= j`, of a set of values, sorted once, so
