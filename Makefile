@@ -33,10 +33,7 @@ long-context: setup
 # hint; `make setup` makes the rung the tests generate), for
 # `cargo test --release --test long_context -- --ignored` (about two minutes).
 npu-host-long-reference: setup
-	.venv/bin/python tools/references/reference.py --model $(MODEL) --device NPU:host \
-	  --prompts scenarios/prompts/long-context.jsonl --out $(MODEL)/reference/genai-npu-host-long-all.json \
-	  --max-new-tokens 48 --max-prompt-len 4096 --min-response-len 512 \
-	  --npu-property NPUW_LLM_GENERATE_HINT=BEST_PERF --ignore-eos-only
+	tools/references/npu_host_long.sh $(MODEL) $(MODEL)/reference/genai-npu-host-long-all.json
 
 # The model-size scenario on the large fixture.
 scale: setup-large

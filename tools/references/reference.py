@@ -193,11 +193,13 @@ def main() -> int:
     npu = npu_settings(args.max_prompt_len, args.min_response_len, dict(kv.split("=", 1) for kv in args.npu_property))
     pipe = pipeline(args.model, args.device, npu)
     eos = json.loads((args.model / "generation_config.json").read_text())["eos_token_id"]
+    lines = [line for line in args.prompts.read_text(encoding="utf-8").splitlines() if line.strip()]
+    missing = set(args.only) - {json.loads(line)["id"] for line in lines}
+    if missing:
+        parser.error(f"--only: no prompt {', '.join(sorted(missing))} in {args.prompts}")
     records = []
     started = time.time()
-    for line in args.prompts.read_text(encoding="utf-8").splitlines():
-        if not line.strip():
-            continue
+    for line in lines:
         item = json.loads(line)
         if args.only and item["id"] not in args.only:
             continue
@@ -217,9 +219,6 @@ def main() -> int:
                 raise
             record["refused"] = str(e)
         records.append(record)
-    missing = set(args.only) - {r["id"] for r in records}
-    if missing:
-        parser.error(f"--only: no prompt {', '.join(sorted(missing))} in {args.prompts}")
     out = {
         "reference": "openvino_genai.LLMPipeline",
         "openvino_genai": openvino_genai.__version__,
