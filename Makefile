@@ -1,7 +1,7 @@
 # bakeoff: the two commands a fresh machine needs are `make demo` and `make test`;
 # both run `make setup` first, test also `make setup-export` (idempotent: a second run does
 # nothing and says so).
-.PHONY: setup setup-previous setup-export setup-large npu-host-long-reference scale npu-host-size long-context qualify demo test check fmt clippy clean-models speed bench bench-vs-genai bench-vs-genai-large profile-prefill soak examples trust
+.PHONY: setup setup-previous setup-export setup-large npu-host-long-reference scale npu-host-size long-context qualify demo test check fmt clippy clean-models speed bench ci-time bench-vs-genai bench-vs-genai-large profile-prefill soak examples trust
 
 BAKEOFF := ./target/release/bakeoff
 MODEL := models/smollm2-135m
@@ -95,6 +95,11 @@ soak: setup
 # criterion benches of the harness's per-token work (argmax, window, filter, metrics).
 bench: setup
 	cargo bench --bench hot_paths
+
+# How long a fresh `.ci/run` takes here, phase by phase, with the CPU it ran on (a clean clone
+# of HEAD in /tmp; about 25 minutes): README "How long it takes".
+ci-time:
+	tools/bench/ci_time.sh
 
 # reports/examples/smoke: one real smoke run's records and every report made from them, the
 # format the README shows. tests/examples.rs fails when the reports no longer match what
