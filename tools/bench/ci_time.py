@@ -80,21 +80,23 @@ def cpu_description() -> str:
     cpuinfo = Path("/proc/cpuinfo").read_text()
     model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
     flags = set((re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M) or [None, ""])[1].split())
-    named = [f for f in ("avx2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16",
-                         "avx512_fp16", "avx_vnni", "amx_tile") if f in flags]
+    named = [f for f in ("avx2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
+                         "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile") if f in flags]
     cores = len(re.findall(r"^processor\s*:", cpuinfo, re.M))
     level = hwcaps_level()
-    said = f"{model.group(1).strip() if model else 'unknown CPU'}, {cores} vCPU, /proc/cpuinfo: {' '.join(named)}"
-    said += f"; by CPUID (glibc-hwcaps): {level}"
+    name = model.group(1).strip() if model else "unknown CPU"
+    said = f"{name}, {cores} vCPU, /proc/cpuinfo: {' '.join(named)}; by CPUID (glibc-hwcaps): {level}"
     if level == "x86-64-v4" and "avx512f" not in flags:
-        said += " -- /proc/cpuinfo is masked (as-host.sh?): the hardware has AVX-512, the time is that machine's"
+        said += (" -- /proc/cpuinfo is masked (as-host.sh?): the hardware has AVX-512,"
+                 " the time is that machine's")
     return said
 
 
 def hwcaps_level() -> str:
     for loader in ("/lib64/ld-linux-x86-64.so.2", "/lib/x86_64-linux-gnu/ld-linux-x86-64.so.2"):
         try:
-            out = subprocess.run([loader, "--help"], capture_output=True, text=True, check=False).stdout
+            run = subprocess.run([loader, "--help"], capture_output=True, text=True, check=False)
+            out = run.stdout
         except OSError:
             continue
         levels = re.findall(r"^\s+(x86-64-v\d) \(supported", out, re.M)
@@ -106,7 +108,9 @@ def hwcaps_level() -> str:
 def build_done(target: Path) -> float | None:
     """When the build of the tests ended: the newest test binary's modification time."""
     deps = target / "release" / "deps"
-    binaries = [p for p in deps.iterdir() if p.is_file() and re.search(r"-[0-9a-f]{16}$", p.name)] if deps.is_dir() else []
+    if not deps.is_dir():
+        return None
+    binaries = [p for p in deps.iterdir() if p.is_file() and re.search(r"-[0-9a-f]{16}$", p.name)]
     return max((p.stat().st_mtime for p in binaries), default=None)
 
 
@@ -137,7 +141,8 @@ def report(log: Path, status: int, target: Path, before: str) -> None:
             previous = at
     built = build_done(target)
     if built is not None:
-        print(f"    (the build of bakeoff's tests, beside it, ended after {minutes(built - start)})")
+        print(f"    (the build of bakeoff's tests, beside it, ended after "
+              f"{minutes(built - start)})")
     if binaries and tests_end is not None:
         print(f"  test binaries: {minutes(tests_end - setup_end)}")
         for name, seconds in sorted(binaries, key=lambda b: -b[1])[:8]:
@@ -146,7 +151,8 @@ def report(log: Path, status: int, target: Path, before: str) -> None:
 
 
 def main() -> None:
-    parser = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    parser = argparse.ArgumentParser(
+        description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
     sub = parser.add_subparsers(dest="command", required=True)
     sub.add_parser("stamp")
     rep = sub.add_parser("report")

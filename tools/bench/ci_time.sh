@@ -8,19 +8,25 @@
 # registry, Chromium) shortens the set-up, and the report says which were.
 set -uo pipefail
 repo=$(cd "$(dirname "$0")/../.." && pwd)
-shared=$(cd "$repo/../shared" 2>/dev/null && pwd) || { echo "ci_time.sh: no ../shared beside $repo" >&2; exit 2; }
+shared=$(cd "$repo/../shared" 2>/dev/null && pwd) ||
+  { echo "ci_time.sh: no ../shared beside $repo" >&2; exit 2; }
 work=${CI_TIME_DIR:-$(mktemp -d /tmp/bakeoff-ci-time.XXXXXX)}
 mkdir -p "$work"
-[ ! -e "$work/main" ] || { echo "ci_time.sh: $work/main exists; give CI_TIME_DIR a new folder" >&2; exit 2; }
+[ ! -e "$work/main" ] ||
+  { echo "ci_time.sh: $work/main exists; give CI_TIME_DIR a new folder" >&2; exit 2; }
 git clone -q "$repo" "$work/main" || exit 2
 ln -s "$shared" "$work/shared"
 
 present() { if eval "$2"; then echo "$1 present"; else echo "$1 absent"; fi; }
-before="$(present "crates registry" '[ -d "${CARGO_HOME:-$HOME/.cargo}/registry" ]'), $(present chromium 'command -v chromium >/dev/null'), pip cache off; commit $(git -C "$repo" rev-parse --short HEAD)"
+registry=$(present "crates registry" '[ -d "${CARGO_HOME:-$HOME/.cargo}/registry" ]')
+chromium=$(present chromium 'command -v chromium >/dev/null')
+before="$registry, $chromium, pip cache off; commit $(git -C "$repo" rev-parse --short HEAD)"
 
 log=$work/ci.log
 echo "[ci-time] .ci/run in $work/main, log $log"
-{ echo "[ci-time] start"; cd "$work/main" && PIP_NO_CACHE_DIR=1 .ci/run; } 2>&1 | python3 -u "$repo/tools/bench/ci_time.py" stamp >"$log"
+{ echo "[ci-time] start"; cd "$work/main" && PIP_NO_CACHE_DIR=1 .ci/run; } 2>&1 |
+  python3 -u "$repo/tools/bench/ci_time.py" stamp >"$log"
 status=${PIPESTATUS[0]}
-python3 "$repo/tools/bench/ci_time.py" report "$log" --status "$status" --target "$work/main/target" --before "$before"
+python3 "$repo/tools/bench/ci_time.py" report "$log" --status "$status" \
+  --target "$work/main/target" --before "$before"
 exit "$status"
