@@ -76,15 +76,20 @@ def test_binaries(rows) -> tuple[list[tuple[str, float]], float | None]:
     return times, end
 
 
+def cpuinfo_field(cpuinfo: str, name: str) -> str:
+    """The first value of a /proc/cpuinfo field ("" when it is missing)."""
+    m = re.search(rf"^{name}\s*:\s*(.*)$", cpuinfo, re.M)
+    return m.group(1).strip() if m else ""
+
+
 def cpu_description() -> str:
     cpuinfo = Path("/proc/cpuinfo").read_text()
-    model = re.search(r"^model name\s*:\s*(.*)$", cpuinfo, re.M)
-    flags = set((re.search(r"^flags\s*:\s*(.*)$", cpuinfo, re.M) or [None, ""])[1].split())
+    flags = set(cpuinfo_field(cpuinfo, "flags").split())
     named = [f for f in ("avx2", "avx512f", "avx512bw", "avx512vl", "avx512_vnni",
                          "avx512_bf16", "avx512_fp16", "avx_vnni", "amx_tile") if f in flags]
     cores = len(re.findall(r"^processor\s*:", cpuinfo, re.M))
     level = hwcaps_level()
-    name = model.group(1).strip() if model else "unknown CPU"
+    name = cpuinfo_field(cpuinfo, "model name") or "unknown CPU"
     said = f"{name}, {cores} vCPU, /proc/cpuinfo: {' '.join(named)}; by CPUID (glibc-hwcaps): {level}"
     if level == "x86-64-v4" and "avx512f" not in flags:
         said += (" -- /proc/cpuinfo is masked (as-host.sh?): the hardware has AVX-512,"

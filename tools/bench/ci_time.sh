@@ -17,10 +17,10 @@ mkdir -p "$work"
 git clone -q "$repo" "$work/main" || exit 2
 ln -s "$shared" "$work/shared"
 
-present() { if eval "$2"; then echo "$1 present"; else echo "$1 absent"; fi; }
-registry=$(present "crates registry" '[ -d "${CARGO_HOME:-$HOME/.cargo}/registry" ]')
-chromium=$(present chromium 'command -v chromium >/dev/null')
-before="$registry, $chromium, pip cache off; commit $(git -C "$repo" rev-parse --short HEAD)"
+registry=absent; [ ! -d "${CARGO_HOME:-$HOME/.cargo}/registry" ] || registry=present
+chromium=absent; ! command -v chromium >/dev/null || chromium=present
+before="crates registry $registry, chromium $chromium, pip cache off;"
+before+=" commit $(git -C "$repo" rev-parse --short HEAD)"
 
 log=$work/ci.log
 echo "[ci-time] .ci/run in $work/main, log $log"
